@@ -1,0 +1,145 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, g, request, session
+from flask_login import AnonymousUserMixin
+from sqlalchemy import select
+
+from core import config as config_module
+from core import errors, i18n, stats, tenancy
+from core.extensions import babel, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, overridden by ``config`` (tests pass theirs)."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.from_environment())
+    app.config.update(config or {})
+    _refuse_unsafe_production_settings(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.anonymous_user = AnonymousUserMixin
+    login_manager.user_loader(_load_member)
+
+    app.before_request(_resolve_tenant)
+    app.teardown_request(_forget_tenant)
+    app.after_request(_commit_or_roll_back)
+    app.after_request(i18n.remember_language)
+    app.after_request(_security_headers)
+    errors.init_app(app)
+    stats.init_app(app)
+    _register_template_helpers(app)
+
+    import core.models  # noqa: F401  (the global tallies table)
+    import tenants
+    from core import cli, views
+
+    tenants.init_app(app)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)
+
+    if app.config["PRODUCTION"]:
+        with app.app_context():
+            _refuse_rls_bypass()
+    return app
+
+
+def _refuse_unsafe_production_settings(app: Flask) -> None:
+    if not app.config["PRODUCTION"]:
+        return
+    if app.config["SECRET_KEY"] in ("", config_module.DEFAULT_SECRET) or len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise RuntimeError("production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
+
+
+def _refuse_rls_bypass() -> None:
+    from core.database import database_role_bypasses_rls
+
+    bypasses = database_role_bypasses_rls()
+    db.session.rollback()
+    if bypasses:
+        raise RuntimeError("the database role in DATABASE_URL can bypass row-level security: "
+                           "connect as the app role (NOSUPERUSER NOBYPASSRLS), not as the owner")
+
+
+def _resolve_tenant():
+    """Find the site the Host header names before anything else runs; unknown hosts get 404."""
+    from tenants.services import match_host
+
+    match = match_host(request.host, _base_domain())
+    if match is None:
+        abort(404)
+    g.tenant = match.tenant
+    g.tenant_token = tenancy.activate(match.tenant.id if match.tenant else None)
+    # A session is only good on the host that made it (cookies are host-only; this is the second lock).
+    if session.get("tenant") not in (None, g.tenant and g.tenant.id):
+        session.clear()
+
+
+def _forget_tenant(exc=None):
+    token = g.pop("tenant_token", None)
+    if token is not None:
+        tenancy.deactivate(token)
+
+
+def _commit_or_roll_back(response):
+    """The one place a request's work is committed: after the view succeeded, before the answer leaves."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _base_domain() -> str:
+    from flask import current_app
+
+    return current_app.config["BASE_DOMAIN"]
+
+
+def _load_member(member_id: str):
+    from uuid import UUID
+
+    from tenants.models import Member
+
+    if g.get("tenant") is None:
+        return None
+    try:
+        member_uuid = UUID(member_id)
+    except ValueError:
+        return None
+    return db.session.scalars(select(Member).where(Member.id == member_uuid)).one_or_none()
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_decimal, get_locale
+
+    @app.context_processor
+    def page_globals():
+        return {
+            "tenant": g.get("tenant"),
+            "page_lang": str(get_locale()),
+            "page_dir": i18n.text_direction(),
+            "languages": [(code, i18n.language_name(code)) for code in i18n.available_languages()],
+        }
+
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value)
+    app.jinja_env.filters["country_name"] = i18n.country_name

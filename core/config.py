@@ -1,0 +1,43 @@
+"""Configuration from the environment, with safe defaults for the embedded (SQLite) run."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-only-secret-change-me"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """Read the settings the app understands from the process environment."""
+    production = os.environ.get("APP_ENV", "development") == "production"
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'heforshe.sqlite3'}")
+    return {
+        "PRODUCTION": production,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Migrations run as the table owner; the app itself connects as a role without BYPASSRLS.
+        "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", database_url),
+        "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
+        "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "5")),
+        "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
+        "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Host-only cookies: a session set on acme.example.org is never sent to another tenant's host.
+        "SESSION_COOKIE_DOMAIN": False,
+        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+        "WTF_I18N_ENABLED": True,
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

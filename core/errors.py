@@ -1,0 +1,46 @@
+"""Branded, translated error pages; nobody sees a stack trace."""
+
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: (_l("Something in that request was not right"), _l("Please go back, check what you entered and try again.")),
+    403: (_l("You cannot open this page"), _l("This page is not open to you.")),
+    404: (_l("Page not found"), _l("There is no page at this address. Check it, or start again from the home page.")),
+    405: (_l("That did not work"), _l("This page cannot be used that way.")),
+    413: (_l("That was too much to send"), _l("What you sent is larger than we accept. Please send less.")),
+    429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("We could not finish that. Nothing you entered has been counted twice; please try again in a moment.")),
+    503: (_l("We are very busy"), _l("Please try again in a moment.")),
+}
+
+
+def render_error(code: int):
+    """The error page for an HTTP status, in the page's language and the tenant's colours."""
+    title, explanation = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
+    return render_template("core/error.html", code=code, title=title, explanation=explanation), code
+
+
+def _handle_http(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    if request.path.endswith(".json"):
+        return {"error": str(MESSAGES.get(error.code, MESSAGES[400])[0])}, error.code
+    return render_error(error.code)
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http(error)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _handle_http(InternalServerError())
+
+
+def init_app(app):
+    """Answer every error with a page of our own."""
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

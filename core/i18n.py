@@ -1,0 +1,79 @@
+"""Language choice and locale-aware helpers shared by every page."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pycountry
+from babel import Locale
+from flask import g, request
+from flask_babel import get_locale
+
+LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
+LANGUAGE_COOKIE = "lang"
+
+
+def available_languages() -> list[str]:
+    """The languages offered on this host: the tenant's enabled ones, or all six on the global site."""
+    tenant = g.get("tenant")
+    if tenant is None:
+        return list(LANGUAGES)
+    return [code for code in tenant.enabled_languages if code in LANGUAGES] or [tenant.default_language]
+
+
+def select_locale() -> str:
+    """An explicit choice (``?lang=``, then the remembered cookie), else Accept-Language, else the default."""
+    offered = available_languages()
+    for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if choice in offered:
+            return choice
+    tenant = g.get("tenant")
+    default = tenant.default_language if tenant is not None and tenant.default_language in offered else offered[0]
+    return request.accept_languages.best_match(offered, default=default)
+
+
+def remember_language(response):
+    """Keep an explicit ``?lang=`` choice for the next visits (host-only cookie, one year)."""
+    choice = request.args.get("lang")
+    if choice and choice in available_languages():
+        response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=request.is_secure, httponly=True)
+    return response
+
+
+def text_direction() -> str:
+    """``rtl`` for Arabic, ``ltr`` otherwise."""
+    return get_locale().text_direction
+
+
+@lru_cache(maxsize=None)
+def _country_codes() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def is_country_code(code: str) -> bool:
+    """True for an ISO 3166-1 alpha-2 code."""
+    return code in _country_codes()
+
+
+@lru_cache(maxsize=16)
+def _country_choices(locale_code: str) -> tuple[tuple[str, str], ...]:
+    locale = Locale.parse(locale_code)
+    names = {code: locale.territories.get(code) or pycountry.countries.get(alpha_2=code).name
+             for code in _country_codes()}
+    return tuple(sorted(names.items(), key=lambda item: item[1].casefold()))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) for every country, named and sorted in the page's language."""
+    return list(_country_choices(str(get_locale())))
+
+
+def country_name(code: str) -> str:
+    """A country's name in the page's language."""
+    return dict(_country_choices(str(get_locale()))).get(code, code)
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language (what a reader of it looks for in a switcher)."""
+    return Locale.parse(code).display_name

@@ -1,0 +1,79 @@
+"""Counts for the pages and ``stats.json``, read from the roll-up (never by counting commitments)."""
+
+from __future__ import annotations
+
+import threading
+
+from cachetools import TTLCache, cached
+from flask import current_app
+from sqlalchemy import select
+
+from core.extensions import db
+from tenants import rollup
+from tenants.models import Tenant, TenantStatus, Unit
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def tenant_stats() -> dict:
+    """The current tenant's counts by country, gender and unit (units include the units below them)."""
+    counts = rollup.tenant_counts(rollup.ALL_TENANT_DIMENSIONS)
+    units = list(db.session.scalars(select(Unit)))
+    return {
+        "total": counts.total,
+        "men": counts.men,
+        "by_country": counts.dimension("country"),
+        "by_gender": {key: value["total"] for key, value in counts.dimension("gender").items()},
+        "by_unit": rollup.unit_totals(counts, units),
+        "updated_at": _iso(counts.updated_at),
+    }
+
+
+def global_stats() -> dict:
+    """The movement's counts across every tenant."""
+    counts = rollup.global_counts(("country", "gender"))
+    return {
+        "total": counts.total,
+        "men": counts.men,
+        "by_country": counts.dimension("country"),
+        "by_gender": {key: value["total"] for key, value in counts.dimension("gender").items()},
+        "updated_at": _iso(counts.updated_at),
+    }
+
+
+def listed_partners() -> list[dict]:
+    """Active partner organisations that chose to be listed, with their counts, most men first."""
+    per_tenant = rollup.global_counts(("tenant",)).dimension("tenant")
+    tenants = db.session.scalars(
+        select(Tenant).where(Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE)).all()
+    partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value,
+                 **per_tenant.get(str(t.id), {"total": 0, "men": 0})} for t in tenants]
+    return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
+
+
+def global_overview(leading: int = 10) -> dict:
+    """What the global page shows: the counts, the leading countries by men, and the listed partners."""
+    stats = global_stats()
+    countries = sorted(stats["by_country"].items(), key=lambda item: (-item[1]["men"], -item[1]["total"], item[0]))
+    return {**stats, "leading_countries": countries[:leading], "partners": listed_partners()}
+
+
+def _compute(tenant_id: int | None) -> dict:
+    return tenant_stats() if tenant_id is not None else global_stats()
+
+
+def site_stats(tenant_id: int | None) -> dict:
+    """``stats.json`` for the current site (``tenant_id`` None: the global one), cached briefly."""
+    return current_app.extensions["site_stats"](tenant_id)
+
+
+def init_app(app) -> None:
+    """Keep each site's stats for ``STATS_CACHE_SECONDS``; when they expire, one request recomputes
+    them while the others asking at that moment wait for its answer instead of all recounting."""
+    seconds = app.config["STATS_CACHE_SECONDS"]
+    compute = _compute
+    if seconds > 0:
+        compute = cached(TTLCache(maxsize=100_000, ttl=seconds), condition=threading.Condition())(_compute)
+    app.extensions["site_stats"] = compute

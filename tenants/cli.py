@@ -1,0 +1,92 @@
+"""Operator commands: ``flask tenants create | add-hostname | list | load-demo``."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from core.extensions import db
+from tenants import demo, services
+from tenants.models import Tenant, TenantKind
+
+tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
+
+
+def _fail(error: Exception):
+    db.session.rollback()
+    raise click.ClickException(str(error))
+
+
+@tenants_cli.command("create")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--kind", type=click.Choice([k.value for k in TenantKind]), default=TenantKind.CORPORATION.value,
+              show_default=True)
+@click.option("--admin-email", required=True, help="The first tenant admin's email address.")
+@click.option("--language", "default_language", default="en", show_default=True, help="Default language.")
+@click.option("--unlisted", is_flag=True, help="Do not list the tenant on the global page.")
+def create(slug, name, kind, admin_email, default_language, unlisted):
+    """Create a tenant reachable at SLUG.<BASE_DOMAIN>."""
+    try:
+        tenant = services.create_tenant(slug, name, TenantKind(kind), admin_email=admin_email,
+                                        default_language=default_language, listed=not unlisted)
+    except services.InvalidTenantSetting as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created {tenant.name}: http://{tenant.slug}.{current_app.config['BASE_DOMAIN']}/ "
+               f"(admin: {admin_email})")
+
+
+@tenants_cli.command("add-hostname")
+@click.argument("slug")
+@click.argument("hostname")
+@click.option("--unverified", is_flag=True, help="Record it without routing to it until verified.")
+def add_hostname(slug, hostname, unverified):
+    """Let a tenant be reached at its own HOSTNAME (a custom domain)."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        _fail(LookupError(f"no tenant {slug!r}"))
+    try:
+        entry = services.add_hostname(tenant, hostname, verified=not unverified)
+    except services.InvalidTenantSetting as error:
+        _fail(error)
+    db.session.commit()
+    state = "verified" if entry.verified_at else "not yet verified"
+    click.echo(f"{entry.hostname} -> {tenant.slug} ({state})")
+
+
+@tenants_cli.command("list")
+def list_tenants():
+    """Every tenant with its status and counts."""
+    rows = services.tenant_overview()
+    if not rows:
+        click.echo("No tenants yet. Create one with `flask tenants create` or load the demo.")
+        return
+    click.echo(f"{'slug':<20} {'kind':<12} {'status':<10} {'listed':<7} {'men':>8} {'total':>8}  hostnames")
+    for row in rows:
+        click.echo(f"{row.slug:<20} {row.kind:<12} {row.status:<10} {'yes' if row.listed else 'no':<7} "
+                   f"{row.men:>8} {row.total:>8}  {', '.join(row.hostnames) or '-'}")
+
+
+@tenants_cli.command("load-demo")
+@click.option("--commitments", default=3000, show_default=True, help="How many commitments to generate.")
+@click.option("--seed", default=2026, show_default=True)
+def load_demo(commitments, seed):
+    """Load the demo tenants (acme, northfield, ...) and generated commitments; safe to run twice."""
+    created = demo.create_demo_tenants()
+    if not created:
+        click.echo("The demo tenants exist already; nothing to do.")
+        return
+    plan = demo.plan_commitments(created, commitments, seed)
+    with click.progressbar(plan, label="Generating commitments", length=len(plan)) as bar:
+        for step in bar:
+            demo.apply(step)
+    db.session.commit()
+    click.echo(f"Loaded {len(created)} demo tenants and {len(plan)} commitments.")
+
+
+def init_app(app) -> None:
+    """Register the ``flask tenants`` commands."""
+    app.cli.add_command(tenants_cli)

@@ -1,0 +1,77 @@
+"""The sign-up form: only what is needed, every field checked on the server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+
+from core.i18n import country_choices, is_country_code
+from tenants.models import Gender, Unit
+
+# Text that a spreadsheet would run as a formula, or that tries to be markup.
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+_MARKUP = re.compile(r"[<>]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+GENDER_LABELS = {
+    Gender.MAN: _l("Man"),
+    Gender.WOMAN: _l("Woman"),
+    Gender.NON_BINARY: _l("Non-binary"),
+    Gender.SELF_DESCRIBED: _l("I describe myself as…"),
+    Gender.UNDISCLOSED: _l("I prefer not to say"),
+}
+
+
+def plain_text(form, field) -> None:
+    """Refuse markup, spreadsheet formulas and control characters in free text."""
+    value = field.data or ""
+    if _MARKUP.search(value):
+        raise ValidationError(_l("Please leave out the characters < and >."))
+    if _FORMULA_START.match(value):
+        raise ValidationError(_l("Please do not start with =, +, - or @."))
+    if _CONTROL.search(value):
+        raise ValidationError(_l("Please use letters, digits and ordinary punctuation only."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class SignupForm(FlaskForm):
+    """A person's commitment. Units are the current tenant's only: any other id is not a valid choice."""
+
+    name = StringField(_l("Your name (optional)"), filters=[_strip],
+                       validators=[Optional(), Length(max=100), plain_text])
+    name_public = BooleanField(_l("You may show my name publicly"))
+    email = EmailField(_l("Email"), filters=[_strip], validators=[
+        DataRequired(message=_l("Please enter your email address.")),
+        Length(max=254),
+        Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
+    ])
+    gender = RadioField(_l("Gender"), choices=[(g.value, label) for g, label in GENDER_LABELS.items()],
+                        validators=[InputRequired(message=_l("Please choose one of the options."))])
+    gender_description = StringField(_l("In your own words (optional)"), filters=[_strip],
+                                     validators=[Optional(), Length(max=60), plain_text])
+    country = SelectField(_l("Country"), validators=[DataRequired(message=_l("Please choose your country."))])
+    city = StringField(_l("City (optional)"), filters=[_strip], validators=[Optional(), Length(max=100), plain_text])
+    unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()])
+    consent = BooleanField(_l("I agree that my commitment is stored and counted as the privacy notice describes."),
+                           validators=[DataRequired(message=_l("Please agree to the privacy notice to commit."))])
+
+    def __init__(self, units: list[Unit], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", _l("Choose your country"))] + country_choices()
+        self.unit.choices = [("", _l("None of these"))] + [(str(unit.id), unit.name) for unit in units]
+
+    def validate_country(self, field) -> None:
+        if not is_country_code(field.data or ""):
+            raise ValidationError(_l("Please choose your country from the list."))
+
+    @property
+    def unit_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.unit.data) if self.unit.data else None

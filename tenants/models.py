@@ -1,0 +1,239 @@
+"""Tenants and what they own. Every tenant-owned table has ``tenant_id`` first in its primary key."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from uuid6 import uuid7
+
+from core.extensions import db
+from core.i18n import LANGUAGES
+from core.tenancy import TenantScoped
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
+    """Stored as the enum's value in a plain string column (portable, readable in SQL)."""
+    return Enum(cls, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class TenantKind(enum.Enum):
+    CORPORATION = "corporation"
+    UNIVERSITY = "university"
+    GOVERNMENT = "government"
+    NGO = "ngo"
+    OTHER = "other"
+
+
+class TenantStatus(enum.Enum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class UnitKind(enum.Enum):
+    DEPARTMENT = "department"
+    OFFICE = "office"
+    SITE = "site"
+    CAMPUS = "campus"
+    FACULTY = "faculty"
+    OTHER = "other"
+
+
+class Role(enum.Enum):
+    MEMBER = "member"
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+
+class Gender(enum.Enum):
+    MAN = "man"
+    WOMAN = "woman"
+    NON_BINARY = "non_binary"
+    SELF_DESCRIBED = "self_described"
+    UNDISCLOSED = "undisclosed"
+
+
+class Source(enum.Enum):
+    WEB = "web"
+    SSO = "sso"
+    REGISTRATION = "registration"
+    API = "api"
+    IMPORT = "import"
+
+
+class TargetMetric(enum.Enum):
+    MEN = "men"
+    ALL = "all"
+    PARTICIPATION_RATE = "participation_rate"
+
+
+class Tenant(db.Model):
+    """A partner organisation. Not tenant-scoped itself: it is the registry the host lookup reads."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[TenantKind] = mapped_column(_enum(TenantKind))
+    status: Mapped[TenantStatus] = mapped_column(_enum(TenantStatus), default=TenantStatus.ACTIVE)
+    default_language: Mapped[str] = mapped_column(String(8), default="en")
+    enabled_languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(LANGUAGES))
+    primary_color: Mapped[str] = mapped_column(String(7), default="#5b2a86")
+    accent_color: Mapped[str] = mapped_column(String(7), default="#00758d")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(String(32))
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is TenantStatus.ACTIVE
+
+
+class TenantHostname(db.Model):
+    """A custom domain of a tenant; only verified ones route to it."""
+
+    __tablename__ = "tenant_hostnames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TenantText(TenantScoped, db.Model):
+    """A tenant's own wording of its sign-up page, in one language."""
+
+    __tablename__ = "tenant_texts"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    headline: Mapped[str | None] = mapped_column(String(200))
+    commitment_text: Mapped[str | None] = mapped_column(Text)
+    thank_you_text: Mapped[str | None] = mapped_column(Text)
+
+
+class Unit(TenantScoped, db.Model):
+    """A department, office, campus or faculty; units form a tree and may have a place."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "parent_id"], ["units.tenant_id", "units.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "external_key"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind))
+    name: Mapped[str] = mapped_column(String(200))
+    external_key: Mapped[str | None] = mapped_column(String(200))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+
+class Member(UserMixin, TenantScoped, db.Model):
+    """A person known to one tenant (never shared across tenants)."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("tenant_id", "email_canonical"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    email: Mapped[str] = mapped_column(String(320))
+    email_canonical: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Commitment(TenantScoped, db.Model):
+    """One person's commitment to one tenant; withdrawing keeps the row and lowers the counts."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
+        UniqueConstraint("tenant_id", "member_id"),
+        CheckConstraint("length(country_code) = 2", name="country_code_length"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    gender: Mapped[Gender] = mapped_column(_enum(Gender))
+    gender_description: Mapped[str | None] = mapped_column(String(60))
+    country_code: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(100))
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    source: Mapped[Source] = mapped_column(_enum(Source), default=Source.WEB)
+    language: Mapped[str] = mapped_column(String(8))
+    consent_version: Mapped[str] = mapped_column(String(20))
+    name_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    member: Mapped[Member] = relationship(viewonly=True)
+    unit: Mapped[Unit | None] = relationship(viewonly=True)
+
+
+class Target(TenantScoped, db.Model):
+    """A number the tenant commits to reach by a deadline, overall or for one unit."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"], ondelete="CASCADE"),
+        CheckConstraint("value > 0", name="value_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    metric: Mapped[TargetMetric] = mapped_column(_enum(TargetMetric))
+    value: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TenantTally(TenantScoped, db.Model):
+    """Running counts of one tenant's commitments by dimension (country, unit, gender, day).
+
+    Each sign-up adds to one of ``ROLLUP_SHARDS`` rows per key, so that a launch day at one
+    tenant does not queue every sign-up behind a single row lock; reads sum the shards.
+    """
+
+    __tablename__ = "tenant_tallies"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    men: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

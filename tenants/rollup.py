@@ -1,0 +1,214 @@
+"""The roll-up: counts kept in step with commitments, read instead of counting rows.
+
+Every counted change (a new commitment, a withdrawal, a return) adds +1 or -1 to a few tally rows in
+the same transaction: the tenant's own (by country, unit, gender and day) and the global ones (by
+country, gender, day and partner). Rows are sharded so that concurrent sign-ups rarely wait on the
+same row lock; a read sums the shards. ``recount`` rebuilds everything from the commitments.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from core.database import insert, lock_for_recount
+from core.extensions import db
+from core.models import GlobalTally
+from core.tenancy import current_tenant_id, tenant_context
+from tenants.models import Commitment, Gender, Tenant, TenantTally, Unit
+
+Key = tuple[str, str]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def tenant_keys(gender: Gender, country_code: str, unit_id, created_at: datetime) -> list[Key]:
+    """The tenant tally keys one commitment counts under."""
+    keys = [("country", country_code), ("day", _as_utc(created_at).date().isoformat()), ("gender", gender.value)]
+    if unit_id is not None:
+        keys.append(("unit", str(unit_id)))
+    return keys
+
+
+def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: datetime) -> list[Key]:
+    """The global tally keys one commitment counts under."""
+    return [("country", country_code), ("day", _as_utc(created_at).date().isoformat()),
+            ("gender", gender.value), ("tenant", str(tenant_id))]
+
+
+def record(facts, delta: int) -> None:
+    """Add ``delta`` (+1 or -1) for one commitment of the current tenant; ``facts`` has gender,
+    country_code, unit_id and created_at."""
+    tenant_id = current_tenant_id()
+    shard = random.randrange(current_app.config["ROLLUP_SHARDS"])
+    men = delta if facts.gender is Gender.MAN else 0
+    now = datetime.now(timezone.utc)
+    tenant_rows = [dict(tenant_id=tenant_id, dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
+                   for d, k in sorted(tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.created_at))]
+    global_rows = [dict(dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
+                   for d, k in sorted(global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at))]
+    _add(TenantTally.__table__, tenant_rows, ["tenant_id", "dimension", "key", "shard"])
+    _add(GlobalTally.__table__, global_rows, ["dimension", "key", "shard"])
+
+
+def _add(table, rows: list[dict], conflict_columns: list[str]) -> None:
+    # Rows go in one statement and in a fixed order, so two sign-ups lock shared rows in the same order.
+    statement = insert(table).values(rows)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=conflict_columns,
+        set_={"total": table.c.total + statement.excluded.total, "men": table.c.men + statement.excluded.men,
+              "updated_at": statement.excluded.updated_at},
+    ))
+
+
+@dataclass
+class Counts:
+    """Totals by tally key, and when they last changed."""
+
+    by_key: dict[Key, tuple[int, int]]
+    updated_at: datetime | None
+
+    def dimension(self, name: str) -> dict[str, dict[str, int]]:
+        """``{key: {"total": n, "men": n}}`` for one dimension, leaving out keys that sum to nothing."""
+        return {key: {"total": total, "men": men}
+                for (dimension, key), (total, men) in sorted(self.by_key.items())
+                if dimension == name and total}
+
+    @property
+    def total(self) -> int:
+        return sum(total for (dimension, _), (total, _) in self.by_key.items() if dimension == "gender")
+
+    @property
+    def men(self) -> int:
+        return self.by_key.get(("gender", Gender.MAN.value), (0, 0))[0]
+
+
+def _read(model, dimensions: Iterable[str]) -> Counts:
+    rows = db.session.execute(
+        select(model.dimension, model.key, func.sum(model.total), func.sum(model.men), func.max(model.updated_at))
+        .where(model.dimension.in_(list(dimensions)))
+        .group_by(model.dimension, model.key)
+    ).all()
+    updated = [_as_utc(row[4]) for row in rows if row[4] is not None]
+    return Counts({(d, k): (int(t), int(m)) for d, k, t, m, _ in rows}, max(updated, default=None))
+
+
+def tenant_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
+    """The current tenant's counts for the given dimensions (just the headline numbers by default)."""
+    return _read(TenantTally, dimensions)
+
+
+def global_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
+    """The movement's counts across every tenant for the given dimensions."""
+    return _read(GlobalTally, dimensions)
+
+
+def unit_totals(counts: Counts, units: list[Unit]) -> dict[str, dict]:
+    """Each unit's counts including those of the units below it, with its name, kind and parent."""
+    direct = counts.dimension("unit")
+    children: dict[str | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        children[str(unit.parent_id) if unit.parent_id else None].append(unit)
+
+    result: dict[str, dict] = {}
+
+    def visit(unit: Unit) -> tuple[int, int]:
+        own = direct.get(str(unit.id), {"total": 0, "men": 0})
+        total, men = own["total"], own["men"]
+        for child in children.get(str(unit.id), []):
+            child_total, child_men = visit(child)
+            total, men = total + child_total, men + child_men
+        result[str(unit.id)] = {"name": unit.name, "kind": unit.kind.value,
+                                "parent": str(unit.parent_id) if unit.parent_id else None,
+                                "total": total, "men": men}
+        return total, men
+
+    for root in children.get(None, []):
+        visit(root)
+    return result
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A tally that disagrees with the commitments."""
+
+    scope: str
+    dimension: str
+    key: str
+    stored: tuple[int, int]
+    expected: tuple[int, int]
+
+
+def _expected_tenant_counts(tenant_id: int) -> tuple[Counter, Counter]:
+    totals, men = Counter(), Counter()
+    rows = db.session.execute(
+        select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+        .where(Commitment.withdrawn_at.is_(None))
+        .execution_options(yield_per=10_000)
+    )
+    for gender, country_code, unit_id, created_at in rows:
+        for key in tenant_keys(gender, country_code, unit_id, created_at):
+            totals[key] += 1
+            men[key] += gender is Gender.MAN
+    return totals, men
+
+
+def _compare(scope: str, stored: Counts, totals: Counter, men: Counter) -> list[Drift]:
+    drifts = []
+    for key in sorted(set(stored.by_key) | set(totals)):
+        have = stored.by_key.get(key, (0, 0))
+        want = (totals[key], men[key])
+        if have != want:
+            drifts.append(Drift(scope, key[0], key[1], have, want))
+    return drifts
+
+
+def _rewrite(model, totals: Counter, men: Counter, **fixed) -> None:
+    db.session.execute(delete(model))
+    now = datetime.now(timezone.utc)
+    rows = [dict(fixed, dimension=d, key=k, shard=0, total=totals[(d, k)], men=men[(d, k)], updated_at=now)
+            for d, k in sorted(totals) if totals[(d, k)]]
+    if rows:
+        db.session.execute(model.__table__.insert(), rows)
+
+
+ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "unit")
+ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
+
+
+def recount(repair: bool = False, progress: Callable[[Tenant], None] | None = None) -> list[Drift]:
+    """Recount every tenant's and the global tallies from the commitments; list the drift, and
+    rewrite the drifted tallies when ``repair`` is set."""
+    global_totals, global_men = Counter(), Counter()
+    drifts: list[Drift] = []
+    if repair:
+        lock_for_recount(Commitment.__table__, TenantTally.__table__, GlobalTally.__table__)
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        with tenant_context(tenant):
+            totals, men = _expected_tenant_counts(tenant.id)
+            tenant_drift = _compare(f"tenant:{tenant.slug}", tenant_counts(ALL_TENANT_DIMENSIONS), totals, men)
+            if repair and tenant_drift:
+                _rewrite(TenantTally, totals, men, tenant_id=tenant.id)
+        drifts += tenant_drift
+        for (dimension, key), n in totals.items():
+            if dimension != "unit":
+                global_totals[(dimension, key)] += n
+                global_men[(dimension, key)] += men[(dimension, key)]
+            if dimension == "gender":
+                global_totals[("tenant", str(tenant.id))] += n
+                global_men[("tenant", str(tenant.id))] += men[(dimension, key)]
+        if progress:
+            progress(tenant)
+    global_drift = _compare("global", global_counts(ALL_GLOBAL_DIMENSIONS), global_totals, global_men)
+    if repair and global_drift:
+        _rewrite(GlobalTally, global_totals, global_men)
+    return drifts + global_drift

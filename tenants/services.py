@@ -1,0 +1,283 @@
+"""Business logic inside a tenant: provisioning, host lookup, sign-up and withdrawal.
+
+Plain functions over domain objects. They flush and never commit: the request (or the command) that
+calls them owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from uuid6 import uuid7
+
+from core.database import insert
+from core.extensions import db
+from core.tenancy import current_tenant_id, tenant_context
+from tenants import rollup
+from tenants.models import (
+    Commitment,
+    Gender,
+    Member,
+    Role,
+    Source,
+    Tenant,
+    TenantHostname,
+    TenantKind,
+    TenantStatus,
+    TenantText,
+    Unit,
+    utcnow,
+)
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+RESERVED_SLUGS = frozenset({
+    "www", "admin", "api", "static", "app", "assets", "auth", "billing", "cdn", "core", "dashboard", "docs",
+    "global", "help", "login", "mail", "operator", "portal", "root", "signup", "sso", "status", "support",
+    "heforshe", "unwomen", "localhost",
+})
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+COLOR_PATTERN = re.compile(r"^#[0-9a-f]{6}$")
+DEFAULT_COLORS = ("#5b2a86", "#00758d")
+
+
+class InvalidTenantSetting(ValueError):
+    """A slug, hostname or other tenant setting that cannot be accepted; the message says why."""
+
+
+def validate_slug(slug: str) -> str:
+    """Return the slug if it can name a tenant's subdomain; raise ``InvalidTenantSetting`` otherwise."""
+    if not SLUG_PATTERN.match(slug):
+        raise InvalidTenantSetting(
+            f"{slug!r} is not a valid slug: use 1 to 63 lower-case letters, digits and inner hyphens")
+    if slug in RESERVED_SLUGS:
+        raise InvalidTenantSetting(f"{slug!r} is reserved")
+    return slug
+
+
+def validate_color(color: str) -> str:
+    """Return a ``#rrggbb`` colour in lower case; raise ``InvalidTenantSetting`` otherwise."""
+    color = color.strip().lower()
+    if not COLOR_PATTERN.match(color):
+        raise InvalidTenantSetting(f"{color!r} is not a colour: use #rrggbb")
+    return color
+
+
+def brand_colors(tenant: Tenant | None) -> tuple[str, str]:
+    """The primary and accent colours of a tenant's pages (the movement's own on the global site)."""
+    if tenant is None:
+        return DEFAULT_COLORS
+    colors = (tenant.primary_color or "", tenant.accent_color or "")
+    return tuple(c if COLOR_PATTERN.match(c) else d for c, d in zip(colors, DEFAULT_COLORS))
+
+
+def create_tenant(slug: str, name: str, kind: TenantKind, admin_email: str | None = None,
+                  **settings) -> Tenant:
+    """Register a tenant (and its first admin, when an email is given)."""
+    validate_slug(slug)
+    for color_setting in ("primary_color", "accent_color"):
+        if color_setting in settings:
+            settings[color_setting] = validate_color(settings[color_setting])
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise InvalidTenantSetting(f"a tenant with slug {slug!r} exists already")
+    tenant = Tenant(slug=slug, name=name, kind=kind, **settings)
+    db.session.add(tenant)
+    db.session.flush()
+    if admin_email:
+        with tenant_context(tenant):
+            member = find_or_create_member(admin_email)
+            member.role = Role.ADMIN
+            db.session.flush()
+    return tenant
+
+
+def add_hostname(tenant: Tenant, hostname: str, verified: bool = True) -> TenantHostname:
+    """Attach a custom domain to a tenant; only a verified one routes to it."""
+    hostname = hostname.strip().lower().rstrip(".")
+    if not HOSTNAME_PATTERN.match(hostname):
+        raise InvalidTenantSetting(f"{hostname!r} is not a valid hostname")
+    if db.session.scalar(select(TenantHostname.id).where(TenantHostname.hostname == hostname)) is not None:
+        raise InvalidTenantSetting(f"{hostname!r} is already in use")
+    with tenant_context(tenant):
+        entry = TenantHostname(tenant_id=tenant.id, hostname=hostname, verified_at=utcnow() if verified else None)
+        db.session.add(entry)
+        db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class HostMatch:
+    """What a Host header names: the global site (``tenant`` None) or one tenant."""
+
+    tenant: Tenant | None
+
+
+def match_host(host: str, base_domain: str) -> HostMatch | None:
+    """Find the site a host names; None when it names nothing we serve (the caller answers 404)."""
+    host = host.split(":", 1)[0].strip().lower().rstrip(".")
+    if host == base_domain:
+        return HostMatch(tenant=None)
+    if host.endswith("." + base_domain):
+        slug = host[: -len(base_domain) - 1]
+        if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
+            return None
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    else:
+        tenant = db.session.scalar(
+            select(Tenant).join(TenantHostname, TenantHostname.tenant_id == Tenant.id)
+            .where(TenantHostname.hostname == host, TenantHostname.verified_at.is_not(None)))
+    if tenant is None or tenant.status is not TenantStatus.ACTIVE:
+        return None
+    return HostMatch(tenant=tenant)
+
+
+def canonical_email(email: str) -> str:
+    """The form of an address used to recognise a person: lower case; Gmail's dots and +tags folded."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    if domain in GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def find_or_create_member(email: str, display_name: str | None = None) -> Member:
+    """The current tenant's member with this address, created if new (safe under concurrent sign-ups)."""
+    canonical = canonical_email(email)
+    db.session.execute(
+        insert(Member)
+        .values(tenant_id=current_tenant_id(), id=uuid7(), email=email.strip(), email_canonical=canonical,
+                display_name=display_name, role=Role.MEMBER, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["tenant_id", "email_canonical"])
+    )
+    return db.session.scalars(select(Member).where(Member.email_canonical == canonical)).one()
+
+
+@dataclass
+class SignUp:
+    """What a person gives when committing."""
+
+    email: str
+    gender: Gender
+    country_code: str
+    language: str
+    consent_version: str
+    name: str | None = None
+    name_public: bool = False
+    gender_description: str | None = None
+    city: str | None = None
+    unit_id: uuid.UUID | None = None
+    source: Source = Source.WEB
+    verified: bool = False
+    created_at: datetime | None = None
+
+
+def commit(signup: SignUp) -> bool:
+    """Record a commitment in the current tenant; returns True if it counted, False for a repeat.
+
+    A repeat (the same person, however the address is written) changes nothing; a person who had
+    withdrawn and commits again is counted again.
+    """
+    member = find_or_create_member(signup.email, signup.name)
+    values = dict(
+        tenant_id=current_tenant_id(), id=uuid7(), member_id=member.id, gender=signup.gender,
+        gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
+        country_code=signup.country_code, city=signup.city, unit_id=signup.unit_id, source=signup.source,
+        language=signup.language, consent_version=signup.consent_version, name_public=signup.name_public,
+        verified=signup.verified, created_at=signup.created_at or utcnow(),
+    )
+    inserted = db.session.execute(
+        insert(Commitment).values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "member_id"])
+        .returning(Commitment.id)
+    ).scalar()
+    if inserted is None:
+        return _recommit(member)
+    rollup.record(_CountedFacts.from_values(values), +1)
+    return True
+
+
+def _recommit(member: Member) -> bool:
+    row = db.session.execute(
+        update(Commitment)
+        .where(Commitment.member_id == member.id, Commitment.withdrawn_at.is_not(None))
+        .values(withdrawn_at=None)
+        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+    ).one_or_none()
+    if row is None:
+        return False
+    rollup.record(_CountedFacts(*row), +1)
+    return True
+
+
+def withdraw(commitment: Commitment) -> bool:
+    """Withdraw a commitment and lower the counts; False if it was withdrawn already."""
+    row = db.session.execute(
+        update(Commitment)
+        .where(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow())
+        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+    ).one_or_none()
+    if row is None:
+        return False
+    rollup.record(_CountedFacts(*row), -1)
+    db.session.expire(commitment)
+    return True
+
+
+@dataclass(frozen=True)
+class _CountedFacts:
+    gender: Gender
+    country_code: str
+    unit_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def from_values(cls, values: dict) -> "_CountedFacts":
+        return cls(values["gender"], values["country_code"], values["unit_id"], values["created_at"])
+
+
+def signup_units() -> list[Unit]:
+    """The current tenant's units a person can pick at sign-up, by name."""
+    return list(db.session.scalars(select(Unit).order_by(Unit.name)))
+
+
+def unit_in_tenant(unit_id: uuid.UUID) -> Unit | None:
+    """One of the current tenant's units, or None (another tenant's unit is not found)."""
+    return db.session.scalars(select(Unit).where(Unit.id == unit_id)).one_or_none()
+
+
+def tenant_texts(language: str) -> TenantText | None:
+    """The current tenant's own wording in ``language``, if it has written any."""
+    return db.session.scalars(select(TenantText).where(TenantText.language == language)).one_or_none()
+
+
+@dataclass(frozen=True)
+class TenantOverview:
+    """One line of the operator's list of tenants."""
+
+    slug: str
+    name: str
+    kind: str
+    status: str
+    listed: bool
+    men: int
+    total: int
+    hostnames: list[str]
+
+
+def tenant_overview() -> list[TenantOverview]:
+    """Every tenant with its counts (from the global roll-up) and custom hostnames, for the operator."""
+    per_tenant = rollup.global_counts(("tenant",)).dimension("tenant")
+    hostnames: dict[int, list[str]] = {}
+    for entry in db.session.scalars(select(TenantHostname).order_by(TenantHostname.hostname)):
+        hostnames.setdefault(entry.tenant_id, []).append(entry.hostname)
+    overview = []
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+        counts = per_tenant.get(str(tenant.id), {"total": 0, "men": 0})
+        overview.append(TenantOverview(tenant.slug, tenant.name, tenant.kind.value, tenant.status.value,
+                                       tenant.listed, counts["men"], counts["total"], hostnames.get(tenant.id, [])))
+    return overview

@@ -1,0 +1,71 @@
+"""A tenant's public pages: its branded sign-up page, the thank-you page, its logo."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
+from flask_babel import get_locale
+
+from tenants import rollup, services
+from tenants.forms import SignupForm
+from tenants.models import Gender
+
+bp = Blueprint("tenants", __name__, template_folder="templates")
+
+
+def _require_tenant() -> None:
+    if g.get("tenant") is None:
+        abort(404)
+
+
+def signup_page(unit_id: uuid.UUID | None = None):
+    """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
+    _require_tenant()
+    units = services.signup_units()
+    form = SignupForm(units)
+    if unit_id is not None and not form.is_submitted():
+        unit = services.unit_in_tenant(unit_id)
+        if unit is None:
+            abort(404)
+        form.unit.data = str(unit.id)
+        form.country.data = form.country.data or unit.country_code
+    if form.validate_on_submit():
+        services.commit(services.SignUp(
+            email=form.email.data, gender=Gender(form.gender.data), country_code=form.country.data,
+            language=str(get_locale()), consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+            name=form.name.data or None, name_public=form.name_public.data,
+            gender_description=form.gender_description.data or None, city=form.city.data or None,
+            unit_id=form.unit_id,
+        ))
+        return redirect(url_for("tenants.thanks"), code=303)
+    return render_template(
+        "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
+        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+    ), 400 if form.is_submitted() else 200
+
+
+@bp.route("/units/<uuid:unit_id>", methods=["GET", "POST"])
+def unit_signup(unit_id: uuid.UUID):
+    """A sign-up link for one office, site or campus (for a poster or an intranet page)."""
+    return signup_page(unit_id)
+
+
+@bp.get("/thanks")
+def thanks():
+    """The same page for every successful or repeated commitment: it reveals nothing about the email."""
+    _require_tenant()
+    return render_template("tenants/thanks.html", texts=services.tenant_texts(str(get_locale())),
+                           counts=rollup.tenant_counts())
+
+
+@bp.get("/logo")
+def logo():
+    """The tenant's logo, as uploaded (re-encoded on upload)."""
+    _require_tenant()
+    if g.tenant.logo is None:
+        abort(404)
+    response = current_app.response_class(g.tenant.logo, mimetype=g.tenant.logo_mime)
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
