@@ -7,7 +7,7 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from core import config as config_module
-from core import errors, i18n, stats, tenancy
+from core import errors, i18n, stats, templating, tenancy
 from core.extensions import babel, db, login_manager, migrate
 
 
@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     errors.init_app(app)
     stats.init_app(app)
-    _register_template_helpers(app)
+    templating.init_app(app)
 
     import core.models  # noqa: F401  (the global tallies table)
     import tenants
@@ -127,19 +127,3 @@ def _security_headers(response):
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
-
-
-def _register_template_helpers(app: Flask) -> None:
-    from flask_babel import format_decimal, get_locale
-
-    @app.context_processor
-    def page_globals():
-        return {
-            "tenant": g.get("tenant"),
-            "page_lang": str(get_locale()),
-            "page_dir": i18n.text_direction(),
-            "languages": [(code, i18n.language_name(code)) for code in i18n.available_languages()],
-        }
-
-    app.jinja_env.filters["number"] = lambda value: format_decimal(value)
-    app.jinja_env.filters["country_name"] = i18n.country_name

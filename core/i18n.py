@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 import pycountry
@@ -56,22 +57,27 @@ def is_country_code(code: str) -> bool:
     return code in _country_codes()
 
 
+def _sort_key(name: str) -> str:
+    # Accents sort with their base letter (Åland with A, Réunion with R).
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
+
+
 @lru_cache(maxsize=16)
-def _country_choices(locale_code: str) -> tuple[tuple[str, str], ...]:
+def _country_names(locale_code: str) -> dict[str, str]:
     locale = Locale.parse(locale_code)
     names = {code: locale.territories.get(code) or pycountry.countries.get(alpha_2=code).name
              for code in _country_codes()}
-    return tuple(sorted(names.items(), key=lambda item: item[1].casefold()))
+    return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
 
 
 def country_choices() -> list[tuple[str, str]]:
     """(code, name) for every country, named and sorted in the page's language."""
-    return list(_country_choices(str(get_locale())))
+    return list(_country_names(str(get_locale())).items())
 
 
 def country_name(code: str) -> str:
     """A country's name in the page's language."""
-    return dict(_country_choices(str(get_locale()))).get(code, code)
+    return _country_names(str(get_locale())).get(code, code)
 
 
 def language_name(code: str) -> str:

@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 5000
+BIN = $(VENV)/bin
+export FLASK_APP = wsgi
+
+.PHONY: run test install translations lock clean
+
+$(BIN)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+install: $(BIN)/.installed translations
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel -q compile -d translations
+
+## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
+run: install
+	@mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask tenants load-demo
+	@echo
+	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
+	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
+	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
+	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"
+	@echo
+	$(BIN)/flask run --port $(PORT)
+
+## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
+lock: $(BIN)/.installed
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,36 @@
+"""What every template can use: the page's language and direction, the tenant, numbers, field attributes."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_babel import format_decimal, get_locale
+
+from core import i18n
+
+
+def field_attributes(field, autocomplete: str | None = None, hint: bool = False) -> dict:
+    """ARIA attributes tying a field to its hint and its errors, so screen readers announce both."""
+    described_by = ([f"{field.id}-hint"] if hint else []) + ([f"{field.id}-error"] if field.errors else [])
+    attributes = {"aria-invalid": "true" if field.errors else "false"}
+    if described_by:
+        attributes["aria-describedby"] = " ".join(described_by)
+    if autocomplete:
+        attributes["autocomplete"] = autocomplete
+    return attributes
+
+
+def init_app(app) -> None:
+    """Register the template globals and filters."""
+
+    @app.context_processor
+    def page_globals():
+        return {
+            "tenant": g.get("tenant"),
+            "page_lang": str(get_locale()),
+            "page_dir": i18n.text_direction(),
+            "languages": [(code, i18n.language_name(code)) for code in i18n.available_languages()],
+        }
+
+    app.jinja_env.globals["field_attributes"] = field_attributes
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value)
+    app.jinja_env.filters["country_name"] = i18n.country_name

@@ -1,0 +1,202 @@
+"""Shared fixtures: a migrated database per session, a fresh one per test, the app, a client, factories.
+
+The suite runs on SQLite by default. With ``TEST_DATABASE_URL`` naming a PostgreSQL server (as a role
+that may create roles and databases), it runs on PostgreSQL instead, as the production split of
+roles: migrations as the owner ``hfs_owner``, the app as ``hfs_app`` (no BYPASSRLS), and the
+PostgreSQL-only tests run too. ``REQUIRE_REAL_PARTS=1`` (set by CI) turns every "cannot run here"
+skip into a failure.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from core.app import create_app
+from core.extensions import db as _db
+from core.tenancy import tenant_context
+from tenants import services
+from tenants.models import Gender, Tenant, TenantKind, Unit, UnitKind
+
+from tests.helpers import BASE_DOMAIN
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+REQUIRE_REAL_PARTS = os.environ.get("REQUIRE_REAL_PARTS") == "1"
+OWNER_ROLE, APP_ROLE = "hfs_owner", "hfs_app"
+
+
+def cannot_run(reason: str):
+    """Skip with a reason on a developer's machine; fail in CI, where everything must run."""
+    if REQUIRE_REAL_PARTS:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def base_config(database_url: str, migration_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MIGRATION_DATABASE_URL": migration_url,
+        "DATABASE_APP_ROLE": APP_ROLE if database_url.startswith("postgresql") else "",
+        "BASE_DOMAIN": BASE_DOMAIN,
+        "STATS_CACHE_SECONDS": 0,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def _migrate(config: dict) -> None:
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def _postgres_database(worker: str) -> dict:
+    """Create the owner and app roles and a fresh database; return the URLs to use."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"hfs_test_{worker}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for role in (OWNER_ROLE, APP_ROLE):
+                exists = connection.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+                if not exists:
+                    connection.execute(sa.text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(sa.text(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"))
+    except sa.exc.OperationalError as error:
+        cannot_run(f"PostgreSQL at TEST_DATABASE_URL cannot be reached: {error.orig}")
+    finally:
+        engine.dispose()
+    as_role = lambda role: admin_url.set(username=role, password=None, database=name).render_as_string(False)
+    return {"app": as_role(APP_ROLE), "owner": as_role(OWNER_ROLE), "admin": admin_url.set(database=name)}
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """A migrated database for the whole session: ``{"app": url, "owner": url, "template": path}``."""
+    if POSTGRES_URL:
+        urls = _postgres_database("main")
+        _migrate(base_config(urls["app"], urls["owner"]))
+        return {**urls, "backend": "postgresql"}
+    template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    url = f"sqlite:///{template}"
+    _migrate(base_config(url, url))
+    return {"template": template, "backend": "sqlite"}
+
+
+def _truncate_all(owner_url: str) -> None:
+    engine = sa.create_engine(owner_url)
+    tables = ", ".join(t.name for t in _db.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(database, tmp_path) -> dict:
+    """The configuration of this test's app, on a database of its own (SQLite) or emptied after it."""
+    if database["backend"] == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(database["template"], path)
+        return base_config(f"sqlite:///{path}", f"sqlite:///{path}")
+    return base_config(database["app"], database["owner"])
+
+
+@pytest.fixture
+def app(app_config, database):
+    application = create_app(app_config)
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+    if database["backend"] == "postgresql":
+        _truncate_all(database["owner"])
+
+
+class ServerLikeClient(FlaskClient):
+    """Runs each request in a fresh context, as a server would: nothing of the test's own app context
+    (its session, ``g``, the current tenant) leaks into the request."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = ServerLikeClient
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """The database session, inside an app context."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+
+
+@pytest.fixture
+def postgres(database):
+    """Skip (or fail in CI) unless the suite runs on PostgreSQL."""
+    if database["backend"] != "postgresql":
+        cannot_run("needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    return database
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_tenant(db):
+    """Create and commit a tenant."""
+
+    def make(slug: str | None = None, name: str | None = None, kind=TenantKind.CORPORATION, **settings):
+        n = next(_numbers)
+        tenant = services.create_tenant(slug or f"tenant{n}", name or f"Tenant {n}", kind, **settings)
+        db.session.commit()
+        return tenant
+
+    return make
+
+
+@pytest.fixture
+def make_unit(db):
+    """Create and commit a unit of a tenant."""
+
+    def make(tenant: Tenant, name: str = "Paris office", kind=UnitKind.OFFICE, country: str | None = "FR",
+             parent: Unit | None = None) -> Unit:
+        with tenant_context(tenant):
+            unit = Unit(name=name, kind=kind, country_code=country, parent_id=parent.id if parent else None)
+            db.session.add(unit)
+            db.session.commit()
+            db.session.refresh(unit)
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def make_commitment(db, app):
+    """Commit through the sign-up service as ``tenant``; returns whether it counted."""
+
+    def make(tenant: Tenant, email: str | None = None, gender: Gender = Gender.MAN, country: str = "FR",
+             unit: Unit | None = None, **fields) -> bool:
+        with tenant_context(tenant):
+            counted = services.commit(services.SignUp(
+                email=email or f"person{uuid.uuid4().hex[:12]}@example.org", gender=gender, country_code=country,
+                unit_id=unit.id if unit else None, language="en", consent_version="2026-11", **fields))
+            db.session.commit()
+        return counted
+
+    return make

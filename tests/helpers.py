@@ -1,0 +1,33 @@
+"""Helpers for driving the site as a browser would."""
+
+from __future__ import annotations
+
+import re
+
+BASE_DOMAIN = "hfs.test"
+
+
+def host(slug: str | None = None) -> str:
+    """The base URL of a tenant's site (or of the global site) in tests."""
+    return f"http://{slug + '.' if slug else ''}{BASE_DOMAIN}"
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = CSRF_PATTERN.search(page)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def sign_up(client, slug: str, path: str = "/", **fields):
+    """Fill in the sign-up form as a browser would (CSRF token included) and post it."""
+    page = client.get(path, base_url=host(slug))
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "email": "sam@example.org", "gender": "man",
+            "country": "FR", "consent": "y"}
+    form.update({k: v for k, v in fields.items() if v is not None})
+    for key in [k for k, v in fields.items() if v is None]:
+        form.pop(key, None)
+    return client.post(path, base_url=host(slug), data=form)

@@ -1,0 +1,145 @@
+"""The branded sign-up page: what a person sees and what gets stored."""
+
+import pytest
+from sqlalchemy import func, select
+
+from core.tenancy import tenant_context
+from tenants import rollup
+from tenants.models import Commitment, Member
+from tests.helpers import host, sign_up
+
+
+def count_commitments(db, tenant) -> int:
+    with tenant_context(tenant):
+        return db.session.scalar(select(func.count(Commitment.id)))
+
+
+def test_sign_up_page_is_branded_and_asks_only_what_is_needed(client, make_tenant, make_unit):
+    acme = make_tenant("acme", "Acme Corporation", primary_color="#1f4e8c")
+    make_unit(acme, "Paris office")
+    page = client.get("/", base_url=host("acme")).get_data(as_text=True)
+    assert "Join Acme Corporation in HeForShe" in page
+    assert "Paris office" in page
+    for field in ('name="name"', 'name="email"', 'name="gender"', 'name="country"', 'name="city"',
+                  'name="unit"', 'name="consent"'):
+        assert field in page
+    assert "#1f4e8c" in client.get("/brand.css", base_url=host("acme")).get_data(as_text=True)
+
+
+def test_committing_shows_thanks_and_counts(client, db, make_tenant):
+    acme = make_tenant("acme", "Acme Corporation")
+    response = sign_up(client, "acme", email="Sam@Example.org", gender="man", country="KE", city="Nairobi")
+    assert response.status_code == 303
+    thanks = client.get(response.headers["Location"], base_url=host("acme")).get_data(as_text=True)
+    assert "Thank you" in thanks
+    assert "<strong>1</strong> man has committed at Acme Corporation" in thanks
+    with tenant_context(acme):
+        commitment = db.session.scalars(select(Commitment)).one()
+        assert (commitment.country_code, commitment.city, commitment.gender.value) == ("KE", "Nairobi", "man")
+        assert commitment.consent_version == "2026-11"
+        assert rollup.tenant_counts(["country"]).dimension("country") == {"KE": {"total": 1, "men": 1}}
+
+
+@pytest.mark.parametrize("again", ["sam@example.org", "SAM@EXAMPLE.ORG", " sam@example.org "])
+def test_committing_again_changes_nothing_and_reveals_nothing(client, db, make_tenant, again):
+    acme = make_tenant("acme")
+    first = sign_up(client, "acme", email="sam@example.org")
+    second = sign_up(client, "acme", email=again, gender="woman", country="BR")
+    assert (first.status_code, first.headers["Location"]) == (second.status_code, second.headers["Location"])
+    assert count_commitments(db, acme) == 1
+    with tenant_context(acme):
+        assert rollup.tenant_counts().men == 1
+
+
+@pytest.mark.parametrize("again", ["s.a.m@gmail.com", "SAM+heforshe@gmail.com", "sam@googlemail.com"])
+def test_gmail_dots_and_tags_are_the_same_person(client, db, make_tenant, again):
+    acme = make_tenant("acme")
+    sign_up(client, "acme", email="sam@gmail.com")
+    sign_up(client, "acme", email=again)
+    assert count_commitments(db, acme) == 1
+
+
+def test_plus_tags_elsewhere_are_different_people(client, db, make_tenant):
+    acme = make_tenant("acme")
+    sign_up(client, "acme", email="sam@example.org")
+    sign_up(client, "acme", email="sam+work@example.org")
+    assert count_commitments(db, acme) == 2
+
+
+def test_the_same_person_may_commit_to_two_organisations(client, db, make_tenant):
+    acme, northfield = make_tenant("acme"), make_tenant("northfield")
+    sign_up(client, "acme", email="sam@example.org")
+    sign_up(client, "northfield", email="sam@example.org")
+    assert count_commitments(db, acme) == count_commitments(db, northfield) == 1
+
+
+BAD_INPUT = {
+    "empty email": ({"email": ""}, "Please enter your email address."),
+    "invalid email": ({"email": "sam@"}, "Please enter a valid email address"),
+    "too long email": ({"email": "s" * 250 + "@example.org"}, "Field cannot be longer than 254 characters."),
+    "no gender": ({"gender": None}, "Please choose one of the options."),
+    "unknown gender": ({"gender": "robot"}, "Not a valid choice."),
+    "no country": ({"country": ""}, "Please choose your country."),
+    "unknown country": ({"country": "XX"}, "Not a valid choice."),
+    "no consent": ({"consent": None}, "Please agree to the privacy notice to commit."),
+    "too long name": ({"name": "n" * 101}, "Field cannot be longer than 100 characters."),
+    "html in name": ({"name": "<script>alert(1)</script>"}, "Please leave out the characters &lt; and &gt;."),
+    "formula in city": ({"city": "=cmd|' /C calc'!A0"}, "Please do not start with =, +, - or @."),
+    "control characters": ({"city": "Paris\x00"}, "Please use letters, digits and ordinary punctuation only."),
+    "unknown unit": ({"unit": "0190d5f0-0000-7000-8000-000000000000"}, "Not a valid choice."),
+    "wrong csrf token": ({"csrf_token": "forged"}, "The CSRF token is invalid."),
+    "no csrf token": ({"csrf_token": None}, "The CSRF token is missing."),
+}
+
+
+@pytest.mark.parametrize("fields,message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_is_refused_clearly_and_writes_nothing(client, db, make_tenant, fields, message):
+    acme = make_tenant("acme")
+    response = sign_up(client, "acme", **{"email": "sam@example.org", "city": "Lyon", **fields})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert 'role="alert"' in page
+    assert "Lyon" in page or fields.get("city"), "what the person typed is kept"
+    assert count_commitments(db, acme) == 0
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count(Member.id))) == 0
+
+
+def test_another_tenants_unit_is_not_a_valid_choice(client, db, make_tenant, make_unit):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    make_unit(acme, "Acme Paris")
+    globex_unit = make_unit(globex, "Globex Cairo", country="EG")
+    response = sign_up(client, "acme", unit=str(globex_unit.id))
+    assert response.status_code == 400
+    assert "Not a valid choice." in response.get_data(as_text=True)
+    assert count_commitments(db, acme) == 0
+
+
+def test_a_unit_link_preselects_the_office(client, db, make_tenant, make_unit):
+    acme = make_tenant("acme")
+    paris = make_unit(acme, "Paris office", country="FR")
+    page = client.get(f"/units/{paris.id}", base_url=host("acme")).get_data(as_text=True)
+    assert f'<option selected value="{paris.id}">Paris office</option>' in page
+    assert '<option selected value="FR">' in page
+    response = sign_up(client, "acme", path=f"/units/{paris.id}", unit=str(paris.id))
+    assert response.status_code == 303
+    with tenant_context(acme):
+        assert db.session.scalars(select(Commitment.unit_id)).one() == paris.id
+
+
+def test_self_description_is_kept_only_for_self_described(client, db, make_tenant):
+    acme = make_tenant("acme")
+    sign_up(client, "acme", email="a@example.org", gender="self_described", gender_description="Two-spirit")
+    sign_up(client, "acme", email="b@example.org", gender="man", gender_description="ignored")
+    with tenant_context(acme):
+        descriptions = dict(db.session.execute(select(Commitment.gender, Commitment.gender_description)).all())
+    assert {g.value: d for g, d in descriptions.items()} == {"self_described": "Two-spirit", "man": None}
+
+
+def test_the_name_is_not_shown_on_any_page(client, make_tenant):
+    make_tenant("acme")
+    sign_up(client, "acme", name="Samuel Unique-Name", email="sam@example.org")
+    for path in ("/", "/thanks", "/stats.json"):
+        assert "Unique-Name" not in client.get(path, base_url=host("acme")).get_data(as_text=True)
+    assert "Unique-Name" not in client.get("/", base_url=host()).get_data(as_text=True)
