@@ -8,10 +8,11 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from core.i18n import country_choices, is_country_code
-from tenants.models import Gender, Unit
+from tenants.models import Gender, Unit, UnitKind
 
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
@@ -24,6 +25,15 @@ GENDER_LABELS = {
     Gender.NON_BINARY: _l("Non-binary"),
     Gender.SELF_DESCRIBED: _l("I describe myself as…"),
     Gender.UNDISCLOSED: _l("I prefer not to say"),
+}
+
+UNIT_GROUPS = {
+    UnitKind.OFFICE: _l("Offices"),
+    UnitKind.SITE: _l("Sites"),
+    UnitKind.CAMPUS: _l("Campuses"),
+    UnitKind.FACULTY: _l("Faculties"),
+    UnitKind.DEPARTMENT: _l("Departments"),
+    UnitKind.OTHER: _l("Other"),
 }
 
 
@@ -53,7 +63,7 @@ class SignupForm(FlaskForm):
         Length(max=254),
         Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
     ])
-    gender = RadioField(_l("Gender"), choices=[(g.value, label) for g, label in GENDER_LABELS.items()],
+    gender = RadioField(_l("Gender"), choices=[SelectChoice(g.value, label) for g, label in GENDER_LABELS.items()],
                         validators=[InputRequired(message=_l("Please choose one of the options."))])
     gender_description = StringField(_l("In your own words (optional)"), filters=[_strip],
                                      validators=[Optional(), Length(max=60), plain_text])
@@ -65,8 +75,12 @@ class SignupForm(FlaskForm):
 
     def __init__(self, units: list[Unit], *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", _l("Choose your country"))] + country_choices()
-        self.unit.choices = [("", _l("None of these"))] + [(str(unit.id), unit.name) for unit in units]
+        self.country.choices = [SelectChoice("", _l("Choose your country"))] + [
+            SelectChoice(code, name) for code, name in country_choices()]
+        kinds = list(UNIT_GROUPS)
+        self.unit.choices = [SelectChoice("", _l("None of these"))] + [
+            SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
+            for unit in sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))]
 
     def validate_country(self, field) -> None:
         if not is_country_code(field.data or ""):

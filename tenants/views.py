@@ -22,14 +22,13 @@ def _require_tenant() -> None:
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
     _require_tenant()
-    units = services.signup_units()
-    form = SignupForm(units)
-    if unit_id is not None and not form.is_submitted():
-        unit = services.unit_in_tenant(unit_id)
-        if unit is None:
-            abort(404)
+    unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
+        abort(404)
+    form = SignupForm(services.signup_units())
+    if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
-        form.country.data = form.country.data or unit.country_code
+        form.country.data = unit.country_code
     if form.validate_on_submit():
         services.commit(services.SignUp(
             email=form.email.data, gender=Gender(form.gender.data), country_code=form.country.data,

@@ -181,6 +181,7 @@ def make_unit(db):
             db.session.add(unit)
             db.session.commit()
             db.session.refresh(unit)
+            db.session.expunge(unit)  # keeps its loaded values, so tests may read them outside the tenant
         return unit
 
     return make

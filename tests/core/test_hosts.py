@@ -1,0 +1,76 @@
+"""How a request finds its site: the Host header, and nothing else."""
+
+import pytest
+
+from tenants import services
+from tenants.models import TenantStatus
+from tests.helpers import BASE_DOMAIN, host
+
+
+def test_the_base_domain_is_the_global_page(client, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page = client.get("/", base_url=host()).get_data(as_text=True)
+    assert "Men and boys standing up for gender equality" in page
+
+
+def test_a_subdomain_is_its_tenants_sign_up_page(client, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page = client.get("/", base_url=host("acme")).get_data(as_text=True)
+    assert "Join Acme Corporation in HeForShe" in page
+
+
+def test_the_port_and_case_of_the_host_do_not_matter(client, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    response = client.get("/", base_url=f"http://ACME.{BASE_DOMAIN.upper()}:8443")
+    assert "Join Acme Corporation" in response.get_data(as_text=True)
+
+
+def test_a_verified_custom_domain_reaches_its_tenant(client, db, make_tenant):
+    acme = make_tenant("acme", "Acme Corporation")
+    services.add_hostname(acme, "heforshe.acme.example")
+    db.session.commit()
+    page = client.get("/", base_url="http://heforshe.acme.example").get_data(as_text=True)
+    assert "Join Acme Corporation in HeForShe" in page
+
+
+def test_an_unverified_custom_domain_is_not_served(client, db, make_tenant):
+    acme = make_tenant("acme")
+    services.add_hostname(acme, "heforshe.acme.example", verified=False)
+    db.session.commit()
+    assert client.get("/", base_url="http://heforshe.acme.example").status_code == 404
+
+
+@pytest.mark.parametrize("other", [
+    "http://nobody.hfs.test",          # no such tenant
+    "http://www.hfs.test",             # reserved
+    "http://a.b.hfs.test",             # nested subdomain
+    "http://evil.example",             # another domain
+    "http://127.0.0.1",                # a bare address
+    "http://acme.hfs.test.evil.example",
+])
+def test_any_other_host_gets_404(client, make_tenant, other):
+    make_tenant("acme")
+    response = client.get("/stats.json", base_url=other)
+    assert response.status_code == 404
+    assert "total" not in response.get_data(as_text=True)
+
+
+def test_a_suspended_tenant_is_not_served(client, db, make_tenant):
+    acme = make_tenant("acme")
+    acme.status = TenantStatus.SUSPENDED
+    db.session.commit()
+    assert client.get("/", base_url=host("acme")).status_code == 404
+
+
+@pytest.mark.parametrize("slug", ["www", "admin", "api", "static", "-acme", "acme-", "Acme", "ac_me", "a" * 64, ""])
+def test_reserved_and_malformed_slugs_are_refused(db, slug):
+    with pytest.raises(services.InvalidTenantSetting):
+        services.validate_slug(slug)
+
+
+def test_session_cookies_are_host_only(client, make_tenant):
+    make_tenant("acme")
+    response = client.get("/", base_url=host("acme"))
+    cookie = response.headers["Set-Cookie"]
+    assert "Domain=" not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

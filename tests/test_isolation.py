@@ -1,0 +1,109 @@
+"""Walls between tenants, checked for every route in the URL map.
+
+The routes are read from the app, so a new route is covered the day it is added: if it takes an
+argument nobody here knows how to make, ``test_every_route_argument_has_a_factory`` fails and says so.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.app import create_app
+from core.auth import sign_in
+from core.tenancy import tenant_context
+from tenants.models import Member
+from tests.helpers import host
+
+SKIPPED_ENDPOINTS = {"static", "core.static"}
+
+
+def object_factories(make_unit):
+    """How to make, in a given tenant, the object each URL argument names."""
+    return {
+        "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
+    }
+
+
+def _routes():
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint not in SKIPPED_ENDPOINTS]
+
+
+ROUTES = _routes()
+OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments]
+PLAIN_GET_ROUTES = [rule for rule in ROUTES if not rule.arguments and "GET" in rule.methods]
+POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods]
+
+
+def test_every_route_argument_has_a_factory(make_unit):
+    factories = object_factories(make_unit)
+    for rule in OBJECT_ROUTES:
+        missing = rule.arguments - factories.keys()
+        assert not missing, f"{rule.rule} takes {missing}: add a factory above so the isolation tests cover it"
+
+
+@pytest.mark.parametrize("rule", OBJECT_ROUTES, ids=lambda r: r.rule)
+def test_returns_404_if_object_from_another_tenant(client, make_tenant, make_unit, rule):
+    make_tenant("acme")
+    globex = make_tenant("globex")
+    factories = object_factories(make_unit)
+    path = rule.rule
+    for argument in rule.arguments:
+        path = path.replace(f"<{rule._converters[argument].__class__.__name__.removesuffix('Converter').lower()}:"
+                            f"{argument}>", str(factories[argument](globex)))
+    assert client.get(path, base_url=host("globex")).status_code == 200, "the object exists on its own host"
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        response = client.open(path, method=method, base_url=host("acme"))
+        assert response.status_code == 404, f"{method} {path} on acme"
+        assert "Globex" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("rule", PLAIN_GET_ROUTES, ids=lambda r: r.rule)
+def test_pages_show_nothing_of_another_tenant(client, make_tenant, make_unit, make_commitment, rule):
+    make_tenant("acme", "Acme Corporation")
+    globex = make_tenant("globex", "Globex Hidden")
+    cairo = make_unit(globex, "Globex Cairo office", country="EG")
+    make_commitment(globex, country="EG", unit=cairo, city="Alexandria")
+    response = client.get(rule.rule, base_url=host("acme"))
+    body = response.get_data(as_text=True)
+    for secret in ("Globex", "Cairo", "Alexandria", str(cairo.id), '"EG":'):
+        assert secret not in body, f"{rule.rule} on acme shows {secret!r}"
+
+
+@pytest.mark.parametrize("rule", POST_ROUTES, ids=lambda r: r.rule)
+def test_every_form_refuses_a_post_without_its_csrf_token(client, db, make_tenant, make_unit, rule):
+    acme = make_tenant("acme")
+    path = rule.rule
+    if rule.arguments:
+        path = path.replace("<uuid:unit_id>", str(make_unit(acme).id))
+    response = client.post(path, base_url=host("acme"), data={
+        "email": "sam@example.org", "gender": "man", "country": "FR", "consent": "y"})
+    assert response.status_code == 400
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count(Member.id))) == 1 - 1
+
+
+def test_a_session_from_one_tenant_is_not_signed_in_on_another(app, client, db, make_tenant):
+    acme = make_tenant("acme", admin_email="admin@acme.example")
+    make_tenant("globex", admin_email="admin@globex.example")
+    with tenant_context(acme):
+        admin_id = db.session.scalar(select(Member.id))
+
+    @app.get("/test-sign-in")
+    def test_sign_in():
+        sign_in(db.session.scalars(select(Member).where(Member.id == admin_id)).one())
+        return "signed in"
+
+    @app.get("/test-who")
+    def test_who():
+        return "member" if current_user.is_authenticated else "anonymous"
+
+    client.get("/test-sign-in", base_url=host("acme"))
+    cookie = client.get_cookie("session", domain=f"acme.{host().split('//')[1]}")
+    assert client.get("/test-who", base_url=host("acme")).get_data(as_text=True) == "member"
+
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value, domain=f"globex.{host().split('//')[1]}")
+    assert thief.get("/test-who", base_url=host("globex")).get_data(as_text=True) == "anonymous"
