@@ -13,7 +13,8 @@ def test_production_refuses_the_default_secret(app_config):
 
 def test_production_refuses_sqlite(app_config):
     with pytest.raises(RuntimeError, match="PostgreSQL"):
-        create_app({**app_config, "PRODUCTION": True, "SECRET_KEY": "x" * 40})
+        create_app({**app_config, "PRODUCTION": True, "SECRET_KEY": "x" * 40,
+                    "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_unknown_pages_get_a_branded_translated_404(client, make_tenant):

@@ -1,0 +1,179 @@
+"""PostgreSQL's row-level security: the second wall, which holds even for raw SQL as the app role."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select, text
+
+from core.app import create_app
+from core.tenancy import tenant_context
+from tenants import rollup, services
+from tenants.models import Commitment, Gender, Member
+
+pytestmark = pytest.mark.usefixtures("postgres")
+
+@pytest.fixture
+def app_engine(postgres):
+    engine = sa.create_engine(postgres["app"])
+    yield engine
+    engine.dispose()
+
+
+def as_tenant(connection, tenant_id):
+    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+
+
+def test_raw_sql_as_the_app_role_sees_only_the_current_tenant(app_engine, make_tenant, make_commitment):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    make_commitment(acme, email="a@example.org")
+    make_commitment(globex, email="g@example.org")
+    with app_engine.begin() as connection:
+        as_tenant(connection, acme.id)
+        assert connection.execute(text("SELECT email FROM members")).scalars().all() == ["a@example.org"]
+        assert connection.scalar(text("SELECT count(*) FROM commitments")) == 1
+        assert connection.scalar(text("SELECT count(*) FROM commitments WHERE tenant_id = :g"), {"g": globex.id}) == 0
+
+
+def test_without_a_tenant_raw_sql_sees_no_rows(app_engine, make_tenant, make_commitment, make_unit):
+    acme = make_tenant("acme")
+    make_unit(acme)
+    make_commitment(acme)
+    with app_engine.begin() as connection:
+        for table in ("members", "commitments", "units", "tenant_tallies"):
+            assert connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+
+
+def test_the_app_role_cannot_write_into_another_tenant(app_engine, make_tenant):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with app_engine.begin() as connection:
+            as_tenant(connection, acme.id)
+            connection.execute(text(
+                "INSERT INTO members (tenant_id, id, email, email_canonical, role, created_at) "
+                "VALUES (:g, gen_random_uuid(), 'x@example.org', 'x@example.org', 'member', now())"), {"g": globex.id})
+
+
+def test_every_table_with_a_tenant_id_has_row_level_security_forced(app_engine):
+    with app_engine.connect() as connection:
+        tables = connection.execute(text("""
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                   (SELECT count(*) FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname)
+            FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+        """)).all()
+    assert {name for name, *_ in tables} >= {"members", "commitments", "units", "targets", "tenant_tallies"}
+    unprotected = [name for name, enabled, forced, policies in tables if not (enabled and forced and policies)]
+    assert unprotected == []
+
+
+def test_the_app_role_cannot_bypass_row_level_security(app_engine):
+    with app_engine.connect() as connection:
+        role = connection.execute(text(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        owns = connection.scalar(text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"))
+    assert tuple(role) == (False, False)
+    assert owns == 0
+
+
+def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(app_config, make_tenant,
+                                                                             make_commitment):
+    acme = make_tenant("acme")
+    make_commitment(acme)
+    acme_id = acme.id
+    app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+    from core.extensions import db
+
+    with app.app_context():
+        with tenant_context(acme_id):
+            first_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            assert db.session.scalar(select(func.count(Member.id))) == 1
+            db.session.commit()
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) == first_pid, "the same pooled connection"
+        assert db.session.scalar(text("SELECT current_setting('app.tenant_id', true)")) in ("", None)
+        assert db.session.scalar(text("SELECT count(*) FROM members")) == 0
+        db.session.rollback()
+        db.engine.dispose()
+
+
+def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(app_config, make_tenant,
+                                                                               make_commitment):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    make_commitment(acme, country="KE")
+    make_commitment(globex, country="EG")
+    app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+    client = app.test_client()
+    for slug, country in [("acme", "KE"), ("globex", "EG"), ("acme", "KE")]:
+        stats = client.get("/stats.json", base_url=f"http://{slug}.hfs.test").get_json()
+        assert list(stats["by_country"]) == [country]
+    with app.app_context():
+        from core.extensions import db
+
+        db.engine.dispose()
+
+
+def test_production_refuses_a_role_that_bypasses_row_level_security(app_config, postgres):
+    settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40}
+    with pytest.raises(RuntimeError, match="bypass row-level security"):
+        create_app({**settings, "SQLALCHEMY_DATABASE_URI": postgres["admin"].render_as_string(False)})
+    create_app(settings)  # the app role is accepted
+
+
+def test_concurrent_duplicate_sign_ups_leave_one_commitment(app, db, make_tenant):
+    acme_id = make_tenant("acme").id
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def sign_up(n):
+        try:
+            with app.app_context(), tenant_context(acme_id):
+                barrier.wait()
+                results.append(services.commit(services.SignUp(
+                    email="Sam@Example.org" if n % 2 else "sam@example.org", gender=Gender.MAN,
+                    country_code="FR", language="en", consent_version="1")))
+                db.session.commit()
+        except Exception as error:  # reported below, with the thread's own failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == [False] * 7 + [True]
+    with tenant_context(acme_id):
+        assert db.session.scalar(select(func.count(Commitment.id))) == 1
+        assert rollup.tenant_counts().men == 1
+    assert rollup.recount() == []
+
+
+def test_concurrent_sign_ups_of_different_people_are_all_counted(app, db, make_tenant):
+    acme_id = make_tenant("acme").id
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def sign_up(n):
+        try:
+            with app.app_context(), tenant_context(acme_id):
+                barrier.wait()
+                for i in range(10):
+                    services.commit(services.SignUp(email=f"p{n}-{i}@example.org", gender=Gender.MAN,
+                                                    country_code="FR", language="en", consent_version="1"))
+                    db.session.commit()
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with tenant_context(acme_id):
+        assert rollup.tenant_counts().men == 80
+    assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 80, "men": 80}}
+    assert rollup.recount() == []
