@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi
 
-.PHONY: run test install translations lock clean
+.PHONY: run test install translations messages lock clean
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: install
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## messages: gather new texts from the code into the catalogs (then translate the empty ones)
+messages: $(BIN)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot --no-location \
+		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests" .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
 lock: $(BIN)/.installed

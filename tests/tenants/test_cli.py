@@ -1,0 +1,78 @@
+"""The operator's commands, as an operator types them."""
+
+from sqlalchemy import select
+
+from core.tenancy import tenant_context
+from tenants.models import Member, Role, Tenant, TenantKind
+from tests.helpers import host
+
+
+def test_create_a_tenant_with_its_first_admin(app, db):
+    result = app.test_cli_runner().invoke(args=[
+        "tenants", "create", "acme", "Acme Corporation", "--kind", "corporation", "--admin-email", "Boss@Acme.example"])
+    assert result.exit_code == 0, result.output
+    assert "http://acme.hfs.test/" in result.output
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == "acme")).one()
+    assert (tenant.name, tenant.kind) == ("Acme Corporation", TenantKind.CORPORATION)
+    with tenant_context(tenant):
+        admin = db.session.scalars(select(Member)).one()
+        assert (admin.email_canonical, admin.role) == ("boss@acme.example", Role.ADMIN)
+
+
+def test_a_reserved_or_taken_slug_is_refused_with_a_reason(app, make_tenant):
+    make_tenant("acme")
+    runner = app.test_cli_runner()
+    reserved = runner.invoke(args=["tenants", "create", "www", "W", "--admin-email", "a@b.example"])
+    taken = runner.invoke(args=["tenants", "create", "acme", "Again", "--admin-email", "a@b.example"])
+    assert reserved.exit_code == 1 and "'www' is reserved" in reserved.output
+    assert taken.exit_code == 1 and "exists already" in taken.output
+
+
+def test_add_a_custom_hostname(app, client, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    result = app.test_cli_runner().invoke(args=["tenants", "add-hostname", "acme", "HeForShe.Acme.example"])
+    assert result.exit_code == 0 and "heforshe.acme.example -> acme (verified)" in result.output
+    assert "Acme Corporation" in client.get("/", base_url="http://heforshe.acme.example").get_data(as_text=True)
+    bad = app.test_cli_runner().invoke(args=["tenants", "add-hostname", "acme", "not a host"])
+    assert bad.exit_code == 1 and "is not a valid hostname" in bad.output
+
+
+def test_list_tenants_with_their_counts(app, make_tenant, make_commitment):
+    acme = make_tenant("acme")
+    make_tenant("globex")
+    make_commitment(acme)
+    lines = app.test_cli_runner().invoke(args=["tenants", "list"]).output.splitlines()
+    assert lines[1].split()[:6] == ["acme", "corporation", "active", "yes", "1", "1"]
+    assert lines[2].split()[:6] == ["globex", "corporation", "active", "yes", "0", "0"]
+
+
+def test_load_the_demo_twice_safely(app, client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["tenants", "load-demo", "--commitments", "300"])
+    assert first.exit_code == 0 and "Loaded 5 demo tenants and 300 commitments" in first.output
+    second = runner.invoke(args=["tenants", "load-demo", "--commitments", "300"])
+    assert second.exit_code == 0 and "nothing to do" in second.output
+    stats = client.get("/stats.json", base_url=host()).get_json()
+    assert stats["total"] == 300 and 0 < stats["men"] < 300
+    assert len(stats["by_country"]) > 5
+    acme = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert acme["total"] > 0 and acme["by_unit"]
+    assert runner.invoke(args=["rollup", "recount"]).output.strip().endswith("every tally matches the commitments.")
+
+
+def test_recount_reports_drift_and_repairs_it_on_request(app, db, make_tenant, make_commitment):
+    from sqlalchemy import delete
+
+    from tenants.models import TenantTally
+
+    acme = make_tenant("acme")
+    make_commitment(acme, country="KE")
+    with tenant_context(acme):
+        db.session.execute(delete(TenantTally))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    report = runner.invoke(args=["rollup", "recount"])
+    assert report.exit_code == 1
+    assert "tenant:acme country=KE: stored total/men 0/0, counted 1/1" in report.output
+    assert runner.invoke(args=["rollup", "recount", "--repair"]).exit_code == 0
+    assert runner.invoke(args=["rollup", "recount"]).exit_code == 0
