@@ -9,11 +9,15 @@ export FLASK_APP = wsgi
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-install: $(BIN)/.installed translations
+install: $(BIN)/.installed translations node_modules/.installed
+
+# Test tools from npm (axe-core), where Node is installed; the tests that need them skip without it.
+node_modules/.installed: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility checks will be skipped"; fi
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d translations

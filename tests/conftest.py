@@ -3,8 +3,8 @@
 The suite runs on SQLite by default. With ``TEST_DATABASE_URL`` naming a PostgreSQL server (as a role
 that may create roles and databases), it runs on PostgreSQL instead, as the production split of
 roles: migrations as the owner ``hfs_owner``, the app as ``hfs_app`` (no BYPASSRLS), and the
-PostgreSQL-only tests run too. ``REQUIRE_REAL_PARTS=1`` (set by CI) turns every "cannot run here"
-skip into a failure.
+PostgreSQL-only tests run too. ``REQUIRE_REAL_PARTS`` (set by CI, e.g. ``postgres browser``) turns
+the "cannot run here" skips of those parts into failures.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ import contextvars
 import itertools
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from core.app import create_app
 from core.extensions import db as _db
@@ -30,13 +33,13 @@ from tenants.models import Gender, Tenant, TenantKind, Unit, UnitKind
 
 from tests.helpers import BASE_DOMAIN
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-REQUIRE_REAL_PARTS = os.environ.get("REQUIRE_REAL_PARTS") == "1"
+REQUIRE_REAL_PARTS = set(os.environ.get("REQUIRE_REAL_PARTS", "").split())
 OWNER_ROLE, APP_ROLE = "hfs_owner", "hfs_app"
 
 
-def cannot_run(reason: str):
-    """Skip with a reason on a developer's machine; fail in CI, where everything must run."""
-    if REQUIRE_REAL_PARTS:
+def cannot_run(part: str, reason: str):
+    """Skip with a reason on a developer's machine; fail where CI requires ``part`` to run."""
+    if part in REQUIRE_REAL_PARTS:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
 
@@ -75,7 +78,7 @@ def _postgres_database(worker: str) -> dict:
             connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             connection.execute(sa.text(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"))
     except sa.exc.OperationalError as error:
-        cannot_run(f"PostgreSQL at TEST_DATABASE_URL cannot be reached: {error.orig}")
+        cannot_run("postgres", f"PostgreSQL at TEST_DATABASE_URL cannot be reached: {error.orig}")
     finally:
         engine.dispose()
     as_role = lambda role: admin_url.set(username=role, password=None, database=name).render_as_string(False)
@@ -150,7 +153,7 @@ def db(app):
 def postgres(database):
     """Skip (or fail in CI) unless the suite runs on PostgreSQL."""
     if database["backend"] != "postgresql":
-        cannot_run("needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        cannot_run("postgres", "needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
     return database
 
 
@@ -201,3 +204,65 @@ def make_commitment(db, app):
         return counted
 
     return make
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port; yields the port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless chromium, driven by playwright; every *.hfs.test name resolves to loopback."""
+    if not Path(CHROMIUM).exists():
+        cannot_run("browser", "needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            f"--host-resolver-rules=MAP *.{BASE_DOMAIN} 127.0.0.1, MAP {BASE_DOMAIN} 127.0.0.1",
+        ])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab (phone-sized), recording every host it asks for in ``page.hosts_asked``."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    tab = context.new_page()
+    tab.hosts_asked = set()
+    tab.on("request", lambda request: tab.hosts_asked.add(urlsplit(request.url).hostname))
+    tab.port = live_server
+    yield tab
+    context.close()
+
+
+AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe():
+    """Run axe-core's WCAG 2.1 A/AA rules on a page; returns the serious and critical violations."""
+    if not AXE.exists():
+        cannot_run("browser", "needs axe-core from npm: run `npm ci`")
+
+    def check(tab) -> list[str]:
+        tab.evaluate(AXE.read_text())  # evaluated by the browser directly, so the page's strict CSP stays on
+        result = tab.evaluate("""async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+        return [f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)" for v in result["violations"]
+                if v["impact"] in ("serious", "critical")]
+
+    return check

@@ -1,0 +1,25 @@
+"""The global page and the error page in a real browser: readable, accessible, self-contained."""
+
+from playwright.sync_api import expect
+
+from tenants.models import Gender
+from tests.helpers import BASE_DOMAIN
+
+
+def test_the_global_page_shows_the_movement(page, axe, make_tenant, make_commitment):
+    acme = make_tenant("acme", "Acme Corporation")
+    make_commitment(acme, country="KE")
+    make_commitment(acme, country="KE", gender=Gender.WOMAN)
+    for language, men, kenya in (("en", "1 man has committed", "Kenya"), ("ar", "1 رجل تعهّد", "كينيا")):
+        page.goto(f"http://{BASE_DOMAIN}:{page.port}/?lang={language}")
+        expect(page.locator(".count-men")).to_have_text(men)
+        expect(page.get_by_role("table").first).to_contain_text(kenya)
+        assert axe(page) == [], f"global page in {language}"
+    assert page.hosts_asked == {BASE_DOMAIN}
+
+
+def test_the_not_found_page_is_accessible(page, axe, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/nowhere?lang=fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+    assert axe(page) == []
