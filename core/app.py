@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, request, session
+from uuid import UUID
+
+from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
+import tenants
+from core import cli, errors, i18n, stats, templating, tenancy, views
 from core import config as config_module
-from core import errors, i18n, stats, templating, tenancy
+from core.database import database_role_bypasses_rls
 from core.extensions import babel, db, login_manager, migrate
+from tenants.models import Member
+from tenants.services import match_host
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -34,10 +40,6 @@ def create_app(config: dict | None = None) -> Flask:
     stats.init_app(app)
     templating.init_app(app)
 
-    import core.models  # noqa: F401  (the global tallies table)
-    import tenants
-    from core import cli, views
-
     tenants.init_app(app)
     app.register_blueprint(views.bp)
     cli.init_app(app)
@@ -58,8 +60,6 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
 
 
 def _refuse_rls_bypass() -> None:
-    from core.database import database_role_bypasses_rls
-
     bypasses = database_role_bypasses_rls()
     db.session.rollback()
     if bypasses:
@@ -69,9 +69,7 @@ def _refuse_rls_bypass() -> None:
 
 def _resolve_tenant():
     """Find the site the Host header names before anything else runs; unknown hosts get 404."""
-    from tenants.services import match_host
-
-    match = match_host(request.host, _base_domain())
+    match = match_host(request.host, current_app.config["BASE_DOMAIN"])
     if match is None:
         abort(404)
     g.tenant = match.tenant
@@ -96,17 +94,7 @@ def _commit_or_roll_back(response):
     return response
 
 
-def _base_domain() -> str:
-    from flask import current_app
-
-    return current_app.config["BASE_DOMAIN"]
-
-
 def _load_member(member_id: str):
-    from uuid import UUID
-
-    from tenants.models import Member
-
     if g.get("tenant") is None:
         return None
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g, request
 from flask_babel import format_decimal, get_locale
 
 from core import i18n
@@ -19,6 +19,13 @@ def field_attributes(field, autocomplete: str | None = None, hint: bool = False)
     return attributes
 
 
+def site_url(slug: str | None = None) -> str:
+    """The address of a tenant's site (or the global one's), on the scheme and port of this request."""
+    port = request.host.partition(":")[2]
+    subdomain = f"{slug}." if slug else ""
+    return f"{request.scheme}://{subdomain}{current_app.config['BASE_DOMAIN']}{':' + port if port else ''}/"
+
+
 def init_app(app) -> None:
     """Register the template globals and filters."""
 
@@ -32,5 +39,6 @@ def init_app(app) -> None:
         }
 
     app.jinja_env.globals["field_attributes"] = field_attributes
+    app.jinja_env.globals["site_url"] = site_url
     app.jinja_env.filters["number"] = lambda value: format_decimal(value)
     app.jinja_env.filters["country_name"] = i18n.country_name

@@ -71,15 +71,13 @@ GENDER_WEIGHTS = [(Gender.MAN, 55), (Gender.WOMAN, 30), (Gender.NON_BINARY, 4), 
 TENANT_WEIGHTS = {"acme": 40, "northfield": 35, "riverton": 8, "kestrel": 12, "globex": 5}
 
 
-def demo_logo(name: str, color: str) -> bytes:
-    """A simple PNG logo: the organisation's initials on its colour."""
-    image = Image.new("RGB", (240, 80), "white")
+def demo_logo(short_name: str, color: str) -> bytes:
+    """A simple PNG logo: the organisation's initial on its colour, and its short name."""
+    image = Image.new("RGB", (300, 80), "white")
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((4, 4, 76, 76), radius=14, fill=color)
-    initials = "".join(word[0] for word in name.split()[:2]).upper()
-    font = ImageFont.load_default(size=34)
-    draw.text((40, 40), initials, fill="white", font=font, anchor="mm")
-    draw.text((88, 40), name.split(" (")[0], fill=color, font=ImageFont.load_default(size=18), anchor="lm")
+    draw.text((40, 40), short_name[0], fill="white", font=ImageFont.load_default(size=44), anchor="mm")
+    draw.text((92, 40), short_name, fill=color, font=ImageFont.load_default(size=36), anchor="lm")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -94,7 +92,7 @@ def create_demo_tenants() -> list[Tenant]:
             continue
         tenant = services.create_tenant(
             slug, name, kind, admin_email=f"admin@{slug}.example.org", primary_color=primary, accent_color=accent,
-            default_language=language, listed=listed, logo=demo_logo(name, primary), logo_mime="image/png")
+            default_language=language, listed=listed, logo=demo_logo(slug.capitalize(), primary), logo_mime="image/png")
         with tenant_context(tenant):
             ids = {}
             for key, unit_kind, unit_name, parent, country, city, lat, lon in units:

@@ -76,7 +76,7 @@ def test_the_global_page_lists_only_partners_that_chose_to_be_listed(client, mak
     make_tenant("globex", "Globex Secret", listed=False)
     make_commitment(acme)
     page = client.get("/", base_url=host()).get_data(as_text=True)
-    assert "Acme Corporation" in page
+    assert '<a href="http://acme.hfs.test/">Acme Corporation</a>' in page
     assert "Globex Secret" not in page
 
 
