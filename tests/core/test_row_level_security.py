@@ -1,12 +1,14 @@
 """PostgreSQL's row-level security: the second wall, which holds even for raw SQL as the app role."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select, text
 
 from core.app import create_app
+from core.extensions import db
 from core.tenancy import tenant_context
 from tenants import rollup, services
 from tenants.models import Commitment, Gender, Member
@@ -85,8 +87,6 @@ def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(ap
     make_commitment(acme)
     acme_id = acme.id
     app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
-    from core.extensions import db
-
     with app.app_context():
         with tenant_context(acme_id):
             first_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
@@ -110,8 +110,6 @@ def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(
         stats = client.get("/stats.json", base_url=f"http://{slug}.hfs.test").get_json()
         assert list(stats["by_country"]) == [country]
     with app.app_context():
-        from core.extensions import db
-
         db.engine.dispose()
 
 
@@ -122,28 +120,30 @@ def test_production_refuses_a_role_that_bypasses_row_level_security(app_config, 
     create_app(settings)  # the app role is accepted
 
 
-def test_concurrent_duplicate_sign_ups_leave_one_commitment(app, db, make_tenant):
+def run_together(app, tenant_id, work, threads: int = 8) -> list:
+    """Run ``work(n)`` in ``threads`` threads released at the same moment, each with its own app context
+    and session, as the given tenant; return their results (an exception fails the test)."""
+    barrier = threading.Barrier(threads)
+
+    def run(n):
+        with app.app_context(), tenant_context(tenant_id):
+            barrier.wait()
+            return work(n)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(run, range(threads)))
+
+
+def sign_up(email: str) -> bool:
+    counted = services.commit(services.SignUp(email=email, gender=Gender.MAN, country_code="FR", language="en",
+                                              consent_version="1"))
+    db.session.commit()
+    return counted
+
+
+def test_concurrent_duplicate_sign_ups_leave_one_commitment(app, make_tenant):
     acme_id = make_tenant("acme").id
-    barrier = threading.Barrier(8)
-    results, errors = [], []
-
-    def sign_up(n):
-        try:
-            with app.app_context(), tenant_context(acme_id):
-                barrier.wait()
-                results.append(services.commit(services.SignUp(
-                    email="Sam@Example.org" if n % 2 else "sam@example.org", gender=Gender.MAN,
-                    country_code="FR", language="en", consent_version="1")))
-                db.session.commit()
-        except Exception as error:  # reported below, with the thread's own failure
-            errors.append(error)
-
-    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = run_together(app, acme_id, lambda n: sign_up("Sam@Example.org" if n % 2 else "sam@example.org"))
     assert sorted(results) == [False] * 7 + [True]
     with tenant_context(acme_id):
         assert db.session.scalar(select(func.count(Commitment.id))) == 1
@@ -151,28 +151,9 @@ def test_concurrent_duplicate_sign_ups_leave_one_commitment(app, db, make_tenant
     assert rollup.recount() == []
 
 
-def test_concurrent_sign_ups_of_different_people_are_all_counted(app, db, make_tenant):
+def test_concurrent_sign_ups_of_different_people_are_all_counted(app, make_tenant):
     acme_id = make_tenant("acme").id
-    barrier = threading.Barrier(8)
-    errors = []
-
-    def sign_up(n):
-        try:
-            with app.app_context(), tenant_context(acme_id):
-                barrier.wait()
-                for i in range(10):
-                    services.commit(services.SignUp(email=f"p{n}-{i}@example.org", gender=Gender.MAN,
-                                                    country_code="FR", language="en", consent_version="1"))
-                    db.session.commit()
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_together(app, acme_id, lambda n: [sign_up(f"p{n}-{i}@example.org") for i in range(10)])
     with tenant_context(acme_id):
         assert rollup.tenant_counts().men == 80
     assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 80, "men": 80}}
