@@ -28,6 +28,7 @@ def from_environment() -> dict:
         "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "5")),
+        "LIVE_INTERVAL_SECONDS": float(os.environ.get("LIVE_INTERVAL_SECONDS", "1")),
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),

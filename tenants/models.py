@@ -86,6 +86,12 @@ class Source(enum.Enum):
     IMPORT = "import"
 
 
+class MapVisibility(enum.Enum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+    ADMINS = "admins"
+
+
 class TargetMetric(enum.Enum):
     MEN = "men"
     ALL = "all"
@@ -96,6 +102,7 @@ class Tenant(db.Model):
     """A partner organisation. Not tenant-scoped itself: it is the registry the host lookup reads."""
 
     __tablename__ = "tenants"
+    __table_args__ = (CheckConstraint("privacy_k >= 5", name="privacy_k_at_least_5"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
@@ -109,6 +116,10 @@ class Tenant(db.Model):
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
+    map_visibility: Mapped[MapVisibility] = mapped_column(_enum(MapVisibility), default=MapVisibility.PUBLIC,
+                                                          server_default=MapVisibility.PUBLIC.value)
+    # No map, breakdown or export shows a group of fewer people than this (never below 5).
+    privacy_k: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property
@@ -190,6 +201,7 @@ class Commitment(TenantScoped, db.Model):
     gender_description: Mapped[str | None] = mapped_column(String(60))
     country_code: Mapped[str] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(100))
+    place_id: Mapped[int | None] = mapped_column(Integer)
     unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     source: Mapped[Source] = mapped_column(_enum(Source), default=Source.WEB)
     language: Mapped[str] = mapped_column(String(8))

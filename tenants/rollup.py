@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from core import live
 from core.database import insert, lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
@@ -31,11 +32,14 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def tenant_keys(gender: Gender, country_code: str, unit_id, created_at: datetime) -> list[Key]:
+def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None,
+                created_at: datetime) -> list[Key]:
     """The tenant tally keys one commitment counts under."""
     keys = [("country", country_code), ("day", _as_utc(created_at).date().isoformat()), ("gender", gender.value)]
     if unit_id is not None:
-        keys.append(("unit", str(unit_id)))
+        keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}")]
+    if place_id is not None:
+        keys.append(("place", str(place_id)))
     return keys
 
 
@@ -47,17 +51,19 @@ def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: d
 
 def record(facts, delta: int) -> None:
     """Add ``delta`` (+1 or -1) for one commitment of the current tenant; ``facts`` has gender,
-    country_code, unit_id and created_at."""
+    country_code, unit_id, place_id and created_at. Open live pages hear of it once committed."""
     tenant_id = current_tenant_id()
     shard = random.randrange(current_app.config["ROLLUP_SHARDS"])
     men = delta if facts.gender is Gender.MAN else 0
     now = datetime.now(timezone.utc)
     tenant_rows = [dict(tenant_id=tenant_id, dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
-                   for d, k in sorted(tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.created_at))]
+                   for d, k in sorted(tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id,
+                                                 facts.created_at))]
     global_rows = [dict(dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
                    for d, k in sorted(global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at))]
     _add(TenantTally.__table__, tenant_rows, ["tenant_id", "dimension", "key", "shard"])
     _add(GlobalTally.__table__, global_rows, ["dimension", "key", "shard"])
+    live.note_changed(db.session(), live.channel_for(None), live.channel_for(tenant_id))
 
 
 def _add(table, rows: list[dict], conflict_columns: list[str]) -> None:
@@ -151,12 +157,13 @@ class Drift:
 def _expected_tenant_counts(tenant_id: int) -> tuple[Counter, Counter]:
     totals, men = Counter(), Counter()
     rows = db.session.execute(
-        select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+        select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
+               Commitment.created_at)
         .where(Commitment.withdrawn_at.is_(None))
         .execution_options(yield_per=10_000)
     )
-    for gender, country_code, unit_id, created_at in rows:
-        for key in tenant_keys(gender, country_code, unit_id, created_at):
+    for gender, country_code, unit_id, place_id, created_at in rows:
+        for key in tenant_keys(gender, country_code, unit_id, place_id, created_at):
             totals[key] += 1
             men[key] += gender is Gender.MAN
     return totals, men
@@ -181,7 +188,7 @@ def _rewrite(model, totals: Counter, men: Counter, **fixed) -> None:
         db.session.execute(model.__table__.insert(), rows)
 
 
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "unit")
+ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "unit", "unit_country")
 ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 
@@ -200,7 +207,7 @@ def recount(repair: bool = False, progress: Callable[[Tenant], None] | None = No
                 _rewrite(TenantTally, totals, men, tenant_id=tenant.id)
         drifts += tenant_drift
         for (dimension, key), n in totals.items():
-            if dimension != "unit":
+            if dimension in ("country", "day", "gender"):
                 global_totals[(dimension, key)] += n
                 global_men[(dimension, key)] += men[(dimension, key)]
             if dimension == "gender":

@@ -169,6 +169,7 @@ class SignUp:
     name_public: bool = False
     gender_description: str | None = None
     city: str | None = None
+    place_id: int | None = None
     unit_id: uuid.UUID | None = None
     source: Source = Source.WEB
     verified: bool = False
@@ -185,9 +186,9 @@ def commit(signup: SignUp) -> bool:
     values = dict(
         tenant_id=current_tenant_id(), id=uuid7(), member_id=member.id, gender=signup.gender,
         gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
-        country_code=signup.country_code, city=signup.city, unit_id=signup.unit_id, source=signup.source,
-        language=signup.language, consent_version=signup.consent_version, name_public=signup.name_public,
-        verified=signup.verified, created_at=signup.created_at or utcnow(),
+        country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
+        source=signup.source, language=signup.language, consent_version=signup.consent_version,
+        name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
     )
     inserted = db.session.execute(
         insert(Commitment).values(**values)
@@ -205,7 +206,8 @@ def _recommit(member: Member) -> bool:
         update(Commitment)
         .where(Commitment.member_id == member.id, Commitment.withdrawn_at.is_not(None))
         .values(withdrawn_at=None)
-        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
+                   Commitment.created_at)
     ).one_or_none()
     if row is None:
         return False
@@ -219,7 +221,8 @@ def withdraw(commitment: Commitment) -> bool:
         update(Commitment)
         .where(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None))
         .values(withdrawn_at=utcnow())
-        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.created_at)
+        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
+                   Commitment.created_at)
     ).one_or_none()
     if row is None:
         return False
@@ -233,11 +236,13 @@ class _CountedFacts:
     gender: Gender
     country_code: str
     unit_id: uuid.UUID | None
+    place_id: int | None
     created_at: datetime
 
     @classmethod
     def from_values(cls, values: dict) -> "_CountedFacts":
-        return cls(values["gender"], values["country_code"], values["unit_id"], values["created_at"])
+        return cls(values["gender"], values["country_code"], values["unit_id"], values["place_id"],
+                   values["created_at"])
 
 
 def signup_units() -> list[Unit]:

@@ -1,0 +1,208 @@
+"""Live counters: server-sent events that carry current totals, fanned out across workers.
+
+How a commitment reaches every open page within about a second:
+
+1. The roll-up notes which channels a transaction changed (``"global"`` and ``"tenant:<id>"``); when,
+   and only when, the transaction commits, they are published to the broker.
+2. The broker carries channel names between processes: Redis pub/sub when ``REDIS_URL`` is set (several
+   gunicorn workers or machines), or a plain in-process call in the embedded run.
+3. In each worker one hub receives them, and at most once a second per channel computes the channel's
+   snapshot once and hands it to every stream of that channel open in this worker.
+4. A stream sends ``retry:``, the snapshot on connect, each new snapshot, and a keep-alive comment every
+   15 seconds. Streams never touch the database themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+REDIS_CHANNEL = "heforshe:changed"
+KEEP_ALIVE_SECONDS = 15
+RETRY_MILLISECONDS = 3000
+
+Snapshot = dict
+
+
+def channel_for(tenant_id: int | None) -> str:
+    """The channel of a site: a tenant's, or the global one."""
+    return "global" if tenant_id is None else f"tenant:{tenant_id}"
+
+
+def note_changed(session: Session, *channels: str) -> None:
+    """Announce ``channels`` once ``session``'s transaction commits (never before, never on rollback)."""
+    session.info.setdefault("live_changed", set()).update(channels)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    channels = session.info.pop("live_changed", None)
+    hub = current_app.extensions.get("live_hub") if channels and has_app_context() else None
+    if hub is not None:
+        hub.broker.publish(channels)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("live_changed", None)
+
+
+class InProcessBroker:
+    """Channels go straight to this process's hub: the embedded run, one worker."""
+
+    def __init__(self) -> None:
+        self.deliver: Callable[[str], None] = lambda channel: None
+
+    def publish(self, channels) -> None:
+        for channel in channels:
+            self.deliver(channel)
+
+    def start(self, deliver: Callable[[str], None]) -> None:
+        self.deliver = deliver
+
+
+class RedisBroker:
+    """Channels travel through Redis pub/sub, so every worker on every machine hears every change."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        # Created once per process and shared: lazily created clients raced between greenlets.
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+    def publish(self, channels) -> None:
+        try:
+            self.client.publish(REDIS_CHANNEL, json.dumps(sorted(channels)))
+        except Exception:  # a broker outage must never fail a sign-up: pages fall back to polling
+            log.warning("could not announce %s: the live broker is unreachable", sorted(channels))
+
+    def start(self, deliver: Callable[[str], None]) -> None:
+        threading.Thread(target=self._listen, args=(deliver,), name="live-redis", daemon=True).start()
+
+    def _listen(self, deliver) -> None:
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(REDIS_CHANNEL)
+                for message in pubsub.listen():
+                    for channel in json.loads(message["data"]):
+                        deliver(channel)
+            except Exception:
+                log.warning("live broker connection lost; retrying in 1 s")
+                time.sleep(1)
+
+
+class Hub:
+    """This process's streams by channel, and the once-a-second broadcast of changed channels."""
+
+    def __init__(self, broker, snapshot: Callable[[str], Snapshot], interval: float = 1.0) -> None:
+        self.broker = broker
+        self.snapshot = snapshot
+        self.interval = interval
+        self._streams: dict[str, set[queue.Queue]] = {}
+        self._changed: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._started = False
+
+    def start(self) -> None:
+        """Start listening (once per process: after the fork, on the first stream)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        self.broker.start(self.changed)
+        threading.Thread(target=self._broadcast_loop, name="live-hub", daemon=True).start()
+
+    def changed(self, channel: str) -> None:
+        with self._lock:
+            if channel in self._streams:
+                self._changed.add(channel)
+                self._wake.set()
+
+    def open(self, channel: str) -> queue.Queue:
+        """A new stream's mailbox; it holds only the latest snapshot (older ones are worthless)."""
+        self.start()
+        mailbox: queue.Queue = queue.Queue(maxsize=1)
+        with self._lock:
+            self._streams.setdefault(channel, set()).add(mailbox)
+        return mailbox
+
+    def close(self, channel: str, mailbox: queue.Queue) -> None:
+        with self._lock:
+            streams = self._streams.get(channel, set())
+            streams.discard(mailbox)
+            if not streams:
+                self._streams.pop(channel, None)
+
+    def stream_count(self) -> int:
+        with self._lock:
+            return sum(len(streams) for streams in self._streams.values())
+
+    def _broadcast_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                channels, self._changed = self._changed, set()
+                self._wake.clear()
+            for channel in channels:
+                try:
+                    self._broadcast(channel, self.snapshot(channel))
+                except Exception:
+                    log.exception("could not compute the live snapshot of %s", channel)
+            time.sleep(self.interval)  # at most one event a second per channel, however busy
+
+    def _broadcast(self, channel: str, snapshot: Snapshot) -> None:
+        with self._lock:
+            mailboxes = list(self._streams.get(channel, ()))
+        for mailbox in mailboxes:
+            _replace(mailbox, snapshot)
+
+
+def _replace(mailbox: queue.Queue, snapshot: Snapshot) -> None:
+    try:
+        mailbox.get_nowait()
+    except queue.Empty:
+        pass
+    try:
+        mailbox.put_nowait(snapshot)
+    except queue.Full:  # another broadcast got there first; it is as new as this one
+        pass
+
+
+def event_stream(hub: Hub, channel: str, first: Snapshot, last_event_id: str | None) -> Iterator[str]:
+    """The text of one server-sent event stream: the current snapshot, then each newer one."""
+    mailbox = hub.open(channel)
+    try:
+        yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        if str(first["version"]) != last_event_id:
+            yield _event(first)
+        while True:
+            try:
+                yield _event(mailbox.get(timeout=KEEP_ALIVE_SECONDS))
+            except queue.Empty:
+                yield ": keep-alive\n\n"
+    finally:
+        hub.close(channel, mailbox)
+
+
+def _event(snapshot: Snapshot) -> str:
+    return f"id: {snapshot['version']}\nevent: totals\ndata: {json.dumps(snapshot, separators=(',', ':'))}\n\n"
+
+
+def init_app(app, snapshot: Callable[[str], Snapshot]) -> Hub:
+    """Create this app's hub: Redis when ``REDIS_URL`` is set, in-process otherwise."""
+    broker = RedisBroker(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else InProcessBroker()
+    hub = Hub(broker, snapshot, interval=app.config["LIVE_INTERVAL_SECONDS"])
+    app.extensions["live_hub"] = hub
+    return hub
