@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from uuid import UUID
 
 from flask import Flask, abort, current_app, g, request, session
@@ -9,11 +11,11 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 import tenants
-from core import cli, errors, i18n, stats, templating, tenancy, views
+from core import cli, errors, i18n, live, maps, places, stats, templating, tenancy, views
 from core import config as config_module
 from core.database import database_role_bypasses_rls
 from core.extensions import babel, db, login_manager, migrate
-from tenants.models import Member
+from tenants.models import Member, Tenant
 from tenants.services import match_host
 
 
@@ -38,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     errors.init_app(app)
     stats.init_app(app)
+    live.init_app(app, partial(_live_snapshot, app))
     templating.init_app(app)
 
     tenants.init_app(app)
@@ -47,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PRODUCTION"]:
         with app.app_context():
             _refuse_rls_bypass()
+    if not app.testing:
+        # Build the place table at start, not during someone's first city search (about 1.5 s of CPU).
+        threading.Thread(target=places.get, args=(0,), name="places-warm-up", daemon=True).start()
     return app
 
 
@@ -102,6 +108,14 @@ def _load_member(member_id: str):
     except ValueError:
         return None
     return db.session.scalars(select(Member).where(Member.id == member_uuid)).one_or_none()
+
+
+def _live_snapshot(app: Flask, channel: str) -> dict:
+    """A channel's snapshot, computed by the live hub outside any request."""
+    tenant_id = None if channel == "global" else int(channel.partition(":")[2])
+    with app.app_context(), tenancy.tenant_context(tenant_id):
+        tenant = db.session.get(Tenant, tenant_id) if tenant_id is not None else None
+        return maps.live_snapshot(tenant)
 
 
 def _security_headers(response):

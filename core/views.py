@@ -1,12 +1,17 @@
-"""Pages every host serves: the home page (global, or a tenant's sign-up), counts as JSON, branding CSS."""
+"""Pages every host serves: the home page (global, or a tenant's sign-up), the map, live counts, the
+embeddable counter, counts as JSON, branding CSS."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+import uuid
 
-from core import stats
-from tenants.services import brand_colors
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask_babel import get_locale
+
+from core import live, maps, places, stats
+from tenants import services as tenant_services
 from tenants import views as tenant_views
+from tenants.services import brand_colors
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
@@ -48,3 +53,110 @@ def brand_css():
 def privacy():
     """The privacy notice people consent to, with its version."""
     return render_template("core/privacy.html", version=current_app.config["PRIVACY_NOTICE_VERSION"])
+
+
+def _require_public_map() -> None:
+    if g.tenant is not None and not maps.map_is_public(g.tenant):
+        abort(403)
+
+
+def _unit_filter() -> uuid.UUID | None:
+    """The ``?unit=`` filter of a tenant map; a unit of another tenant is simply not found."""
+    raw = request.args.get("unit")
+    if not raw or g.tenant is None:
+        return None
+    try:
+        unit = tenant_services.unit_in_tenant(uuid.UUID(raw))
+    except ValueError:
+        abort(404)
+    if unit is None:
+        abort(404)
+    return unit.id
+
+
+def _site_map() -> dict:
+    if g.tenant is None:
+        return maps.global_map()
+    return maps.tenant_map(g.tenant, _unit_filter())
+
+
+def _json(body: dict, max_age: int = 1) -> Response:
+    response = current_app.json.response(body)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response
+
+
+@bp.get("/map")
+def map_page():
+    """The live map: the world's on the global site, the organisation's own on a tenant's host."""
+    _require_public_map()
+    units = tenant_services.signup_units() if g.tenant is not None else []
+    return render_template("core/map.html", data=_site_map(), units=units, unit_filter=_unit_filter(),
+                           target=tenant_services.public_target() if g.tenant is not None else None)
+
+
+@bp.get("/map.json")
+def map_json():
+    """The map's data: counts by country, city and unit, none under the privacy threshold."""
+    _require_public_map()
+    return _json(_site_map())
+
+
+@bp.get("/count.json")
+def count_json():
+    """Just the headline numbers, for intranet pages and portals that draw their own counter."""
+    snapshot = maps.live_snapshot(g.tenant)
+    response = _json({key: snapshot[key] for key in ("total", "men", "updated_at", "version")})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/live")
+def live_stream():
+    """Server-sent events: the current totals now, and again each time they change (at most once a second)."""
+    snapshot = maps.live_snapshot(g.tenant)
+    channel = live.channel_for(g.tenant.id if g.tenant is not None else None)
+    stream = live.event_stream(current_app.extensions["live_hub"], channel, snapshot,
+                               request.headers.get("Last-Event-ID"))
+    return Response(stream, mimetype="text/event-stream", headers={
+        "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/embed/counter")
+def embed_counter():
+    """The live counter to show inside another site's page (an intranet, a university portal)."""
+    response = current_app.make_response(render_template("core/embed_counter.html", data=maps.live_snapshot(g.tenant)))
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors *; base-uri 'none'; object-src 'none'")
+    return response
+
+
+@bp.get("/embed")
+def embed_instructions():
+    """How to put the live counter on another page: the snippets to copy."""
+    return render_template("core/embed.html")
+
+
+@bp.get("/embed.js")
+def embed_script():
+    """A small script that puts the counter where it is included (for pages that cannot write iframes)."""
+    response = current_app.make_response(render_template("core/embed.js"))
+    response.mimetype = "text/javascript"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/places.json")
+def places_json():
+    """City suggestions for the sign-up form: ``?country=FR&q=par``; without ``q``, every city of the
+    country with coordinates, for the browser to find the nearest one itself."""
+    country = request.args.get("country", "").upper()
+    language = str(get_locale())
+    query = request.args.get("q", "").strip()
+    found = places.search(country, query, language) if query else places.cities_in(country, language)
+    return _json({"places": [{"id": p.id, "name": p.name, "latitude": p.latitude, "longitude": p.longitude}
+                             for p in found]}, max_age=3600)

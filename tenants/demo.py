@@ -136,10 +136,11 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
             country, city, unit_id = unit.country_code, unit.city, unit.id
         else:
             (country, city), unit_id = rng.choice(SPREAD), None
+        city, place_id = services.locate(country, city, None, "en")
         age = timedelta(days=120 * (rng.random() ** 2), seconds=rng.randrange(86400))
         steps.append(DemoStep(tenant.id, services.SignUp(
             email=f"person{n}@{tenant.slug}.example.org", gender=gender, country_code=country, city=city,
-            unit_id=unit_id, language=tenant.default_language, consent_version="2026-11",
+            place_id=place_id, unit_id=unit_id, language=tenant.default_language, consent_version="2026-11",
             source=rng.choice([Source.WEB, Source.WEB, Source.WEB, Source.IMPORT]), created_at=now - age)))
     return steps
 

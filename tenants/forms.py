@@ -7,10 +7,11 @@ import uuid
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from core import places
 from core.i18n import country_choices, is_country_code
 from tenants.models import Gender, Unit, UnitKind
 
@@ -69,6 +70,7 @@ class SignupForm(FlaskForm):
                                      validators=[Optional(), Length(max=60), plain_text])
     country = SelectField(_l("Country"), validators=[DataRequired(message=_l("Please choose your country."))])
     city = StringField(_l("City (optional)"), filters=[_strip], validators=[Optional(), Length(max=100), plain_text])
+    place = HiddenField(validators=[Optional()])
     unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()])
     consent = BooleanField(_l("I agree that my commitment is stored and counted as the privacy notice describes."),
                            validators=[DataRequired(message=_l("Please agree to the privacy notice to commit."))])
@@ -85,6 +87,17 @@ class SignupForm(FlaskForm):
     def validate_country(self, field) -> None:
         if not is_country_code(field.data or ""):
             raise ValidationError(_l("Please choose your country from the list."))
+
+    def validate_place(self, field) -> None:
+        if not field.data:
+            return
+        place = places.get(int(field.data)) if field.data.isdigit() else None
+        if place is None or place.country != self.country.data:
+            raise ValidationError(_l("Please choose a city of the country you chose."))
+
+    @property
+    def place_id(self) -> int | None:
+        return int(self.place.data) if self.place.data else None
 
     @property
     def unit_id(self) -> uuid.UUID | None:

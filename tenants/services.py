@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from uuid6 import uuid7
 
+from core import places
 from core.database import insert
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
@@ -24,6 +25,8 @@ from tenants.models import (
     Member,
     Role,
     Source,
+    Target,
+    TargetMetric,
     Tenant,
     TenantHostname,
     TenantKind,
@@ -245,6 +248,19 @@ class _CountedFacts:
                    values["created_at"])
 
 
+def locate(country_code: str, city: str | None, place_id: int | None, language: str) -> tuple[str | None, int | None]:
+    """The city to store and its place id: a place picked from the suggestions, else the typed name
+    when it is exactly a known city of that country (so it shows on the maps), else the text alone."""
+    if place_id is not None:
+        return places.get(place_id, "en").name, place_id
+    if city:
+        match = next((p for p in places.search(country_code, city, language, limit=3)
+                      if p.name.casefold() == city.casefold()), None)
+        if match is not None:
+            return places.get(match.id, "en").name, match.id
+    return city, None
+
+
 def signup_units() -> list[Unit]:
     """The current tenant's units a person can pick at sign-up, by name."""
     return list(db.session.scalars(select(Unit).order_by(Unit.name)))
@@ -286,3 +302,18 @@ def tenant_overview() -> list[TenantOverview]:
         overview.append(TenantOverview(tenant.slug, tenant.name, tenant.kind.value, tenant.status.value,
                                        tenant.listed, counts["men"], counts["total"], hostnames.get(tenant.id, [])))
     return overview
+
+
+def public_target() -> dict | None:
+    """The current tenant's published target with its progress: the nearest deadline not yet passed."""
+    today = utcnow().date()
+    target = db.session.scalars(
+        select(Target).where(Target.public.is_(True), Target.unit_id.is_(None), Target.deadline >= today,
+                             Target.metric.in_([TargetMetric.MEN, TargetMetric.ALL]))
+        .order_by(Target.deadline)).first()
+    if target is None:
+        return None
+    counts = rollup.tenant_counts()
+    current = counts.men if target.metric is TargetMetric.MEN else counts.total
+    return {"metric": target.metric.value, "value": target.value, "current": current,
+            "percent": min(100, round(100 * current / target.value)), "deadline": target.deadline}

@@ -30,11 +30,13 @@ def signup_page(unit_id: uuid.UUID | None = None):
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
     if form.validate_on_submit():
+        language = str(get_locale())
+        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
         services.commit(services.SignUp(
             email=form.email.data, gender=Gender(form.gender.data), country_code=form.country.data,
-            language=str(get_locale()), consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+            language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
             name=form.name.data or None, name_public=form.name_public.data,
-            gender_description=form.gender_description.data or None, city=form.city.data or None,
+            gender_description=form.gender_description.data or None, city=city, place_id=place_id,
             unit_id=form.unit_id,
         ))
         return redirect(url_for("tenants.thanks"), code=303)

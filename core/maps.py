@@ -1,0 +1,129 @@
+"""Map data for the global site and each tenant, from the roll-up and through the privacy rule.
+
+Everything here reads tally rows (one per key and shard), never commitments, so a map costs the same
+with ten thousand or ten million commitments. Every breakdown goes through ``privacy.release``: no
+country, city or unit of fewer than k people is shown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from core import places, privacy
+from core.extensions import db
+from tenants import rollup
+from tenants.models import MapVisibility, Tenant, Unit
+
+
+def _release(dimension: dict[str, dict[str, int]], k: int, parent_of=None) -> privacy.Release:
+    cells = {key: privacy.Count(value["total"], value["men"]) for key, value in dimension.items()}
+    return privacy.release(cells, k, parent_of)
+
+
+def _rest(release: privacy.Release) -> dict | None:
+    if release.rest is None:
+        return None
+    return {"total": release.rest.total, "men": release.rest.men, "cells": release.rest_cells}
+
+
+def _per_million(country: str, men: int) -> float | None:
+    # Men are taken as half of the population: no offline source gives men by country.
+    population = places.country_population(country)
+    return round(men / (population / 2) * 1_000_000, 2) if population else None
+
+
+def _countries(dimension: dict[str, dict[str, int]], k: int) -> tuple[dict, dict | None]:
+    released = _release(dimension, k)
+    countries = {code: {"total": c.total, "men": c.men, "per_million": _per_million(code, c.men)}
+                 for code, c in released.cells.items()}
+    return countries, _rest(released)
+
+
+def version_of(updated_at: datetime | None) -> int:
+    """A number that grows with every change, for event ids and cache keys."""
+    return int(updated_at.timestamp() * 1000) if updated_at else 0
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def global_map() -> dict:
+    """The world: totals, and men and everyone by country (countries under k held back)."""
+    counts = rollup.global_counts(("country", "gender"))
+    countries, rest = _countries(counts.dimension("country"), privacy.DEFAULT_K)
+    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
+            "version": version_of(counts.updated_at), "k": privacy.DEFAULT_K,
+            "countries": countries, "countries_rest": rest, "markers": [], "places": [], "places_rest": None}
+
+
+def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
+    """One tenant's map: totals, countries, cities and its units with a place; optionally only the
+    commitments of one unit and the units below it."""
+    k = tenant.privacy_k
+    counts = rollup.tenant_counts(("country", "gender", "place", "unit", "unit_country"))
+    units = list(db.session.scalars(select(Unit)))
+    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None for u in units}
+    country_counts = counts.dimension("country")
+    if unit_id is not None:
+        wanted = _subtree(str(unit_id), parent_of)
+        country_counts = {}
+        for key, value in counts.dimension("unit_country").items():
+            unit, _, country = key.partition(":")
+            if unit in wanted:
+                total = country_counts.setdefault(country, {"total": 0, "men": 0})
+                total["total"] += value["total"]
+                total["men"] += value["men"]
+    countries, countries_rest = _countries(country_counts, k)
+
+    released_units = _release(counts.dimension("unit"), k, parent_of.get)
+    by_id = {str(u.id): u for u in units}
+    markers = [
+        {"id": key, "name": by_id[key].name, "latitude": by_id[key].latitude, "longitude": by_id[key].longitude,
+         "total": c.total, "men": c.men}
+        for key, c in released_units.cells.items()
+        if key in by_id and by_id[key].latitude is not None and (unit_id is None or key in wanted)
+    ]
+    released_places = _release(counts.dimension("place"), k)
+    language = str(get_locale())
+    city_rows = []
+    for key, c in released_places.cells.items():
+        place = places.get(int(key), language)
+        if place is not None:
+            city_rows.append({"name": place.name, "country": place.country, "latitude": place.latitude,
+                              "longitude": place.longitude, "total": c.total, "men": c.men})
+    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
+            "version": version_of(counts.updated_at), "k": k, "countries": countries,
+            "countries_rest": countries_rest, "markers": markers, "units_rest": _rest(released_units),
+            "places": sorted(city_rows, key=lambda row: -row["men"]), "places_rest": _rest(released_places)}
+
+
+def _subtree(root: str, parent_of: dict[str, str | None]) -> set[str]:
+    members = {root}
+    changed = True
+    while changed:
+        before = len(members)
+        members |= {unit for unit, parent in parent_of.items() if parent in members}
+        changed = len(members) != before
+    return members
+
+
+def live_snapshot(tenant: Tenant | None) -> dict:
+    """What a live page receives each time its site changes: totals, and the countries when the
+    site's map is public."""
+    counts = (rollup.global_counts if tenant is None else rollup.tenant_counts)(("country", "gender"))
+    snapshot = {"version": version_of(counts.updated_at), "total": counts.total, "men": counts.men,
+                "updated_at": _iso(counts.updated_at)}
+    if tenant is None or map_is_public(tenant):
+        k = privacy.DEFAULT_K if tenant is None else tenant.privacy_k
+        snapshot["countries"], snapshot["countries_rest"] = _countries(counts.dimension("country"), k)
+    return snapshot
+
+
+def map_is_public(tenant: Tenant) -> bool:
+    """Whether anyone may see the tenant's internal map (until members sign in, only public maps show)."""
+    return tenant.map_visibility is MapVisibility.PUBLIC

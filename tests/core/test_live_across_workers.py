@@ -1,0 +1,98 @@
+"""Live updates fan out across worker processes through Redis: a sign-up served by one gunicorn
+process reaches the streams held open by another, within two seconds."""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cannot_run
+from tests.core.test_live import read_events
+from tests.helpers import BASE_DOMAIN
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        cannot_run("redis", f"needs Redis at {REDIS_URL} (set TEST_REDIS_URL): {error}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def two_workers(app_config, redis_url, tmp_path, make_tenant):
+    """Two separate gunicorn processes (gevent workers) on one database and one Redis."""
+    make_tenant("acme", "Acme Corporation")
+    environment = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+                   "MIGRATION_DATABASE_URL": app_config["MIGRATION_DATABASE_URL"], "REDIS_URL": redis_url,
+                   "BASE_DOMAIN": BASE_DOMAIN, "SECRET_KEY": "test-secret", "STATS_CACHE_SECONDS": "0"}
+    ports, processes = [_free_port(), _free_port()], []
+    for port in ports:
+        log = open(tmp_path / f"gunicorn-{port}.log", "w")
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", "1",
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=environment, stdout=log, stderr=log))
+    for port in ports:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+    yield ports
+    for process in processes:
+        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: open streams need not finish
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _sign_up_over_http(port: int, email: str) -> int:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    headers = {"Host": f"acme.{BASE_DOMAIN}"}
+    page = opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/", headers=headers)).read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrf_token": token, "email": email, "gender": "man", "country": "KE",
+                                   "consent": "y"}).encode()
+    response = opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, headers=headers))
+    return response.status
+
+
+def test_a_sign_up_on_one_worker_reaches_streams_on_the_other(two_workers):
+    streaming_port, signing_port = two_workers
+    streams = [urllib.request.urlopen(urllib.request.Request(
+        f"http://127.0.0.1:{streaming_port}/live", headers={"Host": f"acme.{BASE_DOMAIN}"}), timeout=10)
+        for _ in range(3)]
+    for stream in streams:
+        assert read_events(stream, 1, 5)[0]["total"] == 0
+    started = time.monotonic()
+    assert _sign_up_over_http(signing_port, "sam@example.org") == 200  # after the redirect: the thank-you page
+    for stream in streams:
+        event = read_events(stream, 1, 3)
+        assert event and event[0]["men"] == 1
+    assert time.monotonic() - started < 2
+    for stream in streams:
+        stream.close()
