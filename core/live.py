@@ -60,6 +60,8 @@ def _forget_rolled_back(session: Session) -> None:
 class InProcessBroker:
     """Channels go straight to this process's hub: the embedded run, one worker."""
 
+    healthy = True
+
     def __init__(self) -> None:
         self.deliver: Callable[[str], None] = lambda channel: None
 
@@ -79,6 +81,8 @@ class RedisBroker:
 
         # Created once per process and shared: lazily created clients raced between greenlets.
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self.healthy = False  # until the listener has subscribed
+
 
     def publish(self, channels) -> None:
         try:
@@ -94,10 +98,12 @@ class RedisBroker:
             try:
                 pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(REDIS_CHANNEL)
+                self.healthy = True
                 for message in pubsub.listen():
                     for channel in json.loads(message["data"]):
                         deliver(channel)
             except Exception:
+                self.healthy = False  # new streams are refused, so pages poll count.json meanwhile
                 log.warning("live broker connection lost; retrying in 1 s")
                 time.sleep(1)
 
@@ -144,6 +150,14 @@ class Hub:
             streams.discard(mailbox)
             if not streams:
                 self._streams.pop(channel, None)
+
+    def available(self, wait: float = 2.0) -> bool:
+        """Whether streams can be served: the broker is listening (waits briefly on a worker's first stream)."""
+        self.start()
+        deadline = time.monotonic() + wait
+        while not self.broker.healthy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.broker.healthy
 
     def stream_count(self) -> int:
         with self._lock:

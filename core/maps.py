@@ -30,6 +30,13 @@ def _rest(release: privacy.Release) -> dict | None:
     return {"total": release.rest.total, "men": release.rest.men, "cells": release.rest_cells}
 
 
+def released(dimension: dict[str, dict[str, int]], k: int, parent_of=None) -> tuple[dict, dict | None]:
+    """A breakdown as it may be shown: ``{key: {"total", "men"}}`` for the cells of k people or more
+    (small ones merged into their parents), and the rest as one group (or None)."""
+    release = _release(dimension, k, parent_of)
+    return {key: {"total": c.total, "men": c.men} for key, c in release.cells.items()}, _rest(release)
+
+
 def _per_million(country: str, men: int) -> float | None:
     # Men are taken as half of the population: no offline source gives men by country.
     population = places.country_population(country)

@@ -8,6 +8,7 @@ from cachetools import TTLCache, cached
 from flask import current_app
 from sqlalchemy import select
 
+from core import maps, privacy
 from core.extensions import db
 from tenants import rollup
 from tenants.models import Tenant, TenantStatus, Unit
@@ -17,30 +18,37 @@ def _iso(moment) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def tenant_stats() -> dict:
-    """The current tenant's counts by country, gender and unit (units include the units below them)."""
-    counts = rollup.tenant_counts(rollup.ALL_TENANT_DIMENSIONS)
-    units = list(db.session.scalars(select(Unit)))
+def _breakdowns(counts: rollup.Counts, k: int) -> dict:
+    by_country, country_rest = maps.released(counts.dimension("country"), k)
+    by_gender, gender_rest = maps.released(counts.dimension("gender"), k)
     return {
         "total": counts.total,
         "men": counts.men,
-        "by_country": counts.dimension("country"),
-        "by_gender": {key: value["total"] for key, value in counts.dimension("gender").items()},
-        "by_unit": rollup.unit_totals(counts, units),
+        "k": k,
+        "by_country": by_country,
+        "by_gender": {key: value["total"] for key, value in by_gender.items()},
+        "fewer_than_k": {"by_country": country_rest, "by_gender": gender_rest},
         "updated_at": _iso(counts.updated_at),
     }
+
+
+def tenant_stats(tenant: Tenant) -> dict:
+    """The current tenant's counts by country, gender and unit, none under its privacy threshold. A unit
+    too small to show is counted in its parent; ``fewer_than_k`` holds what could not be placed."""
+    counts = rollup.tenant_counts(("country", "gender", "unit"))
+    units = {str(u.id): u for u in db.session.scalars(select(Unit))}
+    parent_of = {key: str(u.parent_id) if u.parent_id else None for key, u in units.items()}
+    by_unit, unit_rest = maps.released(counts.dimension("unit"), tenant.privacy_k, parent_of.get)
+    stats = _breakdowns(counts, tenant.privacy_k)
+    stats["by_unit"] = {key: {"name": units[key].name, "kind": units[key].kind.value, "parent": parent_of[key],
+                              **value} for key, value in by_unit.items() if key in units}
+    stats["fewer_than_k"]["by_unit"] = unit_rest
+    return stats
 
 
 def global_stats() -> dict:
-    """The movement's counts across every tenant."""
-    counts = rollup.global_counts(("country", "gender"))
-    return {
-        "total": counts.total,
-        "men": counts.men,
-        "by_country": counts.dimension("country"),
-        "by_gender": {key: value["total"] for key, value in counts.dimension("gender").items()},
-        "updated_at": _iso(counts.updated_at),
-    }
+    """The movement's counts across every tenant (countries under the threshold held back)."""
+    return _breakdowns(rollup.global_counts(("country", "gender")), privacy.DEFAULT_K)
 
 
 def listed_partners() -> list[dict]:
@@ -61,7 +69,7 @@ def global_overview(leading: int = 10) -> dict:
 
 
 def _compute(tenant_id: int | None) -> dict:
-    return tenant_stats() if tenant_id is not None else global_stats()
+    return tenant_stats(db.session.get(Tenant, tenant_id)) if tenant_id is not None else global_stats()
 
 
 def site_stats(tenant_id: int | None) -> dict:

@@ -114,10 +114,14 @@ def count_json():
 
 @bp.get("/live")
 def live_stream():
-    """Server-sent events: the current totals now, and again each time they change (at most once a second)."""
+    """Server-sent events: the current totals now, and again each time they change (at most once a second).
+    While the broker is down it answers 503, and pages poll ``count.json`` instead."""
+    hub = current_app.extensions["live_hub"]
+    if not hub.available():
+        abort(503)
     snapshot = maps.live_snapshot(g.tenant)
     channel = live.channel_for(g.tenant.id if g.tenant is not None else None)
-    stream = live.event_stream(current_app.extensions["live_hub"], channel, snapshot,
+    stream = live.event_stream(hub, channel, snapshot,
                                request.headers.get("Last-Event-ID"))
     return Response(stream, mimetype="text/event-stream", headers={
         "Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -9,7 +9,7 @@ same row lock; a read sums the shards. ``recount`` rebuilds everything from the 
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +22,7 @@ from core.database import insert, lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
 from core.tenancy import current_tenant_id, tenant_context
-from tenants.models import Commitment, Gender, Tenant, TenantTally, Unit
+from tenants.models import Commitment, Gender, Tenant, TenantTally
 
 Key = tuple[str, str]
 
@@ -116,31 +116,6 @@ def tenant_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
 def global_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
     """The movement's counts across every tenant for the given dimensions."""
     return _read(GlobalTally, dimensions)
-
-
-def unit_totals(counts: Counts, units: list[Unit]) -> dict[str, dict]:
-    """Each unit's counts including those of the units below it, with its name, kind and parent."""
-    direct = counts.dimension("unit")
-    children: dict[str | None, list[Unit]] = defaultdict(list)
-    for unit in units:
-        children[str(unit.parent_id) if unit.parent_id else None].append(unit)
-
-    result: dict[str, dict] = {}
-
-    def visit(unit: Unit) -> tuple[int, int]:
-        own = direct.get(str(unit.id), {"total": 0, "men": 0})
-        total, men = own["total"], own["men"]
-        for child in children.get(str(unit.id), []):
-            child_total, child_men = visit(child)
-            total, men = total + child_total, men + child_men
-        result[str(unit.id)] = {"name": unit.name, "kind": unit.kind.value,
-                                "parent": str(unit.parent_id) if unit.parent_id else None,
-                                "total": total, "men": men}
-        return total, men
-
-    for root in children.get(None, []):
-        visit(root)
-    return result
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,16 @@ def test_a_sign_up_on_one_worker_reaches_streams_on_the_other(two_workers):
     assert time.monotonic() - started < 2
     for stream in streams:
         stream.close()
+
+
+def test_with_the_broker_down_sign_ups_work_and_pages_poll(app_config, client, make_tenant):
+    from core.app import create_app
+    from tests.helpers import host, sign_up
+
+    make_tenant("acme")
+    closed_port = _free_port()
+    app = create_app({**app_config, "REDIS_URL": f"redis://127.0.0.1:{closed_port}/0"})
+    client = app.test_client()
+    assert sign_up(client, "acme").status_code == 303
+    assert client.get("/live", base_url=host("acme")).status_code == 503
+    assert client.get("/count.json", base_url=host("acme")).get_json()["men"] == 1

@@ -54,3 +54,17 @@ def test_the_global_map_draws_offline_and_rises_live(browser, page, axe, make_te
     page.get_by_role("group", name="Shade countries by").get_by_role("button", name="Per million men").click()
     expect(brazil).not_to_have_attribute("fill", colour_before)
     assert page.hosts_asked == {BASE_DOMAIN}
+
+
+def test_the_embedded_counter_is_accessible_and_live(browser, page, axe, make_tenant, make_commitment):
+    acme = make_tenant("acme", "Acme Corporation")
+    make_commitment(acme)
+    for language in ("en", "ar"):
+        page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/embed/counter?lang={language}")
+        assert axe(page) == [], f"embedded counter in {language}"
+    page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/embed")
+    assert axe(page) == [], "the embedding instructions"
+    counter = page.frame_locator("iframe.embed-preview").locator("[data-live=men]")
+    expect(counter).to_have_text("1")
+    commit_in_another_browser(browser, page.port, "acme", "new@example.org", "KE")
+    expect(counter).to_have_text("2", timeout=2000)

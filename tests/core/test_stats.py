@@ -4,22 +4,41 @@ from tenants.models import Gender
 from tests.helpers import host
 
 
+def commit_many(make_commitment, tenant, n, **fields):
+    for _ in range(n):
+        make_commitment(tenant, **fields)
+
+
 def test_tenant_stats_count_by_country_gender_and_unit(client, make_tenant, make_unit, make_commitment):
-    acme = make_tenant("acme")
+    acme = make_tenant("acme", privacy_k=5)
     north = make_unit(acme, "North campus", country="GB")
     arts = make_unit(acme, "Faculty of Arts", country=None, parent=north)
-    make_commitment(acme, country="GB", unit=arts)
-    make_commitment(acme, country="GB", unit=north, gender=Gender.WOMAN)
-    make_commitment(acme, country="KE")
+    law = make_unit(acme, "Faculty of Law", country=None, parent=north)
+    commit_many(make_commitment, acme, 5, country="GB", unit=arts)
+    commit_many(make_commitment, acme, 2, country="GB", unit=law, gender=Gender.WOMAN)
+    commit_many(make_commitment, acme, 5, country="GB", unit=north, gender=Gender.WOMAN)
+    commit_many(make_commitment, acme, 6, country="KE")
     stats = client.get("/stats.json", base_url=host("acme")).get_json()
-    assert (stats["total"], stats["men"]) == (3, 2)
-    assert stats["by_country"] == {"GB": {"total": 2, "men": 1}, "KE": {"total": 1, "men": 1}}
-    assert stats["by_gender"] == {"man": 2, "woman": 1}
-    assert stats["by_unit"][str(north.id)] | {"name": None} == {
-        "name": None, "kind": "office", "parent": None, "total": 2, "men": 1}
-    assert stats["by_unit"][str(arts.id)]["total"] == 1
-    assert stats["by_unit"][str(arts.id)]["parent"] == str(north.id)
+    assert (stats["total"], stats["men"], stats["k"]) == (18, 11, 5)
+    assert stats["by_country"] == {"GB": {"total": 12, "men": 5}, "KE": {"total": 6, "men": 6}}
+    assert stats["by_gender"] == {"man": 11, "woman": 7}
+    assert stats["by_unit"] == {
+        str(arts.id): {"name": "Faculty of Arts", "kind": "office", "parent": str(north.id), "total": 5, "men": 5},
+        str(north.id): {"name": "North campus", "kind": "office", "parent": None, "total": 7, "men": 0},
+    }, "the two people of the Faculty of Law are counted in their campus, not shown on their own"
     assert stats["updated_at"].endswith("Z")
+
+
+def test_no_breakdown_shows_a_group_under_k(client, make_tenant, make_unit, make_commitment):
+    acme = make_tenant("acme", privacy_k=5)
+    paris, lyon = make_unit(acme, "Paris office"), make_unit(acme, "Lyon office")
+    commit_many(make_commitment, acme, 9, country="FR", unit=paris)
+    make_commitment(acme, country="BE", unit=lyon, gender=Gender.NON_BINARY)
+    stats = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert stats["by_country"] == {} and stats["by_unit"] == {}, "a lone cell left over would be revealed"
+    assert stats["by_gender"] == {}, "9 men shown would leave the one non-binary person exposed"
+    assert stats["fewer_than_k"]["by_country"] == {"total": 10, "men": 9, "cells": 2}
+    assert stats["fewer_than_k"]["by_gender"] == {"total": 10, "men": 9, "cells": 2}
 
 
 def test_stats_hold_no_personal_data(client, make_tenant, make_commitment):
@@ -31,12 +50,12 @@ def test_stats_hold_no_personal_data(client, make_tenant, make_commitment):
 
 def test_global_stats_add_up_every_tenant(client, make_tenant, make_commitment):
     acme, northfield = make_tenant("acme"), make_tenant("northfield")
-    make_commitment(acme, country="FR")
-    make_commitment(northfield, country="FR", gender=Gender.NON_BINARY)
-    make_commitment(northfield, country="JP")
+    commit_many(make_commitment, acme, 6, country="FR")
+    commit_many(make_commitment, northfield, 4, country="FR")
+    commit_many(make_commitment, northfield, 10, country="JP", gender=Gender.NON_BINARY)
     stats = client.get("/stats.json", base_url=host()).get_json()
-    assert (stats["total"], stats["men"]) == (3, 2)
-    assert stats["by_country"] == {"FR": {"total": 2, "men": 1}, "JP": {"total": 1, "men": 1}}
+    assert (stats["total"], stats["men"]) == (20, 10)
+    assert stats["by_country"] == {"FR": {"total": 10, "men": 10}, "JP": {"total": 10, "men": 0}}
     assert "by_unit" not in stats
 
 
@@ -63,11 +82,10 @@ def test_stats_may_be_cached_briefly(app, client, make_tenant, make_commitment):
 
 def test_the_global_page_leads_with_men_then_everyone(client, make_tenant, make_commitment):
     acme = make_tenant("acme")
-    for _ in range(3):
-        make_commitment(acme, country="KE")
-    make_commitment(acme, country="FR", gender=Gender.WOMAN)
+    commit_many(make_commitment, acme, 12, country="KE")
+    commit_many(make_commitment, acme, 10, country="FR", gender=Gender.WOMAN)
     page = client.get("/", base_url=host()).get_data(as_text=True)
-    assert page.index("<strong>3</strong>") < page.index("4 commitments in all")
+    assert page.index("<strong>12</strong>") < page.index("22 commitments in all")
     assert page.index("Kenya") < page.index("France"), "countries are led by men committed"
 
 
