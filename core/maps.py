@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from sqlalchemy import select
 
 from core import places, privacy
@@ -117,6 +117,14 @@ def _subtree(root: str, parent_of: dict[str, str | None]) -> set[str]:
         members |= {unit for unit, parent in parent_of.items() if parent in members}
         changed = len(members) != before
     return members
+
+
+def site_map(tenant_id: int | None, unit_id: uuid.UUID | None, language: str) -> dict:
+    """The map of a site (``tenant_id`` None: the world), with place names in ``language``."""
+    if tenant_id is None:
+        return global_map()
+    with force_locale(language):
+        return tenant_map(db.session.get(Tenant, tenant_id), unit_id)
 
 
 def live_snapshot(tenant: Tenant | None) -> dict:

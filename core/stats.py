@@ -72,16 +72,33 @@ def _compute(tenant_id: int | None) -> dict:
     return tenant_stats(db.session.get(Tenant, tenant_id)) if tenant_id is not None else global_stats()
 
 
+def _headline(tenant_id: int | None) -> dict:
+    counts = rollup.global_counts() if tenant_id is None else rollup.tenant_counts()
+    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
+            "version": maps.version_of(counts.updated_at)}
+
+
 def site_stats(tenant_id: int | None) -> dict:
     """``stats.json`` for the current site (``tenant_id`` None: the global one), cached briefly."""
     return current_app.extensions["site_stats"](tenant_id)
 
 
+def site_headline(tenant_id: int | None) -> dict:
+    """The current site's totals only (``count.json``), cached for at most a second."""
+    return current_app.extensions["site_headline"](tenant_id)
+
+
+def _single_flight(function, seconds: float):
+    # When an entry expires, one request recomputes it while the others asking at that moment wait for
+    # its answer, instead of all recounting at once.
+    if seconds <= 0:
+        return function
+    return cached(TTLCache(maxsize=100_000, ttl=seconds), condition=threading.Condition())(function)
+
+
 def init_app(app) -> None:
-    """Keep each site's stats for ``STATS_CACHE_SECONDS``; when they expire, one request recomputes
-    them while the others asking at that moment wait for its answer instead of all recounting."""
+    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals for up to a second."""
     seconds = app.config["STATS_CACHE_SECONDS"]
-    compute = _compute
-    if seconds > 0:
-        compute = cached(TTLCache(maxsize=100_000, ttl=seconds), condition=threading.Condition())(_compute)
-    app.extensions["site_stats"] = compute
+    app.extensions["site_stats"] = _single_flight(_compute, seconds)
+    app.extensions["site_headline"] = _single_flight(_headline, min(seconds, 1.0))
+    app.extensions["site_map"] = _single_flight(maps.site_map, min(seconds, 1.0))

@@ -75,9 +75,9 @@ def _unit_filter() -> uuid.UUID | None:
 
 
 def _site_map() -> dict:
-    if g.tenant is None:
-        return maps.global_map()
-    return maps.tenant_map(g.tenant, _unit_filter())
+    """This site's map data, computed at most once a second per site, unit and language."""
+    tenant_id = g.tenant.id if g.tenant is not None else None
+    return current_app.extensions["site_map"](tenant_id, _unit_filter(), str(get_locale()))
 
 
 def _json(body: dict, max_age: int = 1) -> Response:
@@ -106,8 +106,7 @@ def map_json():
 @bp.get("/count.json")
 def count_json():
     """Just the headline numbers, for intranet pages and portals that draw their own counter."""
-    snapshot = maps.live_snapshot(g.tenant)
-    response = _json({key: snapshot[key] for key in ("total", "men", "updated_at", "version")})
+    response = _json(stats.site_headline(g.tenant.id if g.tenant is not None else None))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
