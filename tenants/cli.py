@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from tenants import demo, services
-from tenants.models import Tenant, TenantKind
+from tenants.models import MapVisibility, Tenant, TenantKind
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
 
@@ -55,6 +55,27 @@ def add_hostname(slug, hostname, unverified):
     db.session.commit()
     state = "verified" if entry.verified_at else "not yet verified"
     click.echo(f"{entry.hostname} -> {tenant.slug} ({state})")
+
+
+@tenants_cli.command("configure")
+@click.argument("slug")
+@click.option("--map-visibility", type=click.Choice([v.value for v in MapVisibility]),
+              help="Who may see the tenant's internal map.")
+@click.option("--privacy-k", type=int, help="The smallest group any map or breakdown shows (5 or more).")
+@click.option("--listed/--unlisted", default=None, help="Whether the global page lists the tenant.")
+def configure(slug, map_visibility, privacy_k, listed):
+    """Change a tenant's map visibility, privacy threshold or listing."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        _fail(LookupError(f"no tenant {slug!r}"))
+    try:
+        services.configure(tenant, map_visibility=MapVisibility(map_visibility) if map_visibility else None,
+                           privacy_k=privacy_k, listed=listed)
+    except services.InvalidTenantSetting as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{tenant.slug}: map {tenant.map_visibility.value}, k={tenant.privacy_k}, "
+               f"{'listed' if tenant.listed else 'unlisted'}")
 
 
 @tenants_cli.command("list")

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from uuid6 import uuid7
 
-from core import places
+from core import places, privacy
 from core.database import insert
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
@@ -22,6 +22,7 @@ from tenants import rollup
 from tenants.models import (
     Commitment,
     Gender,
+    MapVisibility,
     Member,
     Role,
     Source,
@@ -95,6 +96,22 @@ def create_tenant(slug: str, name: str, kind: TenantKind, admin_email: str | Non
             member = find_or_create_member(admin_email)
             member.role = Role.ADMIN
             db.session.flush()
+    return tenant
+
+
+def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, privacy_k: int | None = None,
+              listed: bool | None = None) -> Tenant:
+    """Change the settings given (None leaves one as it is); the privacy threshold never goes below 5."""
+    if privacy_k is not None:
+        try:
+            tenant.privacy_k = privacy.validate_k(privacy_k)
+        except ValueError as error:
+            raise InvalidTenantSetting(str(error)) from error
+    if map_visibility is not None:
+        tenant.map_visibility = map_visibility
+    if listed is not None:
+        tenant.listed = listed
+    db.session.flush()
     return tenant
 
 

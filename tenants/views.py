@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
+from core.i18n import is_country_code
 from tenants import rollup, services
 from tenants.forms import SignupForm
 from tenants.models import Gender
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
+
+
+def browser_country() -> str | None:
+    """The country of the browser's preferred language, when it names one (``fr-CA``: Canada)."""
+    for language, _ in request.accept_languages:
+        region = language.replace("_", "-").split("-")[-1].upper() if "-" in language or "_" in language else ""
+        if is_country_code(region):
+            return region
+    return None
 
 
 def _require_tenant() -> None:
@@ -29,6 +39,8 @@ def signup_page(unit_id: uuid.UUID | None = None):
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
+    elif not form.is_submitted():
+        form.country.data = browser_country()
     if form.validate_on_submit():
         language = str(get_locale())
         city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)

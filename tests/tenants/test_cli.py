@@ -76,3 +76,13 @@ def test_recount_reports_drift_and_repairs_it_on_request(app, db, make_tenant, m
     assert "tenant:acme country=KE: stored total/men 0/0, counted 1/1" in report.output
     assert runner.invoke(args=["rollup", "recount", "--repair"]).exit_code == 0
     assert runner.invoke(args=["rollup", "recount"]).exit_code == 0
+
+
+def test_configure_the_map_and_the_privacy_threshold(app, client, make_tenant):
+    make_tenant("acme")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tenants", "configure", "acme", "--map-visibility", "members", "--privacy-k", "12"])
+    assert result.exit_code == 0 and "acme: map members, k=12, listed" in result.output
+    assert client.get("/map", base_url=host("acme")).status_code == 403
+    too_small = runner.invoke(args=["tenants", "configure", "acme", "--privacy-k", "4"])
+    assert too_small.exit_code == 1 and "k must be at least 5" in too_small.output

@@ -65,3 +65,53 @@ def test_the_sign_up_and_thank_you_pages_pass_accessibility_checks(page, axe, ma
         assert axe(page) == [], f"sign-up page with errors in {language}"
     page.goto(url(page, "acme", "/thanks"))
     assert axe(page) == []
+
+
+def test_the_city_is_suggested_in_the_persons_script(page, make_tenant):
+    make_tenant("acme", "Acme")
+    page.goto(url(page, "acme", "/?lang=ru"))
+    page.locator("#country").select_option("RU")
+    page.locator("#city").press_sequentially("моск")
+    option = page.locator("#city-suggestions").get_by_role("option").first
+    expect(option).to_have_text("Москва")
+    page.locator("#city").press("ArrowDown")
+    page.locator("#city").press("Enter")
+    expect(page.locator("#city")).to_have_value("Москва")
+    expect(page.locator("#place")).to_have_value("524901")
+
+
+def test_use_my_location_finds_the_nearest_city_without_sending_the_position(browser, live_server, db,
+                                                                            make_tenant):
+    from tenants import services
+
+    # Browsers give positions to secure pages only; *.localhost counts as one without a certificate.
+    services.add_hostname(make_tenant("acme", "Acme"), "acme.localhost")
+    db.session.commit()
+    context = browser.new_context(geolocation={"latitude": 45.7640, "longitude": 4.8357}, permissions=["geolocation"],
+                                  locale="fr-FR")
+    tab = context.new_page()
+    requested = []
+    tab.on("request", lambda request: requested.append(request.url + (request.post_data or "")))
+    tab.goto(f"http://acme.localhost:{live_server}/")
+    expect(tab.locator("#country")).to_have_value("FR")  # from the browser's language, fr-FR
+    tab.locator("#use-my-location").click()
+    expect(tab.locator("#city")).to_have_value(re.compile(r"^Lyon"))
+    assert not [r for r in requested if "45.76" in r or "4.83" in r], "the position never leaves the browser"
+    context.close()
+
+
+def test_a_published_target_shows_its_progress_on_the_map(page, db, make_tenant, make_commitment):
+    from datetime import date, timedelta
+
+    from core.tenancy import tenant_context
+    from tenants.models import Target, TargetMetric
+
+    acme = make_tenant("acme", "Acme")
+    with tenant_context(acme):
+        db.session.add(Target(metric=TargetMetric.MEN, value=4, deadline=date.today() + timedelta(days=30),
+                              public=True))
+        db.session.commit()
+    make_commitment(acme)
+    page.goto(url(page, "acme", "/map"))
+    expect(page.locator(".target progress")).to_have_attribute("value", "1")
+    expect(page.locator(".target")).to_contain_text("25% of the way there")
