@@ -1,0 +1,225 @@
+"""Sign-up load benchmark, side by side with this machine's limits.
+
+    .venv/bin/python -m bench.signups            # 32 and 256 clients, spread and on one tenant (minutes)
+    .venv/bin/python -m bench.signups --smoke    # tiny: checks that the benchmark works
+
+As in production: gunicorn with gevent workers, PostgreSQL as the app role under row-level security,
+Redis. Each client fills in the real sign-up form of its tenant (GET for the CSRF token and session,
+then a POST per new person, keep-alive), for a fixed time. Two baselines run in the same session:
+pgbench inserting the same row shape with the same unique key, and a bare Flask endpoint that inserts
+one such row under the same gunicorn settings (``bench/bare_app.py``). Afterwards every sign-up that was
+answered with success must be stored exactly once, and the tallies must equal a recount.
+
+Results: ``bench/results/signups-<date>.json`` (``signup_vs_bare_ratio``) and a Markdown table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from bench.live_maps import (BASE_DOMAIN, RESULTS, ROOT, environment, free_port, log, populate, prepare_database,
+                             raise_open_file_limit, start_server)
+
+TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+WORKERS = 2
+
+
+async def _read_response(reader) -> tuple[int, dict, bytes]:
+    status = int((await reader.readline()).split()[1])
+    headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", 0)))
+    return status, headers, body
+
+
+async def _client(port: int, host: str, seconds: float, path: str, form_page: bool, record: dict) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cookie, token = "", b""
+    if form_page:
+        writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        _, headers, body = await _read_response(reader)
+        cookie = headers["set-cookie"].split(";")[0]
+        token = TOKEN.search(body).group(1)
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        email = f"{uuid.uuid4().hex[:16]}@example.org"
+        form = (b"csrf_token=" + token + f"&email={email}&gender=man&country=FR&consent=y&tenant=1".encode())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+                   f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n")
+        started = time.perf_counter()
+        writer.write(request.encode() + form)
+        status, _, _ = await _read_response(reader)
+        record["latencies"].append(time.perf_counter() - started)
+        if status in (303, 204):
+            record["accepted"].append((host, email))
+        else:
+            record["errors"] += 1
+    writer.close()
+
+
+async def _load(port: int, hosts: list[str], clients: int, seconds: float, path: str, form_page: bool) -> dict:
+    record = {"latencies": [], "accepted": [], "errors": 0}
+    await asyncio.gather(*(_client(port, hosts[n % len(hosts)], seconds, path, form_page, record)
+                           for n in range(clients)))
+    latencies = sorted(record["latencies"])
+    return {"clients": clients, "requests": len(latencies), "errors": record["errors"],
+            "per_second": round(len(latencies) / seconds, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2) if latencies else None,
+            "accepted": record["accepted"]}
+
+
+def pgbench(urls: dict, clients: int, seconds: int) -> float:
+    """PostgreSQL's own rate for the same insert (same row shape, same unique key), in rows a second.
+    Clients are capped at 90: the server's max_connections (100 by default) must leave room."""
+    clients = min(clients, 90)
+    script = RESULTS / "pgbench-insert.sql"
+    script.write_text(
+        "\\set t random(1, 100)\n"
+        "INSERT INTO bare_rows (tenant_id, id, email_canonical, gender, country_code, created_at) "
+        "VALUES (:t, gen_random_uuid(), md5(random()::text) || '@example.org', 'man', 'FR', now()) "
+        "ON CONFLICT (tenant_id, email_canonical) DO NOTHING;\n")
+    url = sa.engine.make_url(urls["admin"])
+    completed = subprocess.run(
+        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", str(script),
+         "-h", url.host, "-p", str(url.port or 5432), "-U", url.username, url.database],
+        capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"pgbench failed: {completed.stderr}")
+    return float(re.search(r"tps = ([\d.]+)", completed.stdout).group(1))
+
+
+def create_bare_table(urls: dict) -> None:
+    engine = sa.create_engine(urls["admin"])
+    with engine.begin() as connection:
+        connection.execute(sa.text("""
+            CREATE TABLE bare_rows (tenant_id integer, id uuid, email_canonical varchar(320), gender varchar(24),
+                                    country_code varchar(2), created_at timestamptz,
+                                    PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, email_canonical))"""))
+    engine.dispose()
+
+
+def stored_exactly_once(urls: dict, accepted: list[tuple[str, str]]) -> bool:
+    """Every accepted sign-up is in the database once, under its own tenant."""
+    engine = sa.create_engine(urls["admin"])
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT t.slug, m.email_canonical FROM commitments c JOIN members m ON m.tenant_id = c.tenant_id "
+            "AND m.id = c.member_id JOIN tenants t ON t.id = c.tenant_id WHERE m.email_canonical LIKE '%@example.org' "
+            "AND m.email_canonical NOT LIKE 'p%'")).all()
+    engine.dispose()
+    stored = [(slug, email) for slug, email in rows]
+    wanted = [(host.split(".")[0], email) for host, email in accepted]
+    return sorted(stored) == sorted(wanted)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
+                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = parser.parse_args()
+    raise_open_file_limit()
+    seconds, tenants, population = (2, 5, 500) if args.smoke else (10, 100, 10_000)
+    client_counts = [8] if args.smoke else [32, 256]
+
+    urls = prepare_database(args.database)
+    env = environment(urls, args.redis)
+    log(f"populating {population:,} commitments over {tenants} tenants ...")
+    populate(urls, env, tenants, population)
+    create_bare_table(urls)
+    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+              "settings": {"gunicorn": f"gevent worker class, {WORKERS} workers", "seconds_per_case": seconds,
+                           "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub"},
+              "pgbench_rows_per_second": {}, "bare": {}, "signups": {}}
+
+    all_hosts = [f"org{n}.{BASE_DOMAIN}" for n in range(tenants)]
+    accepted: list = []
+    port = free_port()
+    server = start_server(env, port, workers=WORKERS)
+    time.sleep(3)  # each worker builds its place table at start
+    try:
+        for clients in client_counts:
+            for case, hosts in (("spread", all_hosts), ("one tenant", all_hosts[1:2])):
+                outcome = asyncio.run(_load(port, hosts, clients, seconds, "/", form_page=True))
+                accepted += outcome.pop("accepted")
+                result["signups"][f"{clients} {case}"] = outcome
+                log(f"  sign-ups, {clients} clients, {case}: {outcome}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    bare_env = {**env, "BARE_DATABASE_URL": urls["admin"]}
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(WORKERS),
+                             "--bind", f"127.0.0.1:{bare_port}", "bench.bare_app:app"], cwd=ROOT, env=bare_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        for clients in client_counts:
+            outcome = asyncio.run(_load(bare_port, ["bare"], clients, seconds, "/", form_page=False))
+            outcome.pop("accepted")
+            result["bare"][str(clients)] = outcome
+            log(f"  bare insert endpoint, {clients} clients: {outcome}")
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+    for clients in client_counts:
+        result["pgbench_rows_per_second"][str(clients)] = pgbench(urls, clients, seconds)
+        log(f"  pgbench, {clients} clients: {result['pgbench_rows_per_second'][str(clients)]} rows/s")
+
+    first = str(client_counts[0])
+    spread = result["signups"][f"{first} spread"]["per_second"]
+    if not (spread and result["bare"][first]["per_second"]):
+        raise SystemExit(f"no sign-up or bare insert succeeded: {json.dumps(result)}")
+    result["signup_vs_bare_ratio"] = round(spread / result["bare"][first]["per_second"], 3)
+    result["signup_vs_pgbench_ratio"] = round(spread / result["pgbench_rows_per_second"][first], 3)
+    result["one_tenant_vs_spread_ratio"] = round(result["signups"][f"{first} one tenant"]["per_second"] / spread, 3)
+    result["stored_exactly_once"] = stored_exactly_once(urls, accepted)
+    recount = subprocess.run([sys.executable, "-m", "flask", "rollup", "recount"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+    result["counts_equal_recount"] = recount.returncode == 0
+
+    name = f"signups-{'smoke-' if args.smoke else ''}{datetime.now(timezone.utc):%Y-%m-%d}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(markdown(result))
+    log(f"written: bench/results/{name}")
+    if not (result["stored_exactly_once"] and result["counts_equal_recount"]):
+        raise SystemExit("correctness check failed: see the JSON result")
+
+
+def markdown(result: dict) -> str:
+    lines = ["| case | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|"]
+    for case, value in result["signups"].items():
+        lines.append(f"| sign-ups, {case} | {value['per_second']} | {value['p50_ms']} | {value['p99_ms']} | "
+                     f"{value['errors']} |")
+    for clients, value in result["bare"].items():
+        lines.append(f"| bare insert endpoint, {clients} | {value['per_second']} | {value['p50_ms']} | "
+                     f"{value['p99_ms']} | {value['errors']} |")
+    for clients, value in result["pgbench_rows_per_second"].items():
+        lines.append(f"| pgbench, {clients} clients | {value} | | | |")
+    lines += ["", f"sign-ups / bare endpoint: {result['signup_vs_bare_ratio']}; sign-ups / pgbench: "
+                  f"{result['signup_vs_pgbench_ratio']}; one tenant / spread: {result['one_tenant_vs_spread_ratio']}; "
+                  f"stored exactly once: {result['stored_exactly_once']}; counts equal a recount: "
+                  f"{result['counts_equal_recount']}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
