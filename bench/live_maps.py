@@ -15,132 +15,18 @@ for streams), so client and server share the machine's cores: figures are upper 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import http.client
 import json
 import os
 import platform
-import resource
 import signal
-import socket
-import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-BASE_DOMAIN = "bench.test"
-OWNER, APP = "hfs_owner", "hfs_app"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def prepare_database(admin_url: str) -> dict:
-    """A fresh database with the production split of roles; returns the URLs."""
-    admin = make_url(admin_url)
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        for role in (OWNER, APP):
-            if not connection.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
-                connection.execute(sa.text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
-        connection.execute(sa.text("DROP DATABASE IF EXISTS hfs_bench WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE hfs_bench OWNER {OWNER}"))
-    engine.dispose()
-    url = lambda role: admin.set(username=role, password=None, database="hfs_bench").render_as_string(False)
-    return {"app": url(APP), "owner": url(OWNER), "admin": admin.set(database="hfs_bench").render_as_string(False)}
-
-
-def environment(urls: dict, redis_url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["owner"],
-            "DATABASE_APP_ROLE": APP, "BASE_DOMAIN": BASE_DOMAIN, "REDIS_URL": redis_url,
-            "SECRET_KEY": "bench-" + "x" * 40, "APP_ENV": "production", "SESSION_COOKIE_SECURE": "0",
-            "FLASK_APP": "wsgi"}
-
-
-def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
-    """Tenants with units through the app's own services, then commitments in bulk (as a superuser, in
-    SQL), then the tallies rebuilt by the app's recount. Returns the seconds it took."""
-    started = time.monotonic()
-    flask = [sys.executable, "-m", "flask"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    script = (
-        "from core.app import create_app; from core.extensions import db; from core.tenancy import tenant_context\n"
-        "from tenants import services; from tenants.models import TenantKind, Unit, UnitKind\n"
-        "app = create_app()\n"
-        "with app.app_context():\n"
-        f"    for n in range({tenants}):\n"
-        "        t = services.create_tenant(f'org{n}', f'Organisation {n}', TenantKind.CORPORATION)\n"
-        "        with tenant_context(t):\n"
-        "            for u in range(5):\n"
-        "                db.session.add(Unit(name=f'Office {u}', kind=UnitKind.OFFICE, country_code='FR',\n"
-        "                                    latitude=48.0 + u, longitude=2.0 + u))\n"
-        "            db.session.flush()\n"
-        "    db.session.commit()\n")
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
-    engine = sa.create_engine(urls["admin"])
-    countries = ["FR", "KE", "BR", "IN", "US", "JP", "EG", "MX", "NG", "CN", "GB", "DE", "RU", "SA", "ZA", "AR"]
-    genders = ["man", "man", "man", "woman", "woman", "non_binary", "undisclosed"]
-    with engine.begin() as connection:
-        connection.execute(sa.text("""
-            INSERT INTO members (tenant_id, id, email, email_canonical, role, created_at)
-            SELECT 1 + (n % :tenants), gen_random_uuid(), 'p' || n || '@example.org', 'p' || n || '@example.org',
-                   'member', now() - (n % 365) * interval '1 day'
-            FROM generate_series(1, :n) AS n"""), {"tenants": tenants, "n": commitments})
-        connection.execute(sa.text("""
-            INSERT INTO commitments (tenant_id, id, member_id, gender, country_code, unit_id, source, language,
-                                     consent_version, name_public, verified, created_at)
-            SELECT m.tenant_id, gen_random_uuid(), m.id, (CAST(:genders AS text[]))[1 + abs(hashtext(m.email)) % :g],
-                   (CAST(:countries AS text[]))[1 + abs(hashtext(m.email || 'c')) % :c],
-                   (SELECT u.id FROM units u WHERE u.tenant_id = m.tenant_id
-                    ORDER BY u.id OFFSET abs(hashtext(m.email || 'u')) % 5 LIMIT 1),
-                   'web', 'en', '2026-11', false, false, m.created_at
-            FROM members m"""), {"genders": genders, "g": len(genders), "countries": countries,
-                                 "c": len(countries)})
-    engine.dispose()
-    subprocess.run([*flask, "rollup", "recount", "--repair"], cwd=ROOT, env=env, capture_output=True)
-    check = subprocess.run([*flask, "rollup", "recount"], cwd=ROOT, env=env, capture_output=True, text=True)
-    if check.returncode != 0:
-        raise SystemExit(f"the tallies do not match a recount after loading:\n{check.stdout}{check.stderr}")
-    return time.monotonic() - started
-
-
-def raise_open_file_limit() -> None:
-    """Thousands of streams need thousands of sockets, on both ends (inherited by the server)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-
-
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    log_file = open(RESULTS / f"gunicorn-{port}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(workers),
-         "--worker-connections", "20000", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=log_file)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start: see bench/results/gunicorn-*.log")
-
+from bench.common import (BASE_DOMAIN, RESULTS, environment, free_port, log, parse_arguments, populate,
+                          prepare_database, start_server)
 
 def measure(port: int, host: str, path: str, requests: int, clients: int) -> dict:
     """Latency and throughput of GET ``path`` with ``clients`` keep-alive connections."""
@@ -246,13 +132,7 @@ async def stream_capacity(port: int, host: str, steps: list[int]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds")
-    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    args = parser.parse_args()
-    raise_open_file_limit()
+    args = parse_arguments(__doc__)
     sizes = [300, 1_000] if args.smoke else [10_000, 1_000_000]
     tenants = 5 if args.smoke else 100
     steps = [20, 50] if args.smoke else [500, 1_000, 2_000, 4_000, 6_000, 8_000]

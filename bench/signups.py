@@ -15,7 +15,6 @@ Results: ``bench/results/signups-<date>.json`` (``signup_vs_bare_ratio``) and a 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -29,8 +28,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bench.live_maps import (BASE_DOMAIN, RESULTS, ROOT, environment, free_port, log, populate, prepare_database,
-                             raise_open_file_limit, start_server)
+from bench.common import (BASE_DOMAIN, RESULTS, ROOT, environment, free_port, log, parse_arguments, populate,
+                          prepare_database, start_server)
 
 TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 WORKERS = 2
@@ -128,13 +127,7 @@ def stored_exactly_once(urls: dict, accepted: list[tuple[str, str]]) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds")
-    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    args = parser.parse_args()
-    raise_open_file_limit()
+    args = parse_arguments(__doc__)
     seconds, tenants, population = (2, 5, 500) if args.smoke else (10, 100, 10_000)
     client_counts = [8] if args.smoke else [32, 256]
 
