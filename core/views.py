@@ -74,10 +74,10 @@ def _unit_filter() -> uuid.UUID | None:
     return unit.id
 
 
-def _site_map() -> dict:
+def _site_map(unit_id: uuid.UUID | None) -> dict:
     """This site's map data, computed at most once a second per site, unit and language."""
     tenant_id = g.tenant.id if g.tenant is not None else None
-    return current_app.extensions["site_map"](tenant_id, _unit_filter(), str(get_locale()))
+    return current_app.extensions["site_map"](tenant_id, unit_id, str(get_locale()))
 
 
 def _json(body: dict, max_age: int = 1) -> Response:
@@ -91,8 +91,9 @@ def _json(body: dict, max_age: int = 1) -> Response:
 def map_page():
     """The live map: the world's on the global site, the organisation's own on a tenant's host."""
     _require_public_map()
+    unit_id = _unit_filter()
     units = tenant_services.signup_units() if g.tenant is not None else []
-    return render_template("core/map.html", data=_site_map(), units=units, unit_filter=_unit_filter(),
+    return render_template("core/map.html", data=_site_map(unit_id), units=units, unit_filter=unit_id,
                            target=tenant_services.public_target() if g.tenant is not None else None)
 
 
@@ -100,7 +101,7 @@ def map_page():
 def map_json():
     """The map's data: counts by country, city and unit, none under the privacy threshold."""
     _require_public_map()
-    return _json(_site_map())
+    return _json(_site_map(_unit_filter()))
 
 
 @bp.get("/count.json")
@@ -157,9 +158,9 @@ def embed_script():
 def places_json():
     """City suggestions for the sign-up form: ``?country=FR&q=par``; without ``q``, every city of the
     country with coordinates, for the browser to find the nearest one itself."""
-    country = request.args.get("country", "").upper()
+    country = request.args.get("country", "")[:2].upper()
     language = str(get_locale())
-    query = request.args.get("q", "").strip()
+    query = request.args.get("q", "")[:100].strip()  # no city name is that long
     found = places.search(country, query, language) if query else places.cities_in(country, language)
     return _json({"places": [{"id": p.id, "name": p.name, "latitude": p.latitude, "longitude": p.longitude}
                              for p in found]}, max_age=3600)
