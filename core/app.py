@@ -10,6 +10,7 @@ from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
+import tenant_portal
 import tenants
 from core import cli, errors, i18n, live, maps, places, stats, templating, tenancy, views
 from core import config as config_module
@@ -44,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     templating.init_app(app)
 
     tenants.init_app(app)
+    tenant_portal.init_app(app)
     app.register_blueprint(views.bp)
     cli.init_app(app)
 
@@ -63,6 +65,8 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         raise RuntimeError("production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
+    if not app.config["ENCRYPTION_KEYS"]:
+        raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
 
 
 def _refuse_rls_bypass() -> None:

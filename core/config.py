@@ -27,6 +27,10 @@ def from_environment() -> dict:
         "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
         "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Fernet keys for secrets at rest, newest first (see core/crypto.py for rotation).
+        "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
+        # Seconds of clock difference tolerated between us and an identity provider.
+        "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "120")),
         "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "5")),
         "LIVE_INTERVAL_SECONDS": float(os.environ.get("LIVE_INTERVAL_SECONDS", "1")),
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),

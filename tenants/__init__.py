@@ -3,7 +3,8 @@
 
 def init_app(app):
     """Register the tenant-facing pages and operator commands."""
-    from tenants import cli, views
+    from tenants import cli, sso, views
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
+    sso.init_app(app)

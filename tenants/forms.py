@@ -61,17 +61,9 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SignupForm(FlaskForm):
-    """A person's commitment. Units are the current tenant's only: any other id is not a valid choice."""
+class CommitmentForm(FlaskForm):
+    """What everyone confirms when committing: gender, where they are, and consent."""
 
-    name = StringField(_l("Your name (optional)"), filters=[_strip],
-                       validators=[Optional(), Length(max=100), plain_text])
-    name_public = BooleanField(_l("You may show my name publicly"))
-    email = EmailField(_l("Email"), filters=[_strip], validators=[
-        DataRequired(message=_l("Please enter your email address.")),
-        Length(max=254),
-        Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
-    ])
     gender = RadioField(_l("Gender"), choices=[SelectChoice(g.value, label) for g, label in GENDER_LABELS.items()],
                         validators=[InputRequired(message=_l("Please choose one of the options."))])
     gender_description = StringField(_l("In your own words (optional)"), filters=[_strip],
@@ -79,17 +71,12 @@ class SignupForm(FlaskForm):
     country = SelectField(_l("Country"), validators=[DataRequired(message=_l("Please choose your country."))])
     city = StringField(_l("City (optional)"), filters=[_strip], validators=[Optional(), Length(max=100), plain_text])
     place = HiddenField(validators=[Optional()])
-    unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()])
     consent = BooleanField(_l("I agree that my commitment is stored and counted as the privacy notice describes."),
                            validators=[DataRequired(message=_l("Please agree to the privacy notice to commit."))])
 
-    def __init__(self, units: list[Unit], *args, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = [SelectChoice("", _l("Choose your country")), *_country_options(str(get_locale()))]
-        kinds = list(UNIT_GROUPS)
-        self.unit.choices = [SelectChoice("", _l("None of these"))] + [
-            SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
-            for unit in sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))]
 
     def validate_country(self, field) -> None:
         if not is_country_code(field.data or ""):
@@ -106,6 +93,35 @@ class SignupForm(FlaskForm):
     def place_id(self) -> int | None:
         return int(self.place.data) if self.place.data else None
 
+
+class SignupForm(CommitmentForm):
+    """A person's commitment through the public form. Units are the current tenant's only: any other id is
+    not a valid choice."""
+
+    name = StringField(_l("Your name (optional)"), filters=[_strip],
+                       validators=[Optional(), Length(max=100), plain_text])
+    name_public = BooleanField(_l("You may show my name publicly"))
+    email = EmailField(_l("Email"), filters=[_strip], validators=[
+        DataRequired(message=_l("Please enter your email address.")),
+        Length(max=254),
+        Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
+    ])
+    unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()])
+
+    def __init__(self, units: list[Unit], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = list(UNIT_GROUPS)
+        self.unit.choices = [SelectChoice("", _l("None of these"))] + [
+            SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
+            for unit in sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))]
+
     @property
     def unit_id(self) -> uuid.UUID | None:
         return uuid.UUID(self.unit.data) if self.unit.data else None
+
+
+class SignedInCommitForm(CommitmentForm):
+    """The one-click commitment of someone signed in through their organisation: the identity provider gave
+    their name, email and unit; they confirm gender, country and consent."""
+
+    name_public = BooleanField(_l("You may show my name publicly"))

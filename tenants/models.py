@@ -120,6 +120,8 @@ class Tenant(db.Model):
                                                           server_default=MapVisibility.PUBLIC.value)
     # No map, breakdown or export shows a group of fewer people than this (never below 5).
     privacy_k: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Admins may sign in with a password and a TOTP code when the identity provider is down.
+    break_glass_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property
@@ -174,13 +176,25 @@ class Member(UserMixin, TenantScoped, db.Model):
     """A person known to one tenant (never shared across tenants)."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("tenant_id", "email_canonical"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email_canonical"),
+        UniqueConstraint("tenant_id", "sso_subject"),
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     email: Mapped[str] = mapped_column(String(320))
     email_canonical: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    # Set by single sign-on: the identity provider's stable id for the person, and their unit.
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The break-glass admin sign-in (off unless the operator turns it on for the tenant).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

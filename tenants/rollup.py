@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import DateTime, bindparam, delete, func, select, text
 
 from core import live
-from core.database import insert, lock_for_recount
+from core.database import lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
 from core.tenancy import current_tenant_id, tenant_context
@@ -49,31 +49,55 @@ def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: d
             ("gender", gender.value), ("tenant", str(tenant_id))]
 
 
+# PostgreSQL: both tables in one statement, one round trip, built once. Rows are written in a fixed order
+# (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
+_RECORD_POSTGRESQL = text("""
+    WITH tenant_rows AS (
+        INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, updated_at)
+        SELECT :tenant_id, dimension, key, :shard, :delta, :men, :now
+        FROM unnest(CAST(:tenant_dimensions AS text[]), CAST(:tenant_keys AS text[])) AS added(dimension, key)
+        ORDER BY dimension, key
+        ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
+        SET total = t.total + excluded.total, men = t.men + excluded.men, updated_at = excluded.updated_at)
+    INSERT INTO global_tallies AS g (dimension, key, shard, total, men, updated_at)
+    SELECT dimension, key, :shard, :delta, :men, :now
+    FROM unnest(CAST(:global_dimensions AS text[]), CAST(:global_keys AS text[])) AS added(dimension, key)
+    ORDER BY dimension, key
+    ON CONFLICT (dimension, key, shard) DO UPDATE
+    SET total = g.total + excluded.total, men = g.men + excluded.men, updated_at = excluded.updated_at
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+# SQLite (the embedded run and the tests) has no data-modifying WITH: one statement per table, a row per key.
+_RECORD_SQLITE_TENANT = text("""
+    INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, updated_at)
+    VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :now)
+    ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
+    SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+_RECORD_SQLITE_GLOBAL = text("""
+    INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at)
+    VALUES (:dimension, :key, :shard, :delta, :men, :now)
+    ON CONFLICT (dimension, key, shard) DO UPDATE
+    SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
 def record(facts, delta: int) -> None:
     """Add ``delta`` (+1 or -1) for one commitment of the current tenant; ``facts`` has gender,
     country_code, unit_id, place_id and created_at. Open live pages hear of it once committed."""
     tenant_id = current_tenant_id()
-    shard = random.randrange(current_app.config["ROLLUP_SHARDS"])
-    men = delta if facts.gender is Gender.MAN else 0
-    now = datetime.now(timezone.utc)
-    tenant_rows = [dict(tenant_id=tenant_id, dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
-                   for d, k in sorted(tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id,
-                                                 facts.created_at))]
-    global_rows = [dict(dimension=d, key=k, shard=shard, total=delta, men=men, updated_at=now)
-                   for d, k in sorted(global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at))]
-    _add(TenantTally.__table__, tenant_rows, ["tenant_id", "dimension", "key", "shard"])
-    _add(GlobalTally.__table__, global_rows, ["dimension", "key", "shard"])
+    common = dict(tenant_id=tenant_id, shard=random.randrange(current_app.config["ROLLUP_SHARDS"]), delta=delta,
+                  men=delta if facts.gender is Gender.MAN else 0, now=datetime.now(timezone.utc))
+    tenant = tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id, facts.created_at)
+    everyone = global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_RECORD_POSTGRESQL, dict(
+            common, tenant_dimensions=[d for d, _ in tenant], tenant_keys=[k for _, k in tenant],
+            global_dimensions=[d for d, _ in everyone], global_keys=[k for _, k in everyone]))
+    else:
+        db.session.execute(_RECORD_SQLITE_TENANT, [dict(common, dimension=d, key=k) for d, k in tenant])
+        db.session.execute(_RECORD_SQLITE_GLOBAL, [dict(common, dimension=d, key=k) for d, k in everyone])
     live.note_changed(db.session(), live.channel_for(None), live.channel_for(tenant_id))
-
-
-def _add(table, rows: list[dict], conflict_columns: list[str]) -> None:
-    # Rows go in one statement and in a fixed order, so two sign-ups lock shared rows in the same order.
-    statement = insert(table).values(rows)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=conflict_columns,
-        set_={"total": table.c.total + statement.excluded.total, "men": table.c.men + statement.excluded.men,
-              "updated_at": statement.excluded.updated_at},
-    ))
 
 
 @dataclass

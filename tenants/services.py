@@ -278,6 +278,12 @@ def locate(country_code: str, city: str | None, place_id: int | None, language: 
     return city, None
 
 
+def has_committed(member: Member) -> bool:
+    """Whether this member's commitment stands (made and not withdrawn)."""
+    return db.session.scalar(select(Commitment.id).where(Commitment.member_id == member.id,
+                                                         Commitment.withdrawn_at.is_(None))) is not None
+
+
 def signup_units() -> list[Unit]:
     """The current tenant's units a person can pick at sign-up, by name."""
     return list(db.session.scalars(select(Unit).order_by(Unit.name)))

@@ -6,11 +6,12 @@ import uuid
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 
 from core.i18n import is_country_code
 from tenants import rollup, services
-from tenants.forms import SignupForm
-from tenants.models import Gender
+from tenants.forms import SignedInCommitForm, SignupForm
+from tenants.models import Gender, Source
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -35,6 +36,8 @@ def signup_page(unit_id: uuid.UUID | None = None):
     unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
+    if current_user.is_authenticated:
+        return _signed_in_commitment()
     form = SignupForm(services.signup_units())
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
@@ -54,6 +57,31 @@ def signup_page(unit_id: uuid.UUID | None = None):
         return redirect(url_for("tenants.thanks"), code=303)
     return render_template(
         "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
+        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+    ), 400 if form.is_submitted() else 200
+
+
+def _signed_in_commitment():
+    """One click for someone signed in through their organisation: name, email and unit came from it."""
+    member = current_user
+    member_unit = services.unit_in_tenant(member.unit_id) if member.unit_id else None
+    form = SignedInCommitForm()
+    if not form.is_submitted():
+        form.country.data = (member_unit.country_code if member_unit else None) or browser_country()
+    if form.validate_on_submit():
+        language = str(get_locale())
+        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
+        services.commit(services.SignUp(
+            email=member.email, gender=Gender(form.gender.data), country_code=form.country.data,
+            language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+            name=member.display_name, name_public=form.name_public.data,
+            gender_description=form.gender_description.data or None, city=city, place_id=place_id,
+            unit_id=member.unit_id, source=Source.SSO, verified=True,
+        ))
+        return redirect(url_for("tenants.thanks"), code=303)
+    return render_template(
+        "tenants/signup.html", form=form, member=member, member_unit=member_unit,
+        committed=services.has_committed(member), texts=services.tenant_texts(str(get_locale())),
         counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
     ), 400 if form.is_submitted() else 200
 

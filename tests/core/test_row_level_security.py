@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from core.app import create_app
@@ -115,7 +116,7 @@ def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(
 
 
 def test_production_refuses_a_role_that_bypasses_row_level_security(app_config, postgres):
-    settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40}
+    settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40, "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
     with pytest.raises(RuntimeError, match="bypass row-level security"):
         create_app({**settings, "SQLALCHEMY_DATABASE_URI": postgres["admin"].render_as_string(False)})
     create_app(settings)  # the app role is accepted

@@ -1,0 +1,130 @@
+"""The tenant portal (``/portal`` on a tenant's host): admin sign-in and single sign-on settings."""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask_babel import gettext as _
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core import auth
+from tenants.models import Role
+from tenants.services import InvalidTenantSetting, signup_units
+from tenants.sso import break_glass, oidc, saml
+from tenants.sso import services as sso
+from tenants.sso import views as sso_views
+from tenants.sso.models import Protocol
+from tenant_portal.forms import BreakGlassForm, SsoSettingsForm, TestConnectionForm
+
+bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
+
+
+def admin_required(view):
+    """Only this tenant's admins; others are sent to sign in (anonymous) or refused (signed-in non-admins)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if g.get("tenant") is None:
+            abort(404)
+        if not current_user.is_authenticated:
+            return redirect(url_for("tenant_portal.sign_in", next=request.full_path.rstrip("?")))
+        if current_user.role is not Role.ADMIN:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.get("/")
+@admin_required
+def home():
+    """The portal's start page: the state of sign-in, and unit names the identity provider sent that match nothing."""
+    return render_template("tenant_portal/home.html", conn=sso.connection(), unmapped=sso.unmapped_units())
+
+
+@bp.route("/sso", methods=["GET", "POST"])
+@admin_required
+def sso_settings():
+    """Connect the tenant's identity provider; shows the values its administrator needs."""
+    conn = sso.connection()
+    form = SsoSettingsForm(signup_units(), data=_form_values(conn) if conn else None)
+    if form.validate_on_submit():
+        try:
+            sso.configure(g.tenant, Protocol(form.protocol.data), _mapping(form), enabled=form.enabled.data,
+                          oidc=_oidc_settings(form), saml=_saml_settings(form))
+        except InvalidTenantSetting as error:
+            form.form_errors.append(str(error))
+        else:
+            flash(_("The sign-in settings are saved. Use “Test connection” to try them."))
+            return redirect(url_for("tenant_portal.sso_settings"), code=303)
+    return render_template(
+        "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(),
+        saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
+    ), 400 if form.errors or form.form_errors else 200
+
+
+def _form_values(conn) -> dict:
+    return {
+        "protocol": conn.protocol.value, "enabled": conn.enabled, "oidc_issuer": conn.oidc_issuer,
+        "oidc_client_id": conn.oidc_client_id, "oidc_scopes": conn.oidc_scopes,
+        "saml_metadata_url": conn.saml_idp_metadata_url, "saml_metadata_xml": conn.saml_idp_metadata_xml,
+        "claim_email": conn.claim_email, "claim_name": conn.claim_name, "claim_unit": conn.claim_unit,
+        "claim_groups": conn.claim_groups, "admin_group": conn.admin_group,
+        "allowed_domains": "\n".join(conn.allowed_domains or []),
+        "default_unit": str(conn.default_unit_id) if conn.default_unit_id else "",
+    }
+
+
+def _mapping(form: SsoSettingsForm) -> sso.Mapping:
+    return sso.Mapping(
+        email=form.claim_email.data, name=form.claim_name.data or "name", unit=form.claim_unit.data or None,
+        groups=form.claim_groups.data or "groups", admin_group=form.admin_group.data or None,
+        allowed_domains=form.domains,
+        default_unit_id=uuid.UUID(form.default_unit.data) if form.default_unit.data else None)
+
+
+def _oidc_settings(form: SsoSettingsForm) -> sso.OidcSettings | None:
+    if form.protocol.data != Protocol.OIDC.value:
+        return None
+    oidc.check_issuer(form.oidc_issuer.data)
+    return sso.OidcSettings(form.oidc_issuer.data, form.oidc_client_id.data, form.oidc_client_secret.data or None,
+                            form.oidc_scopes.data or "openid email profile")
+
+
+def _saml_settings(form: SsoSettingsForm) -> sso.SamlSettings | None:
+    if form.protocol.data != Protocol.SAML.value:
+        return None
+    xml = form.saml_metadata_xml.data or saml.fetch_metadata(form.saml_metadata_url.data)
+    saml.parse_metadata(xml)
+    return sso.SamlSettings(xml, form.saml_metadata_url.data or None)
+
+
+@bp.post("/sso/test")
+@admin_required
+def test_connection():
+    """Go through the identity provider once; what it sends is shown on the settings page."""
+    conn = sso.connection()
+    if conn is None or not TestConnectionForm().validate_on_submit():
+        abort(400)
+    return sso_views.start(conn, "test", None)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """How admins sign in: through the identity provider, or (if the operator turned it on) break-glass."""
+    if g.get("tenant") is None:
+        abort(404)
+    next_url = sso_views.local_path(request.args.get("next")) or url_for("tenant_portal.home")
+    form = BreakGlassForm() if g.tenant.break_glass_enabled else None
+    failed = False
+    if form is not None and form.validate_on_submit():
+        member = break_glass.verify(g.tenant, form.email.data, form.password.data, form.code.data)
+        if member is not None:
+            auth.sign_in(member)
+            return redirect(next_url, code=303)
+        failed = True
+    # A refused attempt answers 200 on purpose: its failure count must be committed (see core.app).
+    return render_template("tenant_portal/sign_in.html", form=form, failed=failed, next_url=next_url,
+                           conn=sso.connection(enabled_only=True)), 400 if form is not None and form.errors else 200

@@ -1,0 +1,143 @@
+"""Sign-in through the tenant's identity provider, the SAML service provider's endpoints, and sign-out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from core import auth
+from tenants.models import Role
+from tenants.sso import oidc, saml, services
+from tenants.sso.forms import SignOutForm
+from tenants.sso.models import Protocol, SsoConnection
+from tenants.sso.services import SsoError
+
+bp = Blueprint("sso", __name__, url_prefix="/sso", template_folder="templates")
+
+
+def _connection(protocol: Protocol | None = None, enabled_only: bool = True) -> SsoConnection:
+    if g.get("tenant") is None:
+        abort(404)
+    conn = services.connection(enabled_only=enabled_only)
+    if conn is None or (protocol is not None and conn.protocol is not protocol):
+        abort(404)
+    return conn
+
+
+def local_path(target: str | None) -> str | None:
+    """Only a path on this same host may be returned to after sign-in (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def start(conn: SsoConnection, purpose: str, next_url: str | None, login_hint: str | None = None):
+    """Send the browser to the identity provider (for a sign-in, or an admin's connection test)."""
+    try:
+        if conn.protocol is Protocol.OIDC:
+            session["sso_flow"] = {"purpose": purpose, "next": next_url}
+            return oidc.begin(conn, url_for("sso.oidc_callback", _external=True), login_hint)
+        return redirect(saml.begin(conn, purpose, next_url))
+    except SsoError as error:
+        return _failed(conn, error)
+
+
+@bp.get("/login")
+def login():
+    """"Sign in with <organisation>": off to the identity provider."""
+    conn = _connection()
+    return start(conn, "login", local_path(request.args.get("next")), request.args.get("login_hint"))
+
+
+@bp.get("/oidc/callback")
+def oidc_callback():
+    """The OpenID provider sends the browser back here with a code (or an error)."""
+    conn = _connection(Protocol.OIDC, enabled_only=False)
+    flow = session.pop("sso_flow", None) or {"purpose": "login", "next": None}
+    try:
+        identity, id_token = oidc.finish(conn)
+    except SsoError as error:
+        return _failed(conn, error)
+    return _complete(conn, identity, flow["purpose"], flow["next"], {"id_token": id_token})
+
+
+@bp.post("/saml/acs")
+def saml_acs():
+    """The SAML identity provider POSTs its signed answer here."""
+    conn = _connection(Protocol.SAML, enabled_only=False)
+    try:
+        identity, purpose, extra = saml.finish(conn)
+    except SsoError as error:
+        return _failed(conn, error)
+    return _complete(conn, identity, purpose, extra["next"], {"saml": extra["saml"]})
+
+
+@bp.get("/saml/metadata")
+def saml_metadata():
+    """Our service provider's metadata (entity id, ACS, signing certificate) for the identity provider."""
+    conn = _connection(Protocol.SAML, enabled_only=False)
+    return saml.metadata(conn), 200, {"Content-Type": "application/samlmetadata+xml"}
+
+
+@bp.get("/saml/sls")
+def saml_sls():
+    """The identity provider's answer to our logout request: the person is signed out here already."""
+    _connection(Protocol.SAML, enabled_only=False)
+    return redirect(url_for("core.home"))
+
+
+def _complete(conn: SsoConnection, identity: services.Identity, purpose: str, next_url: str | None,
+              logout: dict):
+    if purpose == "test":
+        if not (current_user.is_authenticated and current_user.role is Role.ADMIN):
+            abort(403)
+        services.record_test(conn, identity)
+        return redirect(url_for("tenant_portal.sso_settings") + "#test-result", code=303)
+    try:
+        member = services.sign_in_member(conn, identity)
+    except SsoError as error:
+        return _failed(conn, error)
+    auth.sign_in(member)
+    session["sso_logout"] = logout
+    return redirect(next_url or url_for("core.home"), code=303)
+
+
+def _failed(conn: SsoConnection, error: SsoError):
+    # A redirect, not an error status: the admin's copy of the details must be committed.
+    services.record_failure(conn, error)
+    session["sso_error"] = error.reason
+    return redirect(url_for("sso.failed"), code=303)
+
+
+@bp.get("/failed")
+def failed():
+    """A polite explanation for the person; the details wait on the admin's settings page."""
+    _connection(enabled_only=False)
+    reason = session.pop("sso_error", "failed")
+    message = services.USER_MESSAGES.get(reason, services.USER_MESSAGES["failed"])
+    return render_template("sso/failed.html", message=message), 403
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out here, and offer the identity provider's own sign-out where it has one."""
+    if g.get("tenant") is None:
+        abort(404)
+    if not SignOutForm().validate_on_submit():
+        abort(400)
+    idp_logout = None
+    conn = services.connection()
+    details = session.get("sso_logout") or {}
+    home = url_for("core.home", _external=True)
+    if conn is not None and current_user.is_authenticated:
+        if conn.protocol is Protocol.OIDC and "id_token" in details:
+            idp_logout = oidc.logout_url(conn, details["id_token"], home)
+        elif conn.protocol is Protocol.SAML and "saml" in details:
+            idp_logout = saml.logout_url(conn, details["saml"], home)
+    auth.sign_out()
+    return render_template("sso/signed_out.html", idp_logout=idp_logout, conn=conn)

@@ -1,0 +1,1 @@
+"""Real identity providers started by the tests."""

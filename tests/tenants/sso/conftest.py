@@ -1,0 +1,81 @@
+"""Fixtures for single sign-on: tenants connected to real identity providers started for the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import crypto
+from core.extensions import db as _db
+from core.tenancy import tenant_context
+from tenants.sso import services
+from tenants.sso.models import Protocol
+from tests.conftest import cannot_run
+from tests.helpers import host
+from tests.idp import hostile_saml, saml
+
+MAIL = "urn:oid:0.9.2342.19200300.100.1.3"
+DISPLAY_NAME = "urn:oid:2.16.840.1.113730.3.1.241"
+PRINCIPAL_NAME = "urn:oid:1.3.6.1.4.1.5923.1.1.1.6"
+AFFILIATION = "urn:oid:1.3.6.1.4.1.5923.1.1.1.1"
+ORGANISATIONAL_UNIT = "urn:oid:2.5.4.11"
+
+ALICE = {"username": "alice", "password": "correct horse battery", "attributes": {
+    MAIL: ["alice.moreau@northfield.edu"], DISPLAY_NAME: ["Alice Moreau"],
+    PRINCIPAL_NAME: ["amoreau@northfield.edu"], AFFILIATION: ["student", "member"],
+    ORGANISATIONAL_UNIT: ["School of Engineering"]}}
+BRUNO = {"username": "bruno", "password": "another long secret", "attributes": {
+    MAIL: ["bruno@elsewhere.example"], DISPLAY_NAME: ["Bruno Costa"], PRINCIPAL_NAME: ["bruno@northfield.edu"],
+    AFFILIATION: ["staff"], ORGANISATIONAL_UNIT: ["Registry"]}}
+
+SAML_MAPPING = services.Mapping(email=MAIL, name=DISPLAY_NAME, unit=ORGANISATIONAL_UNIT, groups=AFFILIATION,
+                                admin_group="staff", allowed_domains=["northfield.edu"], default_unit_id=None)
+
+
+def sp_entry(slug: str, certificate: str) -> dict:
+    """Our service provider for ``slug``, as the identity provider registers it."""
+    return {"entity_id": f"{host(slug)}/sso/saml/metadata", "acs_url": f"{host(slug)}/sso/saml/acs",
+            "sls_url": f"{host(slug)}/sso/saml/sls", "certificate": certificate}
+
+
+def connect_saml(tenant, metadata_xml: str, credentials: tuple[str, str], mapping=SAML_MAPPING):
+    """Connect ``tenant`` to a SAML identity provider, signing with ``credentials`` (certificate, key)."""
+    with tenant_context(tenant):
+        conn = services.configure(tenant, Protocol.SAML, mapping, saml=services.SamlSettings(metadata_xml))
+        conn.saml_sp_certificate, conn.saml_sp_private_key = credentials[0], crypto.encrypt(credentials[1])
+        _db.session.commit()
+
+
+@pytest.fixture
+def sp_credentials():
+    return services.service_provider_credentials("northfield")
+
+
+@pytest.fixture
+def simplesamlphp(tmp_path, sp_credentials):
+    """SimpleSAMLphp, knowing northfield's service provider, with Alice (a student) and Bruno (staff)."""
+    reason = saml.unavailable()
+    if reason:
+        cannot_run("php", reason)
+    idp = saml.start_simplesamlphp(tmp_path / "simplesamlphp", [sp_entry("northfield", sp_credentials[0])],
+                                   [ALICE, BRUNO])
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def northfield(app, db, make_tenant, simplesamlphp, sp_credentials):
+    """Northfield University, whose students sign in through SimpleSAMLphp."""
+    from tenants.models import TenantKind
+
+    tenant = make_tenant("northfield", "Northfield University", kind=TenantKind.UNIVERSITY)
+    connect_saml(tenant, simplesamlphp.metadata_xml, sp_credentials)
+    return tenant
+
+
+@pytest.fixture
+def hostile_idp(tmp_path):
+    """An identity provider that signs whatever a test asks for, well or badly."""
+    reason = hostile_saml.unavailable()
+    if reason:
+        cannot_run("xmlsec1", reason)
+    return hostile_saml.HostileIdp(tmp_path / "hostile")

@@ -1,0 +1,208 @@
+"""SAML sign-in: a real SimpleSAMLphp for the journeys, a hostile pysaml2 IdP for the answers we must refuse."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import select
+
+from core.tenancy import tenant_context
+from tenants.models import Commitment, Member, Role, Source, TenantKind, UnitKind
+from tenants.sso import services
+from tenants.sso.models import SsoConnection
+from tests.helpers import csrf_token, host
+from tests.idp import hostile_saml
+from tests.tenants.sso.conftest import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml
+
+NORTHFIELD = host("northfield")
+
+
+def sign_in_through(client, idp, user, session=None):
+    """The whole journey: our sign-in link, the identity provider's form, its answer posted back to us."""
+    start = client.get("/sso/login", base_url=NORTHFIELD)
+    assert start.status_code == 302
+    result = idp.sign_in(start.location, user["username"], user["password"], session=session)
+    assert result.acs_url == f"{NORTHFIELD}/sso/saml/acs", result.page[:500]
+    return result, client.post(result.acs_url, data=result.fields)
+
+
+def test_a_student_signs_in_and_commits_in_one_click(client, db, northfield, simplesamlphp, make_unit):
+    engineering = make_unit(northfield, "School of Engineering", kind=UnitKind.FACULTY, country="GB")
+    _, answer = sign_in_through(client, simplesamlphp, ALICE)
+    assert answer.status_code == 303 and answer.location == "/"
+
+    page = client.get("/", base_url=NORTHFIELD).get_data(as_text=True)
+    assert "Signed in through Northfield University as Alice Moreau" in page
+    assert "Unit: School of Engineering." in page
+    assert 'name="email"' not in page  # the identity provider gave it
+
+    committed = client.post("/", base_url=NORTHFIELD, data={
+        "csrf_token": csrf_token(page), "gender": "woman", "country": "GB", "consent": "y"})
+    assert committed.status_code == 303
+    with tenant_context(northfield):
+        commitment = db.session.scalars(select(Commitment)).one()
+        assert (commitment.source, commitment.verified, commitment.unit_id) == (Source.SSO, True, engineering.id)
+        assert commitment.member.email == "alice.moreau@northfield.edu"
+
+
+def test_the_identity_providers_session_signs_in_again_without_a_password(client, northfield, simplesamlphp):
+    browser = requests.Session()
+    sign_in_through(client, simplesamlphp, ALICE, session=browser)
+    client.post("/sso/logout", base_url=NORTHFIELD, data={
+        "csrf_token": csrf_token(client.get("/", base_url=NORTHFIELD).get_data(as_text=True))})
+    start = client.get("/sso/login", base_url=NORTHFIELD)
+    again = simplesamlphp.sign_in(start.location, "alice", "not even asked", session=browser)
+    assert again.acs_url is not None
+    assert client.post(again.acs_url, data=again.fields).status_code == 303
+
+
+def test_a_wrong_password_stays_at_the_identity_provider(client, northfield, simplesamlphp):
+    start = client.get("/sso/login", base_url=NORTHFIELD)
+    result = simplesamlphp.sign_in(start.location, "alice", "wrong password")
+    assert result.acs_url is None
+    assert "Incorrect username or password" in result.page
+
+
+def test_a_replayed_answer_is_refused(client, db, northfield, simplesamlphp):
+    result, first = sign_in_through(client, simplesamlphp, ALICE)
+    assert first.status_code == 303
+    thief = client.application.test_client()
+    replay = thief.post(result.acs_url, data=result.fields)
+    assert replay.location == "/sso/failed"
+    assert "Sign-in did not work" in thief.get("/sso/failed", base_url=NORTHFIELD).get_data(as_text=True)
+
+
+def test_an_address_outside_the_allowed_domains_is_refused_politely(client, db, northfield, simplesamlphp):
+    _, answer = sign_in_through(client, simplesamlphp, BRUNO)
+    assert answer.location == "/sso/failed"
+    page = client.get("/sso/failed", base_url=NORTHFIELD)
+    assert page.status_code == 403
+    assert "not one your organisation lets join here" in page.get_data(as_text=True)
+    with tenant_context(northfield):
+        assert db.session.scalar(select(Member)) is None
+        assert "bruno@elsewhere.example is outside the allowed domains" in db.session.scalar(
+            select(SsoConnection.last_error))
+
+
+def test_the_admin_group_makes_an_admin(client, db, northfield, simplesamlphp):
+    with tenant_context(northfield):
+        conn = services.connection()
+        conn.allowed_domains = []
+        db.session.commit()
+    sign_in_through(client, simplesamlphp, BRUNO)
+    assert client.get("/portal/", base_url=NORTHFIELD).status_code == 200
+    with tenant_context(northfield):
+        assert db.session.scalars(select(Member)).one().role is Role.ADMIN
+
+
+def test_our_metadata_is_ready_for_the_identity_provider(client, northfield, sp_credentials):
+    response = client.get("/sso/saml/metadata", base_url=NORTHFIELD)
+    document = etree.fromstring(response.data)
+    assert document.get("entityID") == f"{NORTHFIELD}/sso/saml/metadata"
+    assert document.get("entityID") in response.get_data(as_text=True)
+    assert sp_credentials[0].split("-----")[2].strip().replace("\n", "")[:40] in response.get_data(as_text=True)
+    assert b"/sso/saml/acs" in response.data
+
+
+# --- answers from a hostile identity provider -------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile_northfield(app, db, make_tenant, hostile_idp, sp_credentials):
+    tenant = make_tenant("northfield", "Northfield University", kind=TenantKind.UNIVERSITY)
+    connect_saml(tenant, hostile_idp.metadata_xml, sp_credentials)
+    return tenant
+
+
+def pending_request(client) -> tuple[str, str]:
+    """Start a sign-in; returns the AuthnRequest's id and the RelayState that must come back with the answer."""
+    location = client.get("/sso/login", base_url=NORTHFIELD).location
+    query = parse_qs(urlsplit(location).query)
+    request_xml = zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15)
+    assert "Signature" in query and query["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"]
+    return etree.fromstring(request_xml).get("ID"), query["RelayState"][0]
+
+
+def post_answer(client, hostile_idp, request_id, relay_state, **variant):
+    response = hostile_idp.response(sp_entity_id=f"{NORTHFIELD}/sso/saml/metadata",
+                                    acs_url=f"{NORTHFIELD}/sso/saml/acs", in_response_to=request_id,
+                                    attributes={MAIL: ["student@northfield.edu"]}, **variant)
+    return client.post("/sso/saml/acs", base_url=NORTHFIELD, data={"SAMLResponse": response,
+                                                                     "RelayState": relay_state})
+
+
+def signed_in(client) -> bool:
+    return "Signed in" in client.get("/", base_url=NORTHFIELD).get_data(as_text=True)
+
+
+def test_a_well_signed_answer_from_the_configured_idp_signs_in(client, hostile_northfield, hostile_idp):
+    answer = post_answer(client, hostile_idp, *pending_request(client))
+    assert answer.location == "/" and signed_in(client)
+
+
+@pytest.mark.parametrize("variant, reason", [
+    ({"sign_assertion": False}, "not signed"),
+    ({"sign_assertion": False, "sign_response": True}, "not signed"),
+    ({"tamper": True}, "Signature validation failed"),
+    ({"signing_key": "other"}, "Signature validation failed"),
+    ({"not_on_or_after_seconds": -3600}, "expired"),
+    ({"audience": "http://someone-else.test/metadata"}, "audience"),
+    ({"issue_instant_offset_seconds": -86400}, "issued too long ago"),
+], ids=["unsigned", "only-the-envelope-signed", "tampered", "other-key", "expired", "wrong-audience", "stale"])
+def test_a_bad_answer_is_refused_and_the_admin_sees_why(client, db, hostile_northfield, hostile_idp, variant,
+                                                        reason):
+    answer = post_answer(client, hostile_idp, *pending_request(client), **variant)
+    assert answer.location == "/sso/failed"
+    assert not signed_in(client)
+    with tenant_context(hostile_northfield):
+        assert reason in db.session.scalar(select(SsoConnection.last_error))
+        assert db.session.scalar(select(Member)) is None
+
+
+def test_an_answer_to_another_request_is_refused(client, db, hostile_northfield, hostile_idp):
+    _, relay_state = pending_request(client)
+    answer = post_answer(client, hostile_idp, "ID_someone_elses", relay_state)
+    assert answer.location == "/sso/failed" and not signed_in(client)
+
+
+def test_an_unsolicited_answer_is_refused(client, db, hostile_northfield, hostile_idp):
+    _, relay_state = pending_request(client)
+    assert post_answer(client, hostile_idp, None, relay_state).location == "/sso/failed"
+    assert post_answer(client, hostile_idp, None, "made-up").location == "/sso/failed"
+    assert not signed_in(client)
+
+
+def test_the_same_assertion_twice_is_a_replay(client, db, hostile_northfield, hostile_idp):
+    first = post_answer(client, hostile_idp, *pending_request(client), assertion_id="_assertion-1")
+    assert first.location == "/"
+    again = post_answer(client, hostile_idp, *pending_request(client), assertion_id="_assertion-1")
+    assert again.location == "/sso/failed"
+    with tenant_context(hostile_northfield):
+        assert "used before" in db.session.scalar(select(SsoConnection.last_error))
+
+
+def test_northfields_idp_cannot_sign_anyone_into_another_tenant(client, db, make_tenant, tmp_path,
+                                                                 hostile_northfield, hostile_idp, sp_credentials):
+    riverton = make_tenant("riverton", "Riverton College", kind=TenantKind.UNIVERSITY)
+    rivertons_idp = hostile_saml.HostileIdp(tmp_path / "riverton", entity_id="https://idp.riverton.test/metadata")
+    connect_saml(riverton, rivertons_idp.metadata_xml, sp_credentials,
+                 replace(SAML_MAPPING, allowed_domains=["riverton.edu"]))
+    location = client.get("/sso/login", base_url=host("riverton")).location
+    query = parse_qs(urlsplit(location).query)
+    request_id = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15)).get("ID")
+    # Northfield's identity provider answers Riverton's request, as well formed as can be, but it is not
+    # the provider Riverton trusts.
+    response = hostile_idp.response(sp_entity_id=f"{host('riverton')}/sso/saml/metadata",
+                                    acs_url=f"{host('riverton')}/sso/saml/acs", in_response_to=request_id,
+                                    attributes={MAIL: ["student@northfield.edu"]})
+    answer = client.post("/sso/saml/acs", base_url=host("riverton"),
+                         data={"SAMLResponse": response, "RelayState": query["RelayState"][0]})
+    assert answer.location == "/sso/failed"
+    with tenant_context(riverton):
+        assert db.session.scalar(select(Member)) is None
