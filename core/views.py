@@ -12,6 +12,7 @@ from core import live, maps, places, stats
 from tenants import services as tenant_services
 from tenants import views as tenant_views
 from tenants.services import brand_colors
+from tenants.sso.forms import DiscoveryForm
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
@@ -24,7 +25,7 @@ def home():
         return tenant_views.signup_page()
     if request.method == "POST":
         abort(405)
-    return render_template("core/global.html", overview=stats.global_overview())
+    return render_template("core/global.html", overview=stats.global_overview(), discovery_form=DiscoveryForm())
 
 
 @bp.get("/stats.json")

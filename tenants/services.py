@@ -7,11 +7,14 @@ calls them owns the transaction.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import make_transient_to_detached
 from uuid6 import uuid7
 
 from core import places, privacy
@@ -47,6 +50,7 @@ RESERVED_SLUGS = frozenset({
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 COLOR_PATTERN = re.compile(r"^#[0-9a-f]{6}$")
 DEFAULT_COLORS = ("#5b2a86", "#00758d")
+HOST_CACHE_SECONDS = 2.0
 
 
 class InvalidTenantSetting(ValueError):
@@ -137,10 +141,22 @@ class HostMatch:
 
 
 def match_host(host: str, base_domain: str) -> HostMatch | None:
-    """Find the site a host names; None when it names nothing we serve (the caller answers 404)."""
+    """Find the site a host names; None when it names nothing we serve (the caller answers 404).
+
+    Which tenant a host names is remembered in this process for ``HOST_CACHE_SECONDS``, but not the
+    tenant's row: on a remembered host the tenant is loaded when first used, so a changed setting (colours,
+    languages) shows at once, and a request that needs only its id (``count.json``) reads nothing. A
+    suspension or a removed custom domain takes effect within those seconds.
+    """
     host = host.split(":", 1)[0].strip().lower().rstrip(".")
     if host == base_domain:
         return HostMatch(tenant=None)
+    remembered = current_app.extensions.setdefault("tenant_hosts", {})  # per app: tests build many
+    tenant_id, until = remembered.get(host, (None, 0.0))
+    if time.monotonic() < until:
+        tenant = Tenant(id=tenant_id)
+        make_transient_to_detached(tenant)  # every other attribute loads from the database on first use
+        return HostMatch(tenant=db.session.merge(tenant, load=False))
     if host.endswith("." + base_domain):
         slug = host[: -len(base_domain) - 1]
         if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
@@ -152,6 +168,7 @@ def match_host(host: str, base_domain: str) -> HostMatch | None:
             .where(TenantHostname.hostname == host, TenantHostname.verified_at.is_not(None)))
     if tenant is None or tenant.status is not TenantStatus.ACTIVE:
         return None
+    remembered[host] = (tenant.id, time.monotonic() + HOST_CACHE_SECONDS)
     return HostMatch(tenant=tenant)
 
 

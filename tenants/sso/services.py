@@ -19,7 +19,7 @@ from sqlalchemy import delete, or_, select
 from core import crypto
 from core.database import insert
 from core.extensions import db
-from core.tenancy import current_tenant_id
+from core.tenancy import current_tenant_id, tenant_context
 from tenants.models import Member, Role, Tenant, TenantStatus, Unit, utcnow
 from tenants.services import InvalidTenantSetting, canonical_email, find_or_create_member
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
@@ -241,13 +241,16 @@ def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
 
 
 def discover(email: str) -> Tenant | None:
-    """The active tenant whose people sign in with this address's domain (home-realm discovery), if any."""
+    """The active tenant whose people sign in with this address's domain (home-realm discovery), if its
+    sign-in is switched on; None otherwise (the person goes on with the public form)."""
     domain = email.strip().rpartition("@")[2].lower()
-    if not domain:
-        return None
-    return db.session.scalar(
+    tenant = db.session.scalar(
         select(Tenant).join(SsoEmailDomain, SsoEmailDomain.tenant_id == Tenant.id)
-        .where(SsoEmailDomain.domain == domain, Tenant.status == TenantStatus.ACTIVE))
+        .where(SsoEmailDomain.domain == domain, Tenant.status == TenantStatus.ACTIVE)) if domain else None
+    if tenant is None:
+        return None
+    with tenant_context(tenant):
+        return tenant if connection(enabled_only=True) is not None else None
 
 
 def service_provider_credentials(common_name: str) -> tuple[str, str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from core import auth
+from core import auth, stats
+from core.templating import site_url
 from tenants.models import Role
 from tenants.sso import oidc, saml, services
-from tenants.sso.forms import SignOutForm
+from tenants.sso.forms import DiscoveryForm, SignOutForm
 from tenants.sso.models import Protocol, SsoConnection
 from tenants.sso.services import SsoError
 
@@ -52,6 +53,20 @@ def login():
     """"Sign in with <organisation>": off to the identity provider."""
     conn = _connection()
     return start(conn, "login", local_path(request.args.get("next")), request.args.get("login_hint"))
+
+
+@bp.post("/discover")
+def discover():
+    """Home-realm discovery on the global page: an address whose domain belongs to a partner with single
+    sign-on goes to that partner's sign-in; any other goes back with a pointer to the partners' own pages."""
+    if g.get("tenant") is not None:
+        abort(404)
+    form = DiscoveryForm()
+    tenant = services.discover(form.email.data) if form.validate_on_submit() else None
+    if tenant is not None:
+        return redirect(f"{site_url(tenant.slug)}sso/login?{urlencode({'login_hint': form.email.data})}", code=303)
+    return render_template("core/global.html", overview=stats.global_overview(), discovery_form=form,
+                           discovery_missed=not form.errors), 400 if form.errors else 200
 
 
 @bp.get("/oidc/callback")

@@ -79,3 +79,52 @@ def hostile_idp(tmp_path):
     if reason:
         cannot_run("xmlsec1", reason)
     return hostile_saml.HostileIdp(tmp_path / "hostile")
+
+
+ACME_CLIENT = {"client_id": "acme-heforshe", "client_secret": "acme-client-secret-for-tests",
+               "redirect_uris": [f"{host('acme')}/sso/oidc/callback"],
+               "post_logout_redirect_uris": [f"{host('acme')}/"]}
+ADA = {"username": "ada", "password": "ada-long-password", "claims": {
+    "sub": "employee-1001", "email": "ada@acme.example", "email_verified": True, "name": "Ada Lovelace",
+    "groups": ["staff", "heforshe-admins"], "department": "Paris office"}}
+GRACE = {"username": "grace", "password": "grace-long-password", "claims": {
+    "sub": "employee-1002", "email": "grace@acme.example", "email_verified": True, "name": "Grace Hopper",
+    "groups": ["staff"], "department": "Submarine research"}}
+MALLORY = {"username": "mallory", "password": "mallory-long-password", "claims": {
+    "sub": "contractor-7", "email": "mallory@gmail.com", "email_verified": True, "name": "Mallory",
+    "groups": [], "department": "Paris office"}}
+OIDC_MAPPING = services.Mapping(email="email", name="name", unit="department", groups="groups",
+                                admin_group="heforshe-admins", allowed_domains=["acme.example"], default_unit_id=None)
+
+
+def start_provider(tmp_path, name: str, clients: list[dict], **options):
+    from tests.idp import oidc
+
+    reason = oidc.unavailable()
+    if reason:
+        cannot_run("node", reason)
+    return oidc.start_oidc_provider(tmp_path / name, clients, [ADA, GRACE, MALLORY], **options)
+
+
+def connect_oidc(tenant, provider, client=ACME_CLIENT, mapping=OIDC_MAPPING):
+    """Connect ``tenant`` to an OpenID provider as ``client``."""
+    with tenant_context(tenant):
+        services.configure(tenant, Protocol.OIDC, mapping, oidc=services.OidcSettings(
+            provider.issuer, client["client_id"], client["client_secret"], "openid email profile groups"))
+        _db.session.commit()
+
+
+@pytest.fixture
+def oidc_provider(tmp_path):
+    """A real OpenID provider (npm oidc-provider) where Acme's client is registered."""
+    provider = start_provider(tmp_path, "oidc", [ACME_CLIENT])
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def acme(app, db, make_tenant, oidc_provider):
+    """Acme Corporation, whose employees sign in through the OpenID provider."""
+    tenant = make_tenant("acme", "Acme Corporation")
+    connect_oidc(tenant, oidc_provider)
+    return tenant
