@@ -12,13 +12,19 @@ from sqlalchemy import func, select
 
 from core.app import create_app
 from core.auth import sign_in
+from core.extensions import db as _db
 from core.tenancy import tenant_context
 from tenants.models import Member
+from tenants.sso import break_glass
+from tenants.sso import services as sso
+from tenants.sso.models import Protocol
 from tests.helpers import host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
 # Posts that carry a signed message from an identity provider instead of a CSRF token.
 SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
+# Posts that belong to the global site (home-realm discovery), not to a tenant's host.
+GLOBAL_POST_ENDPOINTS = {"sso.discover"}
 
 
 def object_factories(make_unit):
@@ -84,17 +90,39 @@ def test_pages_show_nothing_of_another_tenant(client, make_tenant, make_unit, ma
 
 
 @pytest.mark.parametrize("rule", POST_ROUTES, ids=lambda r: r.rule)
-def test_every_form_refuses_a_post_without_its_csrf_token(client, db, make_tenant, make_unit, rule):
+def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_tenant, make_unit, rule):
+    """Posted by a signed-in admin of a tenant with every sign-in option on, so no form is out of reach."""
     acme = make_tenant("acme")
+    with tenant_context(acme):
+        break_glass.enable(acme, "admin@acme.example", "a long enough password")
+        sso.configure(acme, Protocol.OIDC, sso.Mapping("email", "name", None, "groups", None, [], None),
+                      oidc=sso.OidcSettings("https://login.acme.example", "client", "secret"))
+        db.session.commit()
+        admin_id = db.session.scalar(select(Member.id))
+    signed_in_as(app, client, "acme", admin_id)
     path = rule.rule
     if rule.arguments:
         path = path.replace("<uuid:unit_id>", str(make_unit(acme).id))
-    response = client.post(path, base_url=host("acme"), data={
+    with tenant_context(acme):
+        members_before = db.session.scalar(select(func.count(Member.id)))
+    base_url = host() if rule.endpoint in GLOBAL_POST_ENDPOINTS else host("acme")
+    response = client.post(path, base_url=base_url, data={
         "email": "sam@example.org", "gender": "man", "country": "FR", "consent": "y"})
     # A tenant without SAML has no assertion consumer (404); the signed posts are tested in tests/tenants/sso.
     assert response.status_code == (404 if rule.endpoint in SIGNED_POST_ENDPOINTS else 400)
     with tenant_context(acme):
-        assert db.session.scalar(select(func.count(Member.id))) == 1 - 1
+        assert db.session.scalar(select(func.count(Member.id))) == members_before
+
+
+def signed_in_as(app, client, slug: str, member_id) -> None:
+    """Sign ``client`` in as a member on ``slug``'s host, through a route added for the test."""
+
+    @app.get("/test-sign-in")
+    def test_sign_in():
+        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one())
+        return "signed in"
+
+    client.get("/test-sign-in", base_url=host(slug))
 
 
 def test_a_session_from_one_tenant_is_not_signed_in_on_another(app, client, db, make_tenant):

@@ -17,7 +17,7 @@ from tenants.models import Commitment, Member, Role, Source
 from tenants.sso import oidc, services
 from tenants.sso.models import SsoConnection
 from tests.helpers import csrf_token, host
-from tests.tenants.sso.conftest import ACME_CLIENT, ADA, GRACE, MALLORY, connect_oidc, start_provider
+from tests.sso_fixtures import ACME_CLIENT, ADA, GRACE, MALLORY, connect_oidc, start_provider
 
 ACME = host("acme")
 

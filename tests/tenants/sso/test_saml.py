@@ -18,7 +18,7 @@ from tenants.sso import services
 from tenants.sso.models import SsoConnection
 from tests.helpers import csrf_token, host
 from tests.idp import hostile_saml
-from tests.tenants.sso.conftest import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml
+from tests.sso_fixtures import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml
 
 NORTHFIELD = host("northfield")
 

@@ -1,4 +1,4 @@
-"""Fixtures for single sign-on: tenants connected to real identity providers started for the test."""
+"""Single sign-on fixtures (shared by the SSO and portal tests): tenants connected to real identity providers."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Past MAX_IN_FLIGHT requests in progress, a worker answers 503 at once; live streams are not counted."""
+
+import pytest
+from flask import Flask
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from core import load_shedding
+from core.load_shedding import LoadShedding
+
+
+def _ok(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def _start(app, path: str = "/count.json"):
+    """Begin a request and leave its response open, as a server does while it is still sending it:
+    ``(body, status, headers)``; closing the body ends the request."""
+    return run_wsgi_app(app, EnvironBuilder(path=path).get_environ())
+
+
+def test_past_the_limit_a_request_gets_503_with_retry_after_until_one_finishes():
+    app = LoadShedding(_ok, limit=2)
+    first_body, _, _ = _start(app)
+    _start(app)
+    body, status, headers = _start(app)
+    assert status.startswith("503") and headers["Retry-After"] == "1"
+    assert b"try again" in b"".join(body)
+    first_body.close()
+    assert _start(app)[1].startswith("200")
+
+
+def test_live_streams_are_neither_counted_nor_refused():
+    app = LoadShedding(_ok, limit=1)
+    streams = [_start(app, "/live") for _ in range(3)]
+    assert all(status.startswith("200") for _, status, _ in streams)
+    assert _start(app)[1].startswith("200")
+    assert _start(app, "/live")[1].startswith("200"), "a full worker still opens streams"
+    assert _start(app)[1].startswith("503")
+
+
+def test_a_request_that_fails_gives_its_place_back():
+    def broken(environ, start_response):
+        raise RuntimeError("boom")
+
+    app = LoadShedding(broken, limit=1)
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            _start(app)
+    assert app.in_flight == 0
+
+
+def test_init_app_sheds_only_when_a_limit_is_set(monkeypatch):
+    monkeypatch.delenv("MAX_IN_FLIGHT", raising=False)
+    unlimited = Flask(__name__)
+    load_shedding.init_app(unlimited)
+    assert not isinstance(unlimited.wsgi_app, LoadShedding)
+
+    monkeypatch.setenv("MAX_IN_FLIGHT", "1")
+    flask_app = Flask(__name__)
+    flask_app.get("/count.json")(lambda: "ok")
+    load_shedding.init_app(flask_app)
+    load_shedding.init_app(flask_app)  # twice wraps once
+    assert isinstance(flask_app.wsgi_app, LoadShedding) and flask_app.wsgi_app.limit == 1
+    assert not isinstance(flask_app.wsgi_app.wsgi_app, LoadShedding)
+    client = flask_app.test_client()
+    open_response = client.get("/count.json", buffered=False)
+    assert client.get("/count.json").status_code == 503
+    open_response.close()
+    assert client.get("/count.json").status_code == 200
+
+
+def test_the_config_key_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("MAX_IN_FLIGHT", "1")
+    flask_app = Flask(__name__)
+    flask_app.config["MAX_IN_FLIGHT"] = 5
+    load_shedding.init_app(flask_app)
+    assert flask_app.wsgi_app.limit == 5
