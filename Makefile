@@ -28,6 +28,7 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tenants load-demo
 	@echo
+	@PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py
 	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
 	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"

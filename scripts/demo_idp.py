@@ -1,0 +1,87 @@
+"""The demo's single sign-on: a local OpenID provider for Acme, so a newcomer can try "Sign in with Acme".
+
+Run by ``make run`` where Node is installed (it uses the provider the tests use, tests/idp/oidc_provider.mjs).
+It starts the provider in the background on DEMO_IDP_PORT (default 5001), connects Acme to it and prints
+the demo account. Without Node it says so and the demo goes on without single sign-on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+ACCOUNT = {"username": "alex", "password": "heforshe-demo", "claims": {
+    "sub": "demo-alex", "email": "alex@acme.example", "email_verified": True, "name": "Alex Demo",
+    "groups": ["heforshe-admins"], "department": "Paris office"}}
+
+
+def _stop_previous(pid_file: Path) -> None:
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
+        pid_file.unlink()
+
+
+def _start(port: int, site_port: int) -> str:
+    site = f"http://acme.localhost:{site_port}"
+    config = INSTANCE / "demo-idp.json"
+    config.write_text(json.dumps({"issuer_port": port, "accounts": [ACCOUNT], "clients": [{
+        "client_id": "acme-demo", "client_secret": "acme-demo-secret",
+        "redirect_uris": [f"{site}/sso/oidc/callback"], "post_logout_redirect_uris": [f"{site}/"]}]}))
+    out = INSTANCE / "demo-idp.out"
+    with out.open("w") as stdout, (INSTANCE / "demo-idp.log").open("w") as stderr:
+        process = subprocess.Popen(["node", str(ROOT / "tests" / "idp" / "oidc_provider.mjs"), str(config)],
+                                   cwd=ROOT, stdout=stdout, stderr=stderr, start_new_session=True)
+    (INSTANCE / "demo-idp.pid").write_text(str(process.pid))
+    for _ in range(200):
+        if out.read_text().startswith("READY "):
+            return out.read_text().split()[1]
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(f"the demo identity provider did not start: see {INSTANCE / 'demo-idp.log'}")
+
+
+def main() -> int:
+    site_port = int(os.environ.get("PORT", "5000"))
+    port = int(os.environ.get("DEMO_IDP_PORT", str(site_port + 1)))
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
+        print("  (Node.js not found: the single sign-on demo is off; install Node and run `npm ci` to try it)")
+        return 0
+    INSTANCE.mkdir(exist_ok=True)
+    _stop_previous(INSTANCE / "demo-idp.pid")
+    issuer = _start(port, site_port)
+
+    from core.app import create_app
+    from core.extensions import db
+    from core.tenancy import tenant_context
+    from tenants.models import Tenant
+    from tenants.sso import services
+    from tenants.sso.models import Protocol
+
+    app = create_app({"TESTING": True})  # TESTING: no background warm-up for this short command
+    with app.app_context():
+        acme = db.session.query(Tenant).filter_by(slug="acme").one()
+        with tenant_context(acme):
+            services.configure(acme, Protocol.OIDC, services.Mapping(
+                email="email", name="name", unit="department", groups="groups", admin_group="heforshe-admins",
+                allowed_domains=["acme.example"], default_unit_id=None),
+                oidc=services.OidcSettings(issuer, "acme-demo", "acme-demo-secret", "openid email profile groups"))
+            db.session.commit()
+    print(f"  Single sign-on demo (Acme):  {issuer}  user {ACCOUNT['username']}  password {ACCOUNT['password']}"
+          f"  (an Acme admin: http://acme.localhost:{site_port}/portal/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
