@@ -1,15 +1,12 @@
 """Live counts: announced only once committed, coalesced, streamed as server-sent events."""
 
 import json
-import queue
-import threading
 import time
 import urllib.request
 
 import pytest
 
 from core import live
-from core.extensions import db
 from tests.helpers import BASE_DOMAIN, sign_up
 
 

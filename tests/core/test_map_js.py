@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cannot_run
+
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "core" / "static"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -225,7 +227,7 @@ def test_the_map_stays_on_its_own_origin_and_is_accessible(map_page):
     assert map_page.get_by_role("img", name="World map of commitments").count() == 1
     assert map_page.locator("svg.map-canvas defs[aria-hidden='true']").count() == 1
     if not AXE.exists():
-        cannot_run("needs axe-core from npm: run `npm ci`")
+        cannot_run("browser", "needs axe-core from npm: run `npm ci`")
     map_page.evaluate(AXE.read_text())  # evaluated by the browser directly: the page's CSP stays on
     result = map_page.evaluate("""async () => await axe.run(document.getElementById("world-map"), {
         runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})""")
