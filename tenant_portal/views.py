@@ -1,47 +1,46 @@
-"""The tenant portal (``/portal`` on a tenant's host): admin sign-in and single sign-on settings."""
+"""The portal's own pages (``/portal`` on a tenant's host): admin sign-in, single sign-on settings, the audit log."""
 
 from __future__ import annotations
 
 import uuid
-from functools import wraps
 
 from flask_babel import gettext as _
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import auth
-from tenants.models import Role
 from tenants.services import InvalidTenantSetting, signup_units
 from tenants.sso import break_glass, oidc, saml
 from tenants.sso import services as sso
 from tenants.sso import views as sso_views
 from tenants.sso.models import Protocol
+from tenant_portal import NAVIGATION
+from tenant_portal import services as portal
+from tenant_portal.access import admin_required, viewer_required
 from tenant_portal.forms import BreakGlassForm, SsoSettingsForm, TestConnectionForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
 
 
-def admin_required(view):
-    """Only this tenant's admins; others are sent to sign in (anonymous) or refused (signed-in non-admins)."""
-
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        if g.get("tenant") is None:
-            abort(404)
-        if not current_user.is_authenticated:
-            return redirect(url_for("tenant_portal.sign_in", next=request.full_path.rstrip("?")))
-        if current_user.role is not Role.ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return guarded
+def navigation() -> dict:
+    """The portal menu's entries that exist, for the portal's layout."""
+    entries = [(endpoint, label) for endpoint, label in NAVIGATION if endpoint in current_app.view_functions]
+    return {"portal_navigation": entries}
 
 
 @bp.get("/")
-@admin_required
+@viewer_required
 def home():
-    """The portal's start page: the state of sign-in, and unit names the identity provider sent that match nothing."""
-    return render_template("tenant_portal/home.html", conn=sso.connection(), unmapped=sso.unmapped_units())
+    """The portal opens on the dashboard."""
+    return redirect(url_for("portal_dashboard.show"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit():
+    """Who changed which setting, when."""
+    page = request.args.get("page", 1, type=int) or 1
+    entries, has_more = portal.audit_log(max(page, 1))
+    return render_template("tenant_portal/audit.html", entries=entries, page=max(page, 1), has_more=has_more)
 
 
 @bp.route("/sso", methods=["GET", "POST"])
@@ -57,10 +56,12 @@ def sso_settings():
         except InvalidTenantSetting as error:
             form.form_errors.append(str(error))
         else:
+            portal.record("sso.settings", form.protocol.data, issuer=form.oidc_issuer.data or None,
+                          enabled=form.enabled.data, admin_group=form.admin_group.data or None)
             flash(_("The sign-in settings are saved. Use “Test connection” to try them."))
             return redirect(url_for("tenant_portal.sso_settings"), code=303)
     return render_template(
-        "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(),
+        "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
     ), 400 if form.errors or form.form_errors else 200
 

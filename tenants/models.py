@@ -120,6 +120,11 @@ class Tenant(db.Model):
                                                           server_default=MapVisibility.PUBLIC.value)
     # No map, breakdown or export shows a group of fewer people than this (never below 5).
     privacy_k: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    favicon: Mapped[bytes | None] = mapped_column(LargeBinary)
+    favicon_mime: Mapped[str | None] = mapped_column(String(32))
+    # Eligible headcount of the whole organisation (for the participation rate), when the admins give it.
+    eligible_men: Mapped[int | None] = mapped_column(Integer)
+    eligible_total: Mapped[int | None] = mapped_column(Integer)
     # Admins may sign in with a password and a TOTP code when the identity provider is down.
     break_glass_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -137,6 +142,8 @@ class TenantHostname(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    # Ownership proof: a DNS TXT record or a file at /.well-known/heforshe-verification carrying this token.
+    verification_token: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -170,6 +177,9 @@ class Unit(TenantScoped, db.Model):
     city: Mapped[str | None] = mapped_column(String(100))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Eligible headcount, when known: the participation rate is men committed / eligible men.
+    eligible_men: Mapped[int | None] = mapped_column(Integer)
+    eligible_total: Mapped[int | None] = mapped_column(Integer)
 
 
 class Member(UserMixin, TenantScoped, db.Model):

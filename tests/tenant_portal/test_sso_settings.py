@@ -103,10 +103,11 @@ def test_break_glass_needs_password_and_a_current_code_and_locks_after_five_trie
     wrong = attempt("a long break-glass password", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     assert "These details are not right" in wrong.get_data(as_text=True)
     assert attempt("a long break-glass password", pyotp.TOTP(secret).now()).location == "/portal/"
-    assert client.get("/portal/", base_url=ACME).status_code == 200
+    assert client.get("/portal/", base_url=ACME).location == "/portal/dashboard"
+    assert client.get("/portal/dashboard", base_url=ACME).status_code == 200
 
     client.post("/sso/logout", base_url=ACME, data={"csrf_token": csrf_token(
-        client.get("/portal/", base_url=ACME).get_data(as_text=True))})
+        client.get("/portal/dashboard", base_url=ACME).get_data(as_text=True))})
     for _ in range(break_glass.MAX_FAILURES):
         attempt("wrong password!", pyotp.TOTP(secret).now())
     locked = attempt("a long break-glass password", pyotp.TOTP(secret).now())

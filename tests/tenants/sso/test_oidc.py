@@ -170,10 +170,10 @@ def test_an_address_outside_the_allowed_domains_is_refused_politely(client, db, 
 
 def test_the_admin_group_opens_the_portal_and_others_are_refused(client, db, acme, oidc_provider, app):
     sign_in_through(client, oidc_provider, ADA)
-    assert client.get("/portal/", base_url=ACME).status_code == 200
+    assert client.get("/portal/dashboard", base_url=ACME).status_code == 200
     colleague = app.test_client()
     sign_in_through(colleague, oidc_provider, GRACE)
-    assert colleague.get("/portal/", base_url=ACME).status_code == 403
+    assert colleague.get("/portal/dashboard", base_url=ACME).status_code == 403
     with tenant_context(acme):
         roles = dict(db.session.execute(select(Member.email, Member.role)).all())
     assert roles == {"ada@acme.example": Role.ADMIN, "grace@acme.example": Role.MEMBER}
@@ -189,7 +189,7 @@ def test_an_unknown_unit_goes_to_the_default_unit_and_is_listed(client, db, acme
     with tenant_context(acme):
         assert db.session.scalars(select(Member)).one().unit_id == elsewhere.id
     sign_in_through(client, oidc_provider, ADA)  # an admin
-    portal = client.get("/portal/", base_url=ACME).get_data(as_text=True)
+    portal = client.get("/portal/sso", base_url=ACME).get_data(as_text=True)
     assert "Submarine research" in portal
 
 

@@ -96,7 +96,7 @@ def test_the_admin_group_makes_an_admin(client, db, northfield, simplesamlphp):
         conn.allowed_domains = []
         db.session.commit()
     sign_in_through(client, simplesamlphp, BRUNO)
-    assert client.get("/portal/", base_url=NORTHFIELD).status_code == 200
+    assert client.get("/portal/dashboard", base_url=NORTHFIELD).status_code == 200
     with tenant_context(northfield):
         assert db.session.scalars(select(Member)).one().role is Role.ADMIN
 

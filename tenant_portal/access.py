@@ -1,0 +1,38 @@
+"""Who may open a portal page: this tenant's admins, or its admins and viewers."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+
+from tenants.models import Role
+
+
+def _require(roles: frozenset[Role]):
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if g.get("tenant") is None:
+                abort(404)
+            if not current_user.is_authenticated:
+                return redirect(url_for("tenant_portal.sign_in", next=request.full_path.rstrip("?")))
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+#: Pages that change something: this tenant's admins only (anonymous people are sent to sign in).
+admin_required = _require(frozenset({Role.ADMIN}))
+#: Pages that only show: this tenant's admins and viewers.
+viewer_required = _require(frozenset({Role.ADMIN, Role.VIEWER}))
+
+
+def is_admin() -> bool:
+    """Whether the signed-in person is an admin (for showing or hiding the controls that change things)."""
+    return current_user.is_authenticated and current_user.role is Role.ADMIN

@@ -1,0 +1,1 @@
+"""Branding: logo, favicon, colours (with contrast checks), texts per language, languages, listing, custom domains."""

@@ -1,0 +1,1 @@
+"""Members and roles: the list, admin and viewer invitations by email, removal; each member's own page."""

@@ -1,0 +1,1 @@
+"""The organisation's units (departments, offices, campuses, faculties): the tree, headcounts, CSV import."""
