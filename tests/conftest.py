@@ -22,14 +22,16 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from core.app import create_app
+from core.auth import sign_in
 from core.extensions import db as _db
 from core.tenancy import tenant_context
 from tenants import services
-from tenants.models import Gender, Tenant, TenantKind, Unit, UnitKind
+from tenants.models import Gender, Member, Role, Tenant, TenantKind, Unit, UnitKind
 
 from tests.helpers import BASE_DOMAIN
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -205,6 +207,32 @@ def make_commitment(db, app):
         return counted
 
     return make
+
+
+@pytest.fixture
+def sign_in_as(app, db):
+    """Sign a client (or, with ``page=``, a browser tab) in as a new member of ``tenant`` with ``role``;
+    returns the member's id. Goes through a route that exists only in the tests' app."""
+
+    @app.get("/test-sign-in/<uuid:member_id>")
+    def test_sign_in(member_id):
+        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one())
+        return "signed in"
+
+    def sign(tenant: Tenant, role: Role = Role.ADMIN, email: str | None = None, client=None, page=None):
+        with tenant_context(tenant):
+            member = services.find_or_create_member(email or f"{role.value}{next(_numbers)}@{tenant.slug}.example")
+            member.role = role
+            db.session.commit()
+            member_id = member.id
+        path = f"/test-sign-in/{member_id}"
+        if page is not None:
+            page.goto(f"http://{tenant.slug}.{BASE_DOMAIN}:{page.port}{path}")
+        else:
+            assert client.get(path, base_url=f"http://{tenant.slug}.{BASE_DOMAIN}").status_code == 200
+        return member_id
+
+    return sign
 
 
 @pytest.fixture
