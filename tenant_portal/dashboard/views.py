@@ -1,9 +1,9 @@
 """Portal pages: the dashboard and the exports."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, g, render_template, request
 
-from tenant_portal.access import viewer_required
-from tenants import rollup
+from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.dashboard import charts, services
 
 bp = Blueprint("portal_dashboard", __name__, url_prefix="/portal")
 
@@ -12,4 +12,32 @@ bp = Blueprint("portal_dashboard", __name__, url_prefix="/portal")
 @viewer_required
 def show():
     """The tenant's numbers at a glance."""
-    return render_template("tenant_portal/dashboard/show.html", counts=rollup.tenant_counts())
+    numbers = services.dashboard(g.tenant, request.args.get("units_page", 1, type=int) or 1)
+    return render_template("tenant_portal/dashboard/show.html", numbers=numbers, chart=charts.by_day(numbers.days),
+                           source_label=services.source_label)
+
+
+@bp.get("/exports")
+@viewer_required
+def exports():
+    """What each file holds and who may download it."""
+    return render_template("tenant_portal/dashboard/exports.html", can_export_people=is_admin())
+
+
+@bp.get("/exports/commitments.csv")
+@admin_required
+def commitments_csv():
+    """Every commitment with the person's details, sent line by line (admins only: personal data)."""
+    return _send(services.export_commitments(g.tenant))
+
+
+@bp.get("/exports/aggregates.csv")
+@viewer_required
+def aggregates_csv():
+    """Counts by day, unit, country and source, with the privacy threshold applied."""
+    return _send(services.export_aggregates(g.tenant))
+
+
+def _send(export: services.Export) -> Response:
+    return Response(export.lines, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 import zlib
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
@@ -206,3 +208,21 @@ def test_northfields_idp_cannot_sign_anyone_into_another_tenant(client, db, make
     assert answer.location == "/sso/failed"
     with tenant_context(riverton):
         assert db.session.scalar(select(Member)) is None
+
+
+def test_signing_out_offers_the_identity_providers_single_logout(client, northfield, simplesamlphp):
+    browser = requests.Session()
+    sign_in_through(client, simplesamlphp, ALICE, session=browser)
+    page = client.post("/sso/logout", base_url=NORTHFIELD, data={
+        "csrf_token": csrf_token(client.get("/", base_url=NORTHFIELD).get_data(as_text=True))})
+    assert "You are signed out" in page.get_data(as_text=True)
+    link = html.unescape(re.search(r'href="([^"]*SingleLogoutService[^"]*)"', page.get_data(as_text=True)).group(1))
+    assert "SAMLRequest=" in link and "Signature=" in link
+    # The identity provider accepts our signed request and sends the browser back to our logout endpoint.
+    location = link
+    while location.startswith(simplesamlphp.base_url.split("/simplesaml")[0]):
+        answer = browser.get(location, allow_redirects=False)
+        assert answer.status_code in (302, 303), answer.text[:300]
+        location = answer.headers["Location"]
+    assert location.startswith(f"{NORTHFIELD}/sso/saml/sls?SAMLResponse=")
+    assert "Signed in" not in client.get("/", base_url=NORTHFIELD).get_data(as_text=True)

@@ -30,5 +30,10 @@ def test_sign_in_with_acme_then_one_click_commitment(page, axe, make_tenant, mak
         page.get_by_label("I agree").check()
         page.get_by_role("button", name="I commit").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+
+        page.goto(acme_url + "/portal/sso")  # Ada is in the admins' group
+        expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in settings")
+        expect(page.get_by_text(f"{acme_url}/sso/oidc/callback")).to_be_visible()
+        assert axe(page) == []
     finally:
         provider.stop()

@@ -1,0 +1,278 @@
+"""The dashboard's numbers and the exports: counts from the roll-up, every breakdown through the privacy rule.
+
+Plain functions; they flush and never commit. Exports are recorded in the audit log when they are asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, or_, select
+
+from core import i18n, privacy
+from core.extensions import db
+from core.tenancy import tenant_context
+from tenant_portal.services import record
+from tenants import rollup
+from tenants.models import Commitment, Gender, Member, Source, Tenant, Unit
+
+CHART_DAYS = 30
+UNITS_PER_PAGE = 50
+EXPORT_BATCH = 1000  # commitments read at a time while the file is sent
+#: Characters that make a spreadsheet read a cell as a formula (or split it): such cells get a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COMMITMENT_COLUMNS = ("email", "name", "gender", "country", "city", "unit", "source", "verified", "language",
+                      "consent_version", "created", "withdrawn")
+AGGREGATE_COLUMNS = ("breakdown", "key", "name", "people", "men")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One breakdown as it may be shown: the cells of k people or more, and the rest held back as one group."""
+
+    cells: dict[str, privacy.Count]
+    rest: privacy.Count | None
+    rest_cells: int
+    raw: dict[str, privacy.Count]
+
+    def shown(self, key: str) -> privacy.Count | None:
+        """What may be shown for a key: its count, zero when it has nobody, None when it is held back."""
+        if key in self.cells:
+            return self.cells[key]
+        return None if key in self.raw else privacy.Count(0, 0)
+
+    def largest_first(self) -> list[tuple[str, privacy.Count]]:
+        """The shown cells, most people first."""
+        return sorted(self.cells.items(), key=lambda item: (-item[1].total, item[0]))
+
+    def merged(self, key: str) -> bool:
+        """Whether a shown cell holds smaller cells merged into it (its number is more than its own)."""
+        return key in self.cells and self.cells[key] != self.raw.get(key)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The commitments of the last few days; ``count`` is None when it is too small to show."""
+
+    days: int
+    count: privacy.Count | None
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One day of the chart; ``count`` is None when that day is held back."""
+
+    day: date
+    count: privacy.Count | None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit of the table; ``count`` None means held back (merged into its parent or into the rest)."""
+
+    unit: Unit
+    count: privacy.Count | None
+    merged: bool
+    rate: float | None  # men committed / eligible men, None when unknown or held back
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    k: int
+    total: int
+    men: int
+    windows: list[Window]
+    days: list[DayRow]
+    days_hidden: bool
+    units: list[UnitRow]  # one page of them, by name
+    unit_page: int
+    more_units: bool
+    units_rest: Breakdown
+    countries: Breakdown
+    sources: Breakdown
+
+
+def _counts(dimension: dict[str, dict[str, int]]) -> dict[str, privacy.Count]:
+    return {key: privacy.Count(value["total"], value["men"]) for key, value in dimension.items()}
+
+
+def _breakdown(cells: dict[str, privacy.Count], k: int, parent_of=None) -> Breakdown:
+    released = privacy.release(cells, k, parent_of)
+    return Breakdown(released.cells, released.rest, released.rest_cells, cells)
+
+
+def _window(days: dict[str, privacy.Count], today: date, length: int, k: int) -> Window:
+    since = (today - timedelta(days=length - 1)).isoformat()
+    count = sum((c for day, c in days.items() if day >= since), privacy.Count(0, 0))
+    # A window is a group like any other: shown only when it could be a cell of a release.
+    shown = count.total == 0 or bool(privacy.release({"window": count}, k).cells)
+    return Window(length, count if shown else None)
+
+
+def _unit_breakdown(counts: rollup.Counts, k: int) -> tuple[list[Unit], Breakdown]:
+    units = list(db.session.scalars(select(Unit).order_by(Unit.name)))
+    # Merged into parents exactly as stats.json does, so that comparing the two reveals nobody.
+    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None for u in units}
+    return units, _breakdown(_counts(counts.dimension("unit")), k, parent_of.get)
+
+
+def _source_counts() -> dict[str, privacy.Count]:
+    # Sources are not in the roll-up yet: counted from the standing commitments (one grouped query).
+    rows = db.session.execute(
+        select(Commitment.source, func.count(), func.sum(case((Commitment.gender == Gender.MAN, 1), else_=0)))
+        .where(Commitment.withdrawn_at.is_(None))
+        .group_by(Commitment.source))
+    return {source.value: privacy.Count(int(total), int(men)) for source, total, men in rows}
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
+    """The current tenant's numbers for its dashboard (``unit_page``: which page of the units table), no
+    group under ``tenant.privacy_k`` shown on its own."""
+    k = tenant.privacy_k
+    counts = rollup.tenant_counts(("gender", "day", "unit", "country"))
+    days = _counts(counts.dimension("day"))
+    today = _today()
+    released_days = _breakdown(days, k)
+    chart = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    day_rows = [DayRow(d, released_days.shown(d.isoformat())) for d in chart]
+    units, unit_release = _unit_breakdown(counts, k)
+    unit_page = max(unit_page, 1)
+    start = (unit_page - 1) * UNITS_PER_PAGE
+    unit_rows = []
+    for unit in units[start:start + UNITS_PER_PAGE]:
+        count = unit_release.shown(str(unit.id))
+        rate = count.men / unit.eligible_men if count is not None and unit.eligible_men else None
+        unit_rows.append(UnitRow(unit, count, unit_release.merged(str(unit.id)), rate))
+    return Dashboard(
+        k=k, total=counts.total, men=counts.men,
+        windows=[_window(days, today, 7, k), _window(days, today, 30, k)],
+        days=day_rows, days_hidden=any(row.count is None for row in day_rows),
+        units=unit_rows, unit_page=unit_page, more_units=len(units) > start + UNITS_PER_PAGE,
+        units_rest=unit_release,
+        countries=_breakdown(_counts(counts.dimension("country")), k),
+        sources=_breakdown(_source_counts(), k),
+    )
+
+
+def neutralise(value) -> str:
+    """A cell as text that a spreadsheet shows as text: a leading formula character gets a quote before it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class _Line:
+    """A file-like object that hands back what is written, so that ``csv.writer`` makes one line at a time."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _csv_line(writer, cells) -> str:
+    return writer.writerow([neutralise(cell) for cell in cells])
+
+
+def _filename(tenant: Tenant, what: str) -> str:
+    return f"{tenant.slug}-{what}-{_today().isoformat()}.csv"
+
+
+@dataclass(frozen=True)
+class Export:
+    """A file to send: its name, and its lines as they are made."""
+
+    filename: str
+    lines: Iterator[str]
+
+
+def _iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _commitment_batch(after: tuple | None) -> list[tuple]:
+    query = (
+        select(Member.email, Member.display_name, Commitment.gender, Commitment.country_code, Commitment.city,
+               Unit.name, Commitment.source, Commitment.verified, Commitment.language, Commitment.consent_version,
+               Commitment.created_at, Commitment.withdrawn_at, Commitment.id)
+        .join(Member, Member.id == Commitment.member_id)
+        .outerjoin(Unit, Unit.id == Commitment.unit_id)
+        .order_by(Commitment.created_at, Commitment.id)
+        .limit(EXPORT_BATCH))
+    if after is not None:
+        created, last_id = after
+        query = query.where(or_(Commitment.created_at > created,
+                                and_(Commitment.created_at == created, Commitment.id > last_id)))
+    return db.session.execute(query).all()
+
+
+def _commitment_lines(app, tenant_id: int) -> Iterator[str]:
+    # Runs while the file is sent, after the request has ended, and a server may resume it in another
+    # context: each batch is read in an app context and tenant of its own, and no cursor stays open.
+    writer = csv.writer(_Line())
+    yield "\ufeff" + _csv_line(writer, COMMITMENT_COLUMNS)  # the mark tells spreadsheets it is UTF-8
+    after = None
+    while True:
+        with app.app_context(), tenant_context(tenant_id):
+            batch = _commitment_batch(after)
+        for email, name, gender, country, city, unit, source, verified, language, consent, created, withdrawn, _id in batch:
+            yield _csv_line(writer, (email, name, gender.value, country, city, unit, source.value,
+                                     "yes" if verified else "no", language, consent, _iso(created), _iso(withdrawn)))
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = (batch[-1].created_at, batch[-1].id)
+
+
+def export_commitments(tenant: Tenant) -> Export:
+    """Every commitment of the current tenant with its person's details (personal data: admins only).
+
+    The lines are made batch by batch while the file is sent (never the whole file in memory); the
+    export is noted in the audit log now."""
+    filename = _filename(tenant, "commitments")
+    record("export.commitments", filename)
+    return Export(filename, _commitment_lines(current_app._get_current_object(), tenant.id))
+
+
+def _aggregate_rows(name: str, breakdown: Breakdown, label, k: int) -> list[tuple]:
+    rows = [(name, key, label(key), count.total, count.men) for key, count in breakdown.cells.items()]
+    if breakdown.rest is not None:
+        rows.append((name, "", _("Groups of fewer than %(k)s people (%(groups)s together)", k=k,
+                                  groups=breakdown.rest_cells), breakdown.rest.total, breakdown.rest.men))
+    return rows
+
+
+def export_aggregates(tenant: Tenant) -> Export:
+    """The current tenant's counts by day, unit, country and source, no group under its threshold on its own."""
+    k = tenant.privacy_k
+    counts = rollup.tenant_counts(("day", "unit", "country"))
+    units, unit_release = _unit_breakdown(counts, k)
+    names = {str(unit.id): unit.name for unit in units}
+    rows = (_aggregate_rows("day", _breakdown(_counts(counts.dimension("day")), k), lambda key: key, k)
+            + _aggregate_rows("unit", unit_release, lambda key: names.get(key, key), k)
+            + _aggregate_rows("country", _breakdown(_counts(counts.dimension("country")), k), i18n.country_name, k)
+            + _aggregate_rows("source", _breakdown(_source_counts(), k), source_label, k))
+    filename = _filename(tenant, "aggregates")
+    record("export.aggregates", filename, k=k)
+    writer = csv.writer(_Line())
+    return Export(filename, iter(["\ufeff" + _csv_line(writer, AGGREGATE_COLUMNS)]
+                                 + [_csv_line(writer, row) for row in rows]))
+
+
+def source_label(key: str) -> str:
+    """How a source is named on the pages and in the files."""
+    labels = {Source.WEB.value: _("Sign-up page"), Source.SSO.value: _("Single sign-on"),
+              Source.REGISTRATION.value: _("Registration"), Source.API.value: _("API"),
+              Source.IMPORT.value: _("Import")}
+    return labels.get(key, key)
+
