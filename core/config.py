@@ -27,6 +27,13 @@ def from_environment() -> dict:
         "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
         "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "HeForShe <no-reply@localhost>"),
         # Fernet keys for secrets at rest, newest first (see core/crypto.py for rotation).
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         # Seconds of clock difference tolerated between us and an identity provider.

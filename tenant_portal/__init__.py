@@ -27,4 +27,5 @@ def init_app(app):
     app.register_blueprint(views.bp)
     for area in AREAS:
         app.register_blueprint(import_module(f"tenant_portal.{area}.views").bp)
+    app.register_blueprint(import_module("tenant_portal.members.views").me)  # /me and invitation links
     app.context_processor(views.navigation)

@@ -6,7 +6,11 @@ argument nobody here knows how to make, ``test_every_route_argument_has_a_factor
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date, timedelta
+
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -14,11 +18,14 @@ from core.app import create_app
 from core.auth import sign_in
 from core.extensions import db as _db
 from core.tenancy import tenant_context
-from tenants.models import Member
+from tenant_portal.members import services as members
+from tenant_portal.models import Invitation
+from tenants import services
+from tenants.models import Member, Role, Target, TargetMetric, utcnow
 from tenants.sso import break_glass
 from tenants.sso import services as sso
 from tenants.sso.models import Protocol
-from tests.helpers import host
+from tests.helpers import csrf_token, host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
 # Posts that carry a signed message from an identity provider instead of a CSRF token.
@@ -27,11 +34,53 @@ SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
 GLOBAL_POST_ENDPOINTS = {"sso.discover"}
 
 
-def object_factories(make_unit):
-    """How to make, in a given tenant, the object each URL argument names."""
+def object_factories(app, db, make_unit):
+    """How to make, in a given tenant, the object (or token) each URL argument names."""
+
+    def in_tenant(make):
+        def factory(tenant):
+            with tenant_context(tenant):
+                value = make(tenant)
+                db.session.commit()
+                return value
+        return factory
+
+    def invitation(tenant, token="invitation-token-for-the-isolation-tests"):
+        db.session.add(Invitation(email="invitee@globex.example", role=Role.ADMIN,
+                                  token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                  expires_at=utcnow() + timedelta(days=1)))
+        db.session.flush()
+        return token
+
+    def sign_in_link(tenant):
+        member = services.find_or_create_member("someone@globex.example")
+        return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=members.SIGN_IN_LINK_SALT).dumps(
+            {"member": str(member.id), "tenant": tenant.id})
+
     return {
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
+        "member_id": in_tenant(lambda tenant: services.find_or_create_member("someone@globex.example").id),
+        "invitation_token": in_tenant(invitation),
+        "invitation_id": in_tenant(lambda tenant: db.session.scalar(
+            select(Invitation.id).where(Invitation.token_hash == hashlib.sha256(invitation(tenant).encode())
+                                        .hexdigest()))),
+        "link_token": in_tenant(sign_in_link),
+        "target_id": in_tenant(lambda tenant: _flushed(Target(
+            metric=TargetMetric.MEN, value=500, deadline=date.today() + timedelta(days=90))).id),
+        "hostname_id": lambda tenant: _committed(services.add_hostname(tenant, "heforshe.globex.example",
+                                                                       verified=False)).id,
     }
+
+
+def _flushed(row):
+    _db.session.add(row)
+    _db.session.flush()
+    return row
+
+
+def _committed(row):
+    _db.session.commit()
+    return row
 
 
 def _routes():
@@ -45,25 +94,32 @@ PLAIN_GET_ROUTES = [rule for rule in ROUTES if not rule.arguments and "GET" in r
 POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods]
 
 
-def test_every_route_argument_has_a_factory(make_unit):
-    factories = object_factories(make_unit)
+def test_every_route_argument_has_a_factory(app, db, make_unit):
+    factories = object_factories(app, db, make_unit)
     for rule in OBJECT_ROUTES:
         missing = rule.arguments - factories.keys()
         assert not missing, f"{rule.rule} takes {missing}: add a factory above so the isolation tests cover it"
 
 
 @pytest.mark.parametrize("rule", OBJECT_ROUTES, ids=lambda r: r.rule)
-def test_returns_404_if_object_from_another_tenant(client, make_tenant, make_unit, rule):
-    make_tenant("acme")
-    globex = make_tenant("globex")
-    factories = object_factories(make_unit)
+def test_returns_404_if_admin_from_another_tenant(app, client, db, make_tenant, make_unit, sign_in_as, rule):
+    """An admin of Acme, on Acme's host, asks for Globex's objects by their ids (or tokens): none is found."""
+    acme = make_tenant("acme")
+    globex = make_tenant("globex", "Globex Hidden")
+    factories = object_factories(app, db, make_unit)
     path = rule.rule
     for argument in rule.arguments:
-        path = path.replace(f"<{rule._converters[argument].__class__.__name__.removesuffix('Converter').lower()}:"
-                            f"{argument}>", str(factories[argument](globex)))
-    assert client.get(path, base_url=host("globex")).status_code == 200, "the object exists on its own host"
+        converter = rule._converters[argument].__class__.__name__.removesuffix("Converter").lower()
+        placeholder = f"<{converter}:{argument}>" if converter != "unicode" else f"<{argument}>"
+        path = path.replace(placeholder, str(factories[argument](globex)))
+    sign_in_as(globex, Role.ADMIN, client=client)
+    sign_in_as(acme, Role.ADMIN, client=client)
+    own = client.open(path, method="GET" if "GET" in rule.methods else "POST", base_url=host("globex"))
+    assert own.status_code != 404, f"the object exists on its own host ({path})"
+    token = csrf_token(client.get("/", base_url=host("acme")).get_data(as_text=True))
     for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-        response = client.open(path, method=method, base_url=host("acme"))
+        response = client.open(path, method=method, base_url=host("acme"),
+                               data={"csrf_token": token} if method == "POST" else None)
         assert response.status_code == 404, f"{method} {path} on acme"
         assert "Globex" not in response.get_data(as_text=True)
 
@@ -101,8 +157,11 @@ def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_
         admin_id = db.session.scalar(select(Member.id))
     signed_in_as(app, client, "acme", admin_id)
     path = rule.rule
-    if rule.arguments:
-        path = path.replace("<uuid:unit_id>", str(make_unit(acme).id))
+    factories = object_factories(app, db, make_unit)
+    for argument in rule.arguments:
+        converter = rule._converters[argument].__class__.__name__.removesuffix("Converter").lower()
+        placeholder = f"<{converter}:{argument}>" if converter != "unicode" else f"<{argument}>"
+        path = path.replace(placeholder, str(factories[argument](acme)))
     with tenant_context(acme):
         members_before = db.session.scalar(select(func.count(Member.id)))
     base_url = host() if rule.endpoint in GLOBAL_POST_ENDPOINTS else host("acme")
