@@ -22,7 +22,7 @@ from core.database import lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
 from core.tenancy import current_tenant_id, tenant_context
-from tenants.models import Commitment, Gender, Tenant, TenantTally
+from tenants.models import Commitment, Gender, Source, Tenant, TenantTally
 
 Key = tuple[str, str]
 
@@ -33,9 +33,10 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None,
-                created_at: datetime) -> list[Key]:
+                created_at: datetime, source: Source) -> list[Key]:
     """The tenant tally keys one commitment counts under."""
-    keys = [("country", country_code), ("day", _as_utc(created_at).date().isoformat()), ("gender", gender.value)]
+    keys = [("country", country_code), ("day", _as_utc(created_at).date().isoformat()), ("gender", gender.value),
+            ("source", source.value)]
     if unit_id is not None:
         keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}")]
     if place_id is not None:
@@ -88,7 +89,8 @@ def record(facts, delta: int) -> None:
     tenant_id = current_tenant_id()
     common = dict(tenant_id=tenant_id, shard=random.randrange(current_app.config["ROLLUP_SHARDS"]), delta=delta,
                   men=delta if facts.gender is Gender.MAN else 0, now=datetime.now(timezone.utc))
-    tenant = tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id, facts.created_at)
+    tenant = tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id, facts.created_at,
+                         facts.source)
     everyone = global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at)
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_RECORD_POSTGRESQL, dict(
@@ -157,12 +159,12 @@ def _expected_tenant_counts(tenant_id: int) -> tuple[Counter, Counter]:
     totals, men = Counter(), Counter()
     rows = db.session.execute(
         select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-               Commitment.created_at)
+               Commitment.created_at, Commitment.source)
         .where(Commitment.withdrawn_at.is_(None))
         .execution_options(yield_per=10_000)
     )
-    for gender, country_code, unit_id, place_id, created_at in rows:
-        for key in tenant_keys(gender, country_code, unit_id, place_id, created_at):
+    for gender, country_code, unit_id, place_id, created_at, source in rows:
+        for key in tenant_keys(gender, country_code, unit_id, place_id, created_at, source):
             totals[key] += 1
             men[key] += gender is Gender.MAN
     return totals, men
@@ -187,7 +189,7 @@ def _rewrite(model, totals: Counter, men: Counter, **fixed) -> None:
         db.session.execute(model.__table__.insert(), rows)
 
 
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "unit", "unit_country")
+ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country")
 ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 

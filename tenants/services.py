@@ -244,7 +244,7 @@ def _recommit(member: Member) -> bool:
         .where(Commitment.member_id == member.id, Commitment.withdrawn_at.is_not(None))
         .values(withdrawn_at=None)
         .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-                   Commitment.created_at)
+                   Commitment.created_at, Commitment.source)
     ).one_or_none()
     if row is None:
         return False
@@ -259,7 +259,7 @@ def withdraw(commitment: Commitment) -> bool:
         .where(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None))
         .values(withdrawn_at=utcnow())
         .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-                   Commitment.created_at)
+                   Commitment.created_at, Commitment.source)
     ).one_or_none()
     if row is None:
         return False
@@ -275,11 +275,12 @@ class _CountedFacts:
     unit_id: uuid.UUID | None
     place_id: int | None
     created_at: datetime
+    source: Source
 
     @classmethod
     def from_values(cls, values: dict) -> "_CountedFacts":
         return cls(values["gender"], values["country_code"], values["unit_id"], values["place_id"],
-                   values["created_at"])
+                   values["created_at"], values["source"])
 
 
 def locate(country_code: str, city: str | None, place_id: int | None, language: str) -> tuple[str | None, int | None]:

@@ -12,14 +12,14 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from core import i18n, privacy
 from core.extensions import db
 from core.tenancy import tenant_context
 from tenant_portal.services import record
 from tenants import rollup
-from tenants.models import Commitment, Gender, Member, Source, Tenant, Unit
+from tenants.models import Commitment, Member, Source, Tenant, Unit
 
 CHART_DAYS = 30
 UNITS_PER_PAGE = 50
@@ -123,15 +123,6 @@ def _unit_breakdown(counts: rollup.Counts, k: int) -> tuple[list[Unit], Breakdow
     return units, _breakdown(_counts(counts.dimension("unit")), k, parent_of.get)
 
 
-def _source_counts() -> dict[str, privacy.Count]:
-    # Sources are not in the roll-up yet: counted from the standing commitments (one grouped query).
-    rows = db.session.execute(
-        select(Commitment.source, func.count(), func.sum(case((Commitment.gender == Gender.MAN, 1), else_=0)))
-        .where(Commitment.withdrawn_at.is_(None))
-        .group_by(Commitment.source))
-    return {source.value: privacy.Count(int(total), int(men)) for source, total, men in rows}
-
-
 def _today() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -140,7 +131,7 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
     """The current tenant's numbers for its dashboard (``unit_page``: which page of the units table), no
     group under ``tenant.privacy_k`` shown on its own."""
     k = tenant.privacy_k
-    counts = rollup.tenant_counts(("gender", "day", "unit", "country"))
+    counts = rollup.tenant_counts(("gender", "day", "unit", "country", "source"))
     days = _counts(counts.dimension("day"))
     today = _today()
     released_days = _breakdown(days, k)
@@ -161,7 +152,7 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
         units=unit_rows, unit_page=unit_page, more_units=len(units) > start + UNITS_PER_PAGE,
         units_rest=unit_release,
         countries=_breakdown(_counts(counts.dimension("country")), k),
-        sources=_breakdown(_source_counts(), k),
+        sources=_breakdown(_counts(counts.dimension("source")), k),
     )
 
 
@@ -255,13 +246,14 @@ def _aggregate_rows(name: str, breakdown: Breakdown, label, k: int) -> list[tupl
 def export_aggregates(tenant: Tenant) -> Export:
     """The current tenant's counts by day, unit, country and source, no group under its threshold on its own."""
     k = tenant.privacy_k
-    counts = rollup.tenant_counts(("day", "unit", "country"))
+    counts = rollup.tenant_counts(("day", "unit", "country", "source"))
     units, unit_release = _unit_breakdown(counts, k)
     names = {str(unit.id): unit.name for unit in units}
     rows = (_aggregate_rows("day", _breakdown(_counts(counts.dimension("day")), k), lambda key: key, k)
             + _aggregate_rows("unit", unit_release, lambda key: names.get(key, key), k)
             + _aggregate_rows("country", _breakdown(_counts(counts.dimension("country")), k), i18n.country_name, k)
-            + _aggregate_rows("source", _breakdown(_source_counts(), k), source_label, k))
+            + _aggregate_rows("source", _breakdown(_counts(counts.dimension("source")), k), source_label,
+                              k))
     filename = _filename(tenant, "aggregates")
     record("export.aggregates", filename, k=k)
     writer = csv.writer(_Line())

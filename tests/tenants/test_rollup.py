@@ -38,11 +38,12 @@ def test_rollup_equals_a_recount(db, make_tenant, make_unit, ops):
             if action == "commit":
                 services.commit(services.SignUp(
                     email=email, gender=gender, country_code=country, language="en", consent_version="1",
-                    unit_id=units[which].id if person % 2 else None, source=Source.WEB))
+                    unit_id=units[which].id if person % 2 else None,
+                    source=Source.SSO if person % 3 == 0 else Source.WEB))
             else:
                 _withdraw(db, email)
             db.session.commit()
-    assert rollup.recount() == []
+    assert rollup.recount() == []  # every dimension, the source included
 
 
 def test_withdrawing_lowers_the_counts_and_coming_back_raises_them(db, make_tenant, make_commitment):
