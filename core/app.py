@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import tenant_portal
 import tenants
-from core import cli, errors, i18n, live, maps, places, stats, templating, tenancy, views
+from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
 from core import config as config_module
 from core.database import database_role_bypasses_rls
 from core.extensions import babel, db, login_manager, migrate
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.testing:
         # Build the place table at start, not during someone's first city search (about 1.5 s of CPU).
         threading.Thread(target=places.get, args=(0,), name="places-warm-up", daemon=True).start()
+    load_shedding.init_app(app)  # last: it wraps everything above
     return app
 
 

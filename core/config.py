@@ -41,6 +41,8 @@ def from_environment() -> dict:
         "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "5")),
         "LIVE_INTERVAL_SECONDS": float(os.environ.get("LIVE_INTERVAL_SECONDS", "1")),
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
+        # Requests in progress per worker past which new ones get 503 at once (0: no limit).
+        "MAX_IN_FLIGHT": int(os.environ.get("MAX_IN_FLIGHT", "0")),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),

@@ -1,7 +1,7 @@
 """Load shedding: a worker that has enough to do already answers 503 at once instead of queueing more.
 
 A gevent worker accepts every connection it is offered and then serves all of them slowly: at 256 clients
-a sign-up's p99 reached seconds. With ``MAX_IN_FLIGHT`` set (app config, else the environment), a request
+a sign-up's p99 reached seconds. With ``MAX_IN_FLIGHT`` set (see core/config.py), a request
 that arrives while that many are in progress in this worker is answered ``503 Service Unavailable`` with
 ``Retry-After``, before the app does any work for it. Live event streams (``/live``) stay open for minutes
 and cost nothing while they wait, so they are neither counted nor refused.
@@ -9,7 +9,6 @@ and cost nothing while they wait, so they are neither counted nor refused.
 
 from __future__ import annotations
 
-import os
 import threading
 
 from werkzeug.wsgi import ClosingIterator
@@ -54,6 +53,6 @@ class LoadShedding:
 
 def init_app(app) -> None:
     """Shed load past ``MAX_IN_FLIGHT`` requests in progress per worker; unset or 0 leaves the app as it is."""
-    limit = int(app.config.get("MAX_IN_FLIGHT") or os.environ.get("MAX_IN_FLIGHT") or 0)
+    limit = int(app.config.get("MAX_IN_FLIGHT") or 0)
     if limit > 0 and "load_shedding" not in app.extensions:
         app.wsgi_app = app.extensions["load_shedding"] = LoadShedding(app.wsgi_app, limit)

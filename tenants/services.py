@@ -10,10 +10,10 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from uuid6 import uuid7
 
@@ -345,16 +345,19 @@ def tenant_overview() -> list[TenantOverview]:
     return overview
 
 
-def public_target() -> dict | None:
-    """The current tenant's published target with its progress: the nearest deadline not yet passed."""
-    today = utcnow().date()
+def public_target(today: date | None = None) -> dict | None:
+    """The current tenant's published target with its progress: of the overall targets counting men or
+    commitments that have started, the one with the nearest deadline not yet passed."""
+    today = today or utcnow().date()
     target = db.session.scalars(
         select(Target).where(Target.public.is_(True), Target.unit_id.is_(None), Target.deadline >= today,
-                             Target.metric.in_([TargetMetric.MEN, TargetMetric.ALL]))
-        .order_by(Target.deadline)).first()
+                             Target.metric.in_([TargetMetric.MEN, TargetMetric.ALL]),
+                             or_(Target.starts_on.is_(None), Target.starts_on <= today))
+        .order_by(Target.deadline, Target.id)).first()
     if target is None:
         return None
     counts = rollup.tenant_counts()
     current = counts.men if target.metric is TargetMetric.MEN else counts.total
+    # Rounded down, so that 100% is shown only once the target is reached.
     return {"metric": target.metric.value, "value": target.value, "current": current,
-            "percent": min(100, round(100 * current / target.value)), "deadline": target.deadline}
+            "percent": min(100, 100 * current // target.value), "deadline": target.deadline}

@@ -50,14 +50,13 @@ def test_a_request_that_fails_gives_its_place_back():
     assert app.in_flight == 0
 
 
-def test_init_app_sheds_only_when_a_limit_is_set(monkeypatch):
-    monkeypatch.delenv("MAX_IN_FLIGHT", raising=False)
+def test_init_app_sheds_only_when_a_limit_is_set():
     unlimited = Flask(__name__)
     load_shedding.init_app(unlimited)
     assert not isinstance(unlimited.wsgi_app, LoadShedding)
 
-    monkeypatch.setenv("MAX_IN_FLIGHT", "1")
     flask_app = Flask(__name__)
+    flask_app.config["MAX_IN_FLIGHT"] = 1
     flask_app.get("/count.json")(lambda: "ok")
     load_shedding.init_app(flask_app)
     load_shedding.init_app(flask_app)  # twice wraps once
@@ -70,9 +69,8 @@ def test_init_app_sheds_only_when_a_limit_is_set(monkeypatch):
     assert client.get("/count.json").status_code == 200
 
 
-def test_the_config_key_wins_over_the_environment(monkeypatch):
-    monkeypatch.setenv("MAX_IN_FLIGHT", "1")
-    flask_app = Flask(__name__)
-    flask_app.config["MAX_IN_FLIGHT"] = 5
-    load_shedding.init_app(flask_app)
-    assert flask_app.wsgi_app.limit == 5
+def test_the_app_factory_reads_the_limit_from_its_configuration(app_config):
+    from core.app import create_app
+
+    assert isinstance(create_app({**app_config, "MAX_IN_FLIGHT": 5}).wsgi_app, LoadShedding)
+    assert not isinstance(create_app(app_config).wsgi_app, LoadShedding)
