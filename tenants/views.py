@@ -1,4 +1,4 @@
-"""A tenant's public pages: its branded sign-up page, the thank-you page, its logo."""
+"""A tenant's public pages: its branded sign-up page, the thank-you page, its logo and favicon."""
 
 from __future__ import annotations
 
@@ -107,6 +107,18 @@ def logo():
     if g.tenant.logo is None:
         abort(404)
     response = current_app.response_class(g.tenant.logo, mimetype=g.tenant.logo_mime)
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/favicon")
+def favicon():
+    """The tenant's favicon, as uploaded (re-encoded as a small PNG on upload)."""
+    _require_tenant()
+    if g.tenant.favicon is None:
+        abort(404)
+    response = current_app.response_class(g.tenant.favicon, mimetype=g.tenant.favicon_mime)
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response

@@ -1,5 +1,185 @@
-"""Portal pages: branding."""
+"""Portal pages: branding (logo, favicon, colours, texts, languages, listing, custom domains)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from core.i18n import available_languages
+from tenant_portal.access import admin_required
+from tenant_portal.branding import services
+from tenant_portal.branding.forms import (BrandingForm, ConfirmForm, DomainForm, FaviconForm, LogoForm,
+                                         branding_form)
 
 bp = Blueprint("portal_branding", __name__, url_prefix="/portal/branding")
+
+#: The body of an upload may be this much larger than the file itself (the multipart envelope, the CSRF token).
+UPLOAD_ENVELOPE_BYTES = 16 * 1024
+
+
+def _initial_form() -> BrandingForm:
+    languages = available_languages()
+    data = {"primary_color": g.tenant.primary_color, "accent_color": g.tenant.accent_color,
+            "enabled_languages": languages, "default_language": g.tenant.default_language, "listed": g.tenant.listed}
+    for code, texts in services.current_texts(languages).items():
+        data[f"texts_{code}"] = vars(texts)
+    return branding_form(languages, formdata=None, data=data)
+
+
+def _page(form: BrandingForm | None = None, logo_form: LogoForm | None = None,
+          favicon_form: FaviconForm | None = None, domain_form: DomainForm | None = None,
+          problem: str | None = None, status: int = 200):
+    form = form or _initial_form()
+    return render_template(
+        "tenant_portal/branding/edit.html", form=form, problem=problem,
+        logo_form=logo_form or LogoForm(formdata=None), favicon_form=favicon_form or FaviconForm(formdata=None),
+        domain_form=domain_form or DomainForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
+        contrasts=services.contrasts(*_shown_colors(form)), domains=services.domains(g.tenant),
+        defaults={code: services.default_texts(g.tenant, code) for code, _subform in form.text_fields},
+        saved_texts=services.current_texts(available_languages()), verification_name=services.verification_name,
+    ), status
+
+
+def _shown_colors(form: BrandingForm) -> tuple[str, str]:
+    """The colours the form holds when they are well formed, else the saved ones (the checks need real colours)."""
+    primary, accent = form.primary_color, form.accent_color
+    return (primary.data if primary.data and not primary.errors else g.tenant.primary_color,
+            accent.data if accent.data and not accent.errors else g.tenant.accent_color)
+
+
+@bp.route("", methods=["GET", "POST"])
+@admin_required
+def edit():
+    """The branding page: colours (with contrast checks), languages, listing, texts; the logo, favicon and
+    domains have their own forms on it."""
+    if request.method == "GET":
+        return _page()
+    form = branding_form(available_languages())
+    if not form.validate_on_submit():
+        return _page(form, status=400)
+    settings = services.BrandingSettings(
+        primary_color=form.primary_color.data, accent_color=form.accent_color.data,
+        enabled_languages=form.enabled_languages.data, default_language=form.default_language.data,
+        listed=form.listed.data,
+        texts={code: services.Texts(**subform.data) for code, subform in form.text_fields})
+    try:
+        warnings = services.update_branding(g.tenant, settings)
+    except services.BrandingRefused as refusal:
+        return _page(form, problem=str(refusal), status=400)
+    flash(_("The branding is saved. Your sign-up page shows it now."))
+    for warning in warnings:
+        flash(warning)
+    return redirect(url_for("portal_branding.edit"), code=303)
+
+
+def _upload(form_class: type[LogoForm] | type[FaviconForm], apply):
+    """Read an uploaded image (allowing a larger body than other forms) and hand it to ``apply``; returns the
+    page that refuses it, or None when it was saved."""
+    request.max_content_length = services.MAX_UPLOAD_BYTES + UPLOAD_ENVELOPE_BYTES
+    name = "logo" if form_class is LogoForm else "favicon"
+    try:
+        form = form_class()
+    except RequestEntityTooLarge:
+        # The body is left unread; every other form on the page (the header's sign-out) then sees an empty one.
+        request.__dict__.update(form=request.parameter_storage_class(), files=request.parameter_storage_class())
+        form = form_class(formdata=None)
+        form[name].errors = [_("This file is too large: the limit is 2 MB.")]
+        return _page(**{f"{name}_form": form}, status=413)
+    if not form.validate_on_submit():
+        return _page(**{f"{name}_form": form}, status=400)
+    upload = form[name].data
+    try:
+        apply(g.tenant, upload.read(services.MAX_UPLOAD_BYTES + 1), upload.filename)
+    except services.BrandingRefused as refusal:
+        form[name].errors = [str(refusal)]
+        return _page(**{f"{name}_form": form}, status=400)
+    return None
+
+
+@bp.post("/logo")
+@admin_required
+def upload_logo():
+    """Replace the logo (re-encoded on the server)."""
+    refused = _upload(LogoForm, services.set_logo)
+    if refused is not None:
+        return refused
+    flash(_("The new logo is saved."))
+    return redirect(url_for("portal_branding.edit", _anchor="logo-title"), code=303)
+
+
+@bp.post("/favicon")
+@admin_required
+def upload_favicon():
+    """Replace the favicon (re-encoded as a small PNG)."""
+    refused = _upload(FaviconForm, services.set_favicon)
+    if refused is not None:
+        return refused
+    flash(_("The new favicon is saved."))
+    return redirect(url_for("portal_branding.edit", _anchor="favicon-title"), code=303)
+
+
+@bp.post("/logo/remove")
+@admin_required
+def remove_logo():
+    """Show the organisation's name in the header again."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.remove_logo(g.tenant)
+    flash(_("The logo is removed: the header shows your organisation's name."))
+    return redirect(url_for("portal_branding.edit", _anchor="logo-title"), code=303)
+
+
+@bp.post("/favicon/remove")
+@admin_required
+def remove_favicon():
+    """Go back to the HeForShe favicon."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.remove_favicon(g.tenant)
+    flash(_("The favicon is removed."))
+    return redirect(url_for("portal_branding.edit", _anchor="favicon-title"), code=303)
+
+
+@bp.post("/domains")
+@admin_required
+def add_domain():
+    """Add a custom domain; it routes to the tenant once its DNS record proves ownership."""
+    form = DomainForm()
+    if not form.validate_on_submit():
+        return _page(domain_form=form, status=400)
+    try:
+        entry = services.add_domain(g.tenant, form.hostname.data)
+    except services.BrandingRefused as refusal:
+        form.hostname.errors = [str(refusal)]
+        return _page(domain_form=form, status=400)
+    flash(_("%(hostname)s is added. Create its DNS record, then choose “Verify”.", hostname=entry.hostname))
+    return redirect(url_for("portal_branding.edit", _anchor=f"domain-{entry.id}"), code=303)
+
+
+@bp.post("/domains/<int:hostname_id>/verify")
+@admin_required
+def verify_domain(hostname_id: int):
+    """Look up the domain's TXT record; when it holds the code, the domain starts routing here."""
+    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.verify_domain(entry)
+    except services.BrandingRefused as refusal:
+        return _page(problem=str(refusal), status=400)
+    flash(_("%(hostname)s is verified: it now leads to your sign-up page.", hostname=entry.hostname))
+    return redirect(url_for("portal_branding.edit", _anchor=f"domain-{entry.id}"), code=303)
+
+
+@bp.post("/domains/<int:hostname_id>/remove")
+@admin_required
+def remove_domain(hostname_id: int):
+    """Detach a custom domain: it stops leading to the sign-up page."""
+    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    hostname = entry.hostname
+    services.remove_domain(entry)
+    flash(_("%(hostname)s is removed.", hostname=hostname))
+    return redirect(url_for("portal_branding.edit", _anchor="domains-title"), code=303)

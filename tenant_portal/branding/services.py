@@ -1,0 +1,360 @@
+"""Branding: logo and favicon (re-encoded), colours (with contrast checks), texts per language, languages,
+listing on the global page, and custom domains proved by a DNS TXT record.
+
+Plain functions over domain objects; they flush and never commit. Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.resolver
+from flask import current_app
+from flask_babel import force_locale, format_decimal
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+
+from core.extensions import db
+from core.i18n import LANGUAGES
+from tenant_portal.services import record
+from tenants import services as tenants
+from tenants.models import Tenant, TenantHostname, TenantText, utcnow
+
+#: The largest file accepted for a logo or a favicon, before re-encoding.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: Larger images are refused before they are decoded (a small file can claim enormous dimensions).
+MAX_PIXELS = 25_000_000
+LOGO_BOX = (800, 400)
+FAVICON_BOX = (64, 64)
+FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+#: Text under this contrast ratio cannot be read by many people: refused. Under AA: saved with a warning.
+MIN_CONTRAST = 3.0
+AA_CONTRAST = 4.5
+WHITE = "#ffffff"
+VERIFICATION_PREFIX = "_heforshe-verification"
+DNS_TIMEOUT_SECONDS = 5.0
+
+
+class BrandingRefused(ValueError):
+    """A branding change that cannot be accepted; the message (translated) says why."""
+
+
+# Colours -----------------------------------------------------------------------------------------------
+
+
+def _luminance(color: str) -> float:
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(color[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """The WCAG 2.1 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """How readable one pair of the brand's colours is."""
+
+    label: str
+    foreground: str
+    background: str
+    ratio: float
+
+    @property
+    def passes_aa(self) -> bool:
+        return self.ratio >= AA_CONTRAST
+
+    @property
+    def readable(self) -> bool:
+        return self.ratio >= MIN_CONTRAST
+
+    @property
+    def shown_ratio(self) -> str:
+        """The ratio as people read it, like ``4.5:1`` (rounded down, so a failing pair never shows 4.5)."""
+        return f"{format_decimal(int(self.ratio * 10) / 10, format='0.0')}:1"
+
+
+def contrasts(primary: str, accent: str) -> list[Contrast]:
+    """The pairs the pages use: white header text on the primary colour, accent links on white."""
+    return [Contrast(_("White header text on the primary colour"), WHITE, primary, contrast_ratio(WHITE, primary)),
+            Contrast(_("Links in the accent colour on white"), accent, WHITE, contrast_ratio(accent, WHITE))]
+
+
+def check_colors(primary: str, accent: str) -> list[str]:
+    """Validate a pair of brand colours: raise ``BrandingRefused`` for unreadable text; return AA warnings."""
+    try:
+        primary, accent = tenants.validate_color(primary), tenants.validate_color(accent)
+    except tenants.InvalidTenantSetting as error:
+        raise BrandingRefused(_("Please give colours as # followed by six hexadecimal digits, like #5b2a86.")) from error
+    warnings = []
+    for pair in contrasts(primary, accent):
+        if not pair.readable:
+            raise BrandingRefused(_(
+                "%(pair)s: the contrast is only %(ratio)s, which many people cannot read. "
+                "Please choose colours with a contrast of at least 3:1 (4.5:1 is recommended).",
+                pair=pair.label, ratio=pair.shown_ratio))
+        if not pair.passes_aa:
+            warnings.append(_(
+                "%(pair)s: the contrast is %(ratio)s, below the 4.5:1 that WCAG AA asks for small text. "
+                "Some people will find it hard to read.", pair=pair.label, ratio=pair.shown_ratio))
+    return warnings
+
+
+# Texts and settings ------------------------------------------------------------------------------------
+
+
+def default_texts(tenant: Tenant, language: str) -> dict[str, str]:
+    """The standard wording of the sign-up and thank-you pages in ``language`` (used where a tenant wrote none)."""
+    with force_locale(language):
+        return {
+            "headline": _("Join %(name)s in HeForShe", name=tenant.name),
+            "commitment_text": _(
+                "I commit to take action against gender bias and discrimination, and to stand up for equal rights "
+                "and opportunities for women and girls, at work and beyond."),
+            "thank_you_text": _("Your commitment counts. Together we are making gender equality real."),
+        }
+
+
+@dataclass
+class Texts:
+    """A tenant's own wording in one language; empty means the standard wording."""
+
+    headline: str | None = None
+    commitment_text: str | None = None
+    thank_you_text: str | None = None
+
+
+@dataclass
+class BrandingSettings:
+    """Everything the branding form sets at once."""
+
+    primary_color: str
+    accent_color: str
+    enabled_languages: list[str]
+    default_language: str
+    listed: bool
+    texts: dict[str, Texts] = field(default_factory=dict)
+
+
+def current_texts(languages: list[str]) -> dict[str, Texts]:
+    """The current tenant's own wording in each of ``languages``."""
+    found = {}
+    for language in languages:
+        row = tenants.tenant_texts(language)
+        found[language] = Texts(row.headline, row.commitment_text, row.thank_you_text) if row else Texts()
+    return found
+
+
+def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
+    """Apply the branding form: colours, languages, listing and texts. Raises ``BrandingRefused`` (and changes
+    nothing) for unreadable colours or impossible languages; returns warnings for colours below WCAG AA."""
+    warnings = check_colors(settings.primary_color, settings.accent_color)
+    primary, accent = (tenants.validate_color(c) for c in (settings.primary_color, settings.accent_color))
+    enabled = [code for code in LANGUAGES if code in settings.enabled_languages]
+    if not enabled:
+        raise BrandingRefused(_("Please keep at least one language."))
+    if settings.default_language not in enabled:
+        raise BrandingRefused(_("The default language must be one of the enabled languages."))
+    if (tenant.primary_color, tenant.accent_color) != (primary, accent):
+        record("branding.colors", tenant.slug, primary=primary, accent=accent,
+               before=[tenant.primary_color, tenant.accent_color])
+        tenant.primary_color, tenant.accent_color = primary, accent
+    if (list(tenant.enabled_languages or []), tenant.default_language) != (enabled, settings.default_language):
+        record("branding.languages", tenant.slug, enabled=enabled, default=settings.default_language)
+        tenant.enabled_languages, tenant.default_language = enabled, settings.default_language
+    if tenant.listed != settings.listed:
+        record("branding.listed", tenant.slug, listed=settings.listed)
+        tenant.listed = settings.listed
+    for language, texts in settings.texts.items():
+        _save_texts(language, texts)
+    db.session.flush()
+    return warnings
+
+
+def _save_texts(language: str, texts: Texts) -> None:
+    if language not in LANGUAGES:
+        return
+    values = {name: (getattr(texts, name) or "").strip() or None
+              for name in ("headline", "commitment_text", "thank_you_text")}
+    row = tenants.tenant_texts(language)
+    if row is None:
+        if not any(values.values()):
+            return
+        row = TenantText(language=language)
+        db.session.add(row)
+    elif all(getattr(row, name) == value for name, value in values.items()):
+        return
+    for name, value in values.items():
+        setattr(row, name, value)
+    record("branding.texts", language, **values)
+
+
+# Images ------------------------------------------------------------------------------------------------
+
+
+def _looks_like_svg(data: bytes, filename: str | None) -> bool:
+    head = data[:1024].lstrip().lower()
+    return (filename or "").lower().endswith((".svg", ".svgz")) or head.startswith(b"<") or b"<svg" in head
+
+
+def clean_image(data: bytes, filename: str | None, box: tuple[int, int], as_png: bool = False) -> tuple[bytes, str]:
+    """Decode an uploaded PNG, JPEG or WebP and encode its pixels afresh (nothing else of the file survives:
+    no metadata, no trailing payload), scaled down to fit ``box``. Returns the bytes and their media type."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise BrandingRefused(_("This file is too large: the limit is %(size)s MB.", size=format_decimal(2)))
+    if _looks_like_svg(data, filename):
+        raise BrandingRefused(_("SVG images are not accepted, as they can carry scripts. "
+                                "Please upload a PNG, JPEG or WebP image."))
+    try:
+        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise BrandingRefused(_("This file is not a PNG, JPEG or WebP image.")) from error
+    if image.width * image.height > MAX_PIXELS:
+        raise BrandingRefused(_("This image is too large: please upload one of at most 25 million pixels."))
+    source_format = image.format
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BrandingRefused(_("This image is damaged: please export it again and upload the new file.")) from error
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    image = image.convert("RGBA" if has_alpha and (as_png or source_format != "JPEG") else "RGB")
+    image.thumbnail(box, Image.Resampling.LANCZOS)
+    # A new image from the pixels alone: no EXIF, ICC profile, text chunk or other metadata can ride along.
+    pixels = Image.frombytes(image.mode, image.size, image.tobytes())
+    target = "PNG" if as_png else source_format
+    output = io.BytesIO()
+    if target == "JPEG":
+        pixels.save(output, "JPEG", quality=90, optimize=True)
+    elif target == "WEBP":
+        pixels.save(output, "WEBP", quality=90)
+    else:
+        pixels.save(output, "PNG", optimize=True)
+    return output.getvalue(), FORMATS[target]
+
+
+def set_logo(tenant: Tenant, data: bytes, filename: str | None) -> None:
+    """Replace the tenant's logo with a re-encoded copy of an uploaded image."""
+    tenant.logo, tenant.logo_mime = clean_image(data, filename, LOGO_BOX)
+    record("branding.logo", tenant.slug, bytes=len(tenant.logo), mime=tenant.logo_mime)
+    db.session.flush()
+
+
+def set_favicon(tenant: Tenant, data: bytes, filename: str | None) -> None:
+    """Replace the tenant's favicon with a small PNG made from an uploaded image."""
+    tenant.favicon, tenant.favicon_mime = clean_image(data, filename, FAVICON_BOX, as_png=True)
+    record("branding.favicon", tenant.slug, bytes=len(tenant.favicon))
+    db.session.flush()
+
+
+def remove_logo(tenant: Tenant) -> None:
+    """Go back to showing the organisation's name in the header."""
+    tenant.logo = tenant.logo_mime = None
+    record("branding.logo_removed", tenant.slug)
+    db.session.flush()
+
+
+def remove_favicon(tenant: Tenant) -> None:
+    """Go back to the HeForShe favicon."""
+    tenant.favicon = tenant.favicon_mime = None
+    record("branding.favicon_removed", tenant.slug)
+    db.session.flush()
+
+
+# Custom domains ----------------------------------------------------------------------------------------
+
+
+def domains(tenant: Tenant) -> list[TenantHostname]:
+    """The tenant's custom domains, by name. (Hostnames are not tenant-scoped: the host lookup reads them all.)"""
+    return list(db.session.scalars(
+        select(TenantHostname).where(TenantHostname.tenant_id == tenant.id).order_by(TenantHostname.hostname)))
+
+
+def find_domain(tenant: Tenant, hostname_id: int) -> TenantHostname | None:
+    """One of the tenant's custom domains; another tenant's is not found."""
+    return db.session.scalars(select(TenantHostname).where(
+        TenantHostname.id == hostname_id, TenantHostname.tenant_id == tenant.id)).one_or_none()
+
+
+def verification_name(entry: TenantHostname) -> str:
+    """The DNS name whose TXT record proves ownership of a domain."""
+    return f"{VERIFICATION_PREFIX}.{entry.hostname}"
+
+
+def add_domain(tenant: Tenant, hostname: str) -> TenantHostname:
+    """Attach a custom domain, unverified, with a fresh verification token."""
+    hostname = hostname.strip().lower().rstrip(".")
+    base = current_app.config["BASE_DOMAIN"]
+    if not tenants.HOSTNAME_PATTERN.match(hostname):
+        raise BrandingRefused(_("%(hostname)s is not a valid domain name, like join.example.org.", hostname=hostname))
+    if hostname == base or hostname.endswith("." + base):
+        raise BrandingRefused(_("Addresses under %(base)s are HeForShe's own: please give a domain of your "
+                                "organisation.", base=base))
+    if db.session.scalar(select(TenantHostname.id).where(TenantHostname.hostname == hostname)) is not None:
+        raise BrandingRefused(_("%(hostname)s is already in use.", hostname=hostname))
+    entry = tenants.add_hostname(tenant, hostname, verified=False)
+    entry.verification_token = secrets.token_urlsafe(24)
+    record("branding.domain_added", hostname)
+    db.session.flush()
+    return entry
+
+
+def remove_domain(entry: TenantHostname) -> None:
+    """Detach a custom domain: it stops routing to the tenant (at once in this process)."""
+    record("branding.domain_removed", entry.hostname, verified=entry.verified_at is not None)
+    current_app.extensions.get("tenant_hosts", {}).pop(entry.hostname, None)
+    db.session.delete(entry)
+    db.session.flush()
+
+
+def _resolver() -> dns.resolver.Resolver:
+    """The system's resolver, or the one named by ``DNS_NAMESERVER`` (``host`` or ``host:port``)."""
+    nameserver = current_app.config.get("DNS_NAMESERVER") or ""
+    if not nameserver:
+        resolver = dns.resolver.Resolver()
+    else:
+        host, _sep, port = nameserver.rpartition(":") if nameserver.count(":") == 1 else (nameserver, "", "")
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [host]
+        if port:
+            resolver.port = int(port)
+    resolver.lifetime = DNS_TIMEOUT_SECONDS
+    return resolver
+
+
+def txt_values(name: str) -> list[str]:
+    """The TXT record values at a DNS name (several strings of one record are joined, as DNS intends)."""
+    answer = _resolver().resolve(name, "TXT", raise_on_no_answer=False)
+    return [b"".join(rdata.strings).decode("utf-8", "replace").strip() for rdata in answer]
+
+
+def verify_domain(entry: TenantHostname) -> None:
+    """Look for the domain's TXT record; when it carries the token, the domain is verified and starts routing.
+    Raises ``BrandingRefused`` saying what was found instead."""
+    if entry.verified_at is not None:
+        return
+    name = verification_name(entry)
+    try:
+        values = txt_values(name)
+    except dns.resolver.NXDOMAIN:
+        raise BrandingRefused(_("There is no TXT record at %(name)s yet. DNS changes can take a while to "
+                                "arrive: please try again later.", name=name)) from None
+    except dns.exception.DNSException as error:
+        current_app.logger.warning("TXT lookup of %s failed: %r", name, error)
+        raise BrandingRefused(_("The DNS lookup of %(name)s failed. Please try again later.", name=name)) from None
+    if entry.verification_token not in values:
+        raise BrandingRefused(_("The TXT record at %(name)s does not hold the verification code yet. DNS changes "
+                                "can take a while to arrive: please try again later.", name=name))
+    entry.verified_at = utcnow()
+    record("branding.domain_verified", entry.hostname)
+    db.session.flush()
