@@ -1,0 +1,316 @@
+"""Targets and the target tracker: progress, the pace needed, a forecast at the current pace, the curve so far.
+
+Plain functions; they flush and never commit. Every change is recorded in the audit log. ``today`` is a
+parameter wherever the answer depends on it, so that the arithmetic can be checked with fixed dates.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, select
+
+from core import privacy
+from core.extensions import db
+from tenant_portal.services import record
+from tenants import rollup
+from tenants.models import Commitment, Gender, Target, TargetMetric, Tenant, Unit
+
+#: The current pace is the average of the last four weeks of daily counts.
+RECENT_DAYS = 28
+PER_PAGE = 10
+
+
+class InvalidTarget(ValueError):
+    """A target that cannot be accepted; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TargetData:
+    """What an admin fills in for a target."""
+
+    unit_id: uuid.UUID | None
+    metric: TargetMetric
+    value: int
+    starts_on: date | None
+    deadline: date
+    public: bool
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How far a count is from its goal, what it takes to reach it, and where the recent pace leads."""
+
+    deadline: date
+    remaining: int  # people still needed
+    days_left: int  # days after today up to the deadline (negative once it has passed)
+    needed_per_week: int | None  # None when reached or ended
+    recent: int  # people counted over the last RECENT_DAYS days
+    reached_on: date | None  # at the recent pace; None when reached already, ended or no recent pace
+    shortfall: int | None  # people missing at the deadline at the recent pace (or when it ended)
+
+    @property
+    def recent_per_week(self) -> float:
+        return round(self.recent * 7 / RECENT_DAYS, 1)
+
+    @property
+    def reached_within_a_year(self) -> bool:
+        """Whether the forecast date is near enough the deadline to be worth saying (not centuries away)."""
+        return self.reached_on is not None and (self.reached_on - self.deadline).days <= 365
+
+    @property
+    def status(self) -> str:
+        """``reached``, ``on_track``, ``behind``, or ``ended`` (deadline passed, not reached)."""
+        if self.remaining == 0:
+            return "reached"
+        if self.days_left < 0:
+            return "ended"
+        return "on_track" if self.reached_on is not None and self.shortfall is None else "behind"
+
+
+def pace(current: int, goal: int, deadline: date, recent: int, today: date) -> Pace:
+    """The pace needed to go from ``current`` to ``goal`` by ``deadline``, and the forecast at the pace of
+    ``recent`` people over the last RECENT_DAYS days. Integer arithmetic: the same answer everywhere."""
+    remaining = max(goal - current, 0)
+    days_left = (deadline - today).days
+    if remaining == 0:
+        return Pace(deadline, 0, days_left, None, recent, None, None)
+    if days_left < 0:
+        return Pace(deadline, remaining, days_left, None, recent, None, remaining)
+    # A deadline of today leaves one day, not none: ask for the rest within it.
+    needed = math.ceil(remaining * 7 / max(days_left, 1))
+    if recent <= 0:
+        return Pace(deadline, remaining, days_left, needed, recent, None, remaining)
+    reached_on = today + timedelta(days=math.ceil(remaining * RECENT_DAYS / recent))
+    by_deadline = recent * days_left // RECENT_DAYS
+    shortfall = remaining - by_deadline if by_deadline < remaining else None
+    return Pace(deadline, remaining, days_left, needed, recent, reached_on, shortfall)
+
+
+def goal_count(target: Target, eligible: int | None) -> int | None:
+    """How many people the target asks for: its value, or its rate of the eligible men (rounded up)."""
+    if target.metric is not TargetMetric.PARTICIPATION_RATE:
+        return target.value
+    return math.ceil(target.value * eligible / 100) if eligible else None
+
+
+def eligible_men(tenant: Tenant, unit: Unit | None) -> int | None:
+    """The eligible headcount a participation rate divides by: the unit's, or the organisation's."""
+    return (unit.eligible_men if unit is not None else tenant.eligible_men) or None
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@dataclass(frozen=True)
+class Point:
+    """The count on one day of the curve."""
+
+    day: date
+    count: int
+
+
+@dataclass(frozen=True)
+class Tracker:
+    """Everything the tracker shows for one target. ``current`` is None when the unit is too small to show."""
+
+    target: Target
+    unit: Unit | None
+    eligible: int | None
+    goal: int | None  # people; None for a participation rate without an eligible headcount
+    current: int | None  # people counted now
+    pace: Pace | None
+    points: list[Point]  # cumulative count by day, from the start to today
+
+    @property
+    def percent(self) -> int:
+        """How far along, 0 to 100 (rounded down: 100 means reached)."""
+        if not self.goal or self.current is None:
+            return 0
+        return min(100, 100 * self.current // self.goal)
+
+    @property
+    def rate(self) -> float | None:
+        """Men committed as a percentage of the eligible men, for participation-rate targets."""
+        if self.eligible and self.current is not None:
+            return round(100 * self.current / self.eligible, 1)
+        return None
+
+    @property
+    def held_back(self) -> bool:
+        return self.current is None
+
+
+def _metric_key(metric: TargetMetric) -> str:
+    return "total" if metric is TargetMetric.ALL else "men"
+
+
+def _unit_release(counts: rollup.Counts, k: int) -> tuple[dict[str, privacy.Count], dict[str, privacy.Count]]:
+    # Released exactly as the dashboard does (smaller units merged into their parents), so that the
+    # tracker shows no unit the dashboard holds back.
+    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None
+                 for u in db.session.scalars(select(Unit))}
+    raw = {key: privacy.Count(v["total"], v["men"]) for key, v in counts.dimension("unit").items()}
+    return raw, privacy.release(raw, k, parent_of.get).cells
+
+
+def _unit_days(unit_id: uuid.UUID, metric: TargetMetric) -> dict[str, int]:
+    # The roll-up has no unit-by-day tally: one unit's commitments are few enough to count here.
+    query = select(Commitment.created_at).where(Commitment.unit_id == unit_id, Commitment.withdrawn_at.is_(None))
+    if metric is not TargetMetric.ALL:
+        query = query.where(Commitment.gender == Gender.MAN)
+    days: Counter = Counter()
+    for created_at in db.session.scalars(query):
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=timezone.utc)
+        days[moment.astimezone(timezone.utc).date().isoformat()] += 1
+    return dict(days)
+
+
+def released_curve(daily: dict[str, int], start: date, today: date, k: int) -> list[Point]:
+    """The cumulative count for each day from ``start`` to ``today``. The curve rises only once at least
+    ``k`` people have been added since its last rise, so no day's handful of sign-ups can be read off it;
+    the last point is today's count as it is."""
+    before = sum(n for day, n in daily.items() if day < start.isoformat())
+    shown, pending, points = before, 0, []
+    for offset in range((today - start).days + 1):
+        day = start + timedelta(days=offset)
+        pending += daily.get(day.isoformat(), 0)
+        if pending >= k:
+            shown, pending = shown + pending, 0
+        points.append(Point(day, shown))
+    if points:
+        points[-1] = Point(today, shown + pending)
+    return points
+
+
+def _recent(daily: dict[str, int], today: date) -> int:
+    since = (today - timedelta(days=RECENT_DAYS - 1)).isoformat()
+    return sum(n for day, n in daily.items() if since <= day <= today.isoformat())
+
+
+def _start(target: Target, daily: dict[str, int], today: date) -> date:
+    if target.starts_on is not None:
+        return min(target.starts_on, today)
+    created = target.created_at.date() if target.created_at else today
+    first = min((date.fromisoformat(day) for day in daily), default=created)
+    # Without a start date the curve begins at the first sign-up, at most a year back.
+    return max(min(first, created, today), today - timedelta(days=365))
+
+
+def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -> list[Tracker]:
+    """The tracker of each target: current count, pace needed, forecast and curve (no unit under
+    ``tenant.privacy_k`` shown)."""
+    today = today or today_utc()
+    counts = rollup.tenant_counts(("gender", "day", "unit"))
+    days = counts.dimension("day")
+    unit_ids = {t.unit_id for t in targets if t.unit_id is not None}
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
+    raw_units, shown_units = _unit_release(counts, tenant.privacy_k) if unit_ids else ({}, {})
+    result = []
+    for target in targets:
+        unit = units.get(target.unit_id)
+        key = _metric_key(target.metric)
+        if unit is None:
+            current = counts.men if key == "men" else counts.total
+            daily = {day: value[key] for day, value in days.items()}
+        else:
+            own = raw_units.get(str(unit.id), privacy.Count(0, 0))
+            shown = own.total == 0 or shown_units.get(str(unit.id)) == own
+            current = (own.men if key == "men" else own.total) if shown else None
+            daily = _unit_days(unit.id, target.metric) if shown else {}
+        eligible = eligible_men(tenant, unit)
+        goal = goal_count(target, eligible)
+        progress = (pace(current, goal, target.deadline, _recent(daily, today), today)
+                    if goal and current is not None else None)
+        points = released_curve(daily, _start(target, daily, today), today, tenant.privacy_k) \
+            if current is not None else []
+        result.append(Tracker(target, unit, eligible, goal, current, progress, points))
+    return result
+
+
+def target_page(page: int = 1, today: date | None = None) -> tuple[list[Target], bool]:
+    """One page of the current tenant's targets: running ones by nearest deadline, then ended ones; and
+    whether another page follows."""
+    today = today or today_utc()
+    found = list(db.session.scalars(
+        select(Target).order_by(case((Target.deadline < today, 1), else_=0), Target.deadline, Target.id)
+        .offset((max(page, 1) - 1) * PER_PAGE).limit(PER_PAGE + 1)))
+    return found[:PER_PAGE], len(found) > PER_PAGE
+
+
+def find_target(target_id: uuid.UUID) -> Target | None:
+    """One of the current tenant's targets, or None (another tenant's target is not found)."""
+    return db.session.scalars(select(Target).where(Target.id == target_id)).one_or_none()
+
+
+def _check(tenant: Tenant, data: TargetData, previous: Target | None, today: date) -> Unit | None:
+    unit = None
+    if data.unit_id is not None:
+        unit = db.session.scalars(select(Unit).where(Unit.id == data.unit_id)).one_or_none()
+        if unit is None:
+            raise InvalidTarget("unit", _l("Please choose one of your units."))
+    if data.metric is TargetMetric.PARTICIPATION_RATE:
+        if not 1 <= data.value <= 100:
+            raise InvalidTarget("value", _l("A participation rate is a percentage from 1 to 100."))
+        if eligible_men(tenant, unit) is None:
+            raise InvalidTarget("metric", _l(
+                "A participation rate needs the number of eligible men, and none is known for %(scope)s yet. "
+                "Give it on the Units page first.",
+                scope=unit.name if unit is not None else tenant.name))
+    if data.starts_on is not None and data.deadline <= data.starts_on:
+        raise InvalidTarget("deadline", _l("The deadline must come after the start date."))
+    if data.deadline <= today and (previous is None or previous.deadline != data.deadline):
+        raise InvalidTarget("deadline", _l("The deadline must be in the future."))
+    if data.public and (unit is not None or data.metric is TargetMetric.PARTICIPATION_RATE):
+        raise InvalidTarget("public", _l(
+            "Only a target for the whole organisation, counting men or commitments, can be shown on the "
+            "sign-up page."))
+    return unit
+
+
+def _details(target: Target) -> dict:
+    return {"metric": target.metric.value, "value": target.value, "unit": str(target.unit_id) if target.unit_id else None,
+            "starts_on": target.starts_on.isoformat() if target.starts_on else None,
+            "deadline": target.deadline.isoformat(), "public": target.public}
+
+
+def _apply(target: Target, data: TargetData) -> None:
+    target.unit_id, target.metric, target.value = data.unit_id, data.metric, data.value
+    target.starts_on, target.deadline, target.public = data.starts_on, data.deadline, data.public
+
+
+def create_target(tenant: Tenant, data: TargetData, today: date | None = None) -> Target:
+    """Add a target (refused with InvalidTarget, which says why); recorded in the audit log."""
+    _check(tenant, data, None, today or today_utc())
+    target = Target()
+    _apply(target, data)
+    db.session.add(target)
+    db.session.flush()
+    record("target.create", str(target.id), **_details(target))
+    return target
+
+
+def update_target(tenant: Tenant, target: Target, data: TargetData, today: date | None = None) -> None:
+    """Change a target (a deadline already passed may stay as it is); recorded in the audit log."""
+    _check(tenant, data, target, today or today_utc())
+    _apply(target, data)
+    db.session.flush()
+    record("target.update", str(target.id), **_details(target))
+
+
+def delete_target(target: Target) -> None:
+    """Delete a target; recorded in the audit log with what it was."""
+    details = _details(target)
+    db.session.delete(target)
+    db.session.flush()
+    record("target.delete", str(target.id), **details)
