@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from flask import current_app, g, request
 from flask_babel import format_decimal, get_locale
 
@@ -26,6 +28,15 @@ def site_url(slug: str | None = None) -> str:
     return f"{request.scheme}://{subdomain}{current_app.config['BASE_DOMAIN']}{':' + port if port else ''}/"
 
 
+def version(*parts) -> str:
+    """A short fingerprint of what a cached asset shows (colours, image bytes): its URL changes with it, so a
+    browser never keeps an old logo or colours from its cache after a change."""
+    digest = 0
+    for part in parts:
+        digest = zlib.crc32(part if isinstance(part, bytes) else str(part).encode(), digest)
+    return f"{digest:08x}"
+
+
 def init_app(app) -> None:
     """Register the template globals and filters."""
 
@@ -40,5 +51,6 @@ def init_app(app) -> None:
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["site_url"] = site_url
+    app.jinja_env.globals["version"] = version
     app.jinja_env.filters["number"] = lambda value: format_decimal(value)
     app.jinja_env.filters["country_name"] = i18n.country_name

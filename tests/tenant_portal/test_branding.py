@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import os
 import socket
 import threading
@@ -161,8 +162,11 @@ def test_a_logo_is_re_encoded_so_nothing_hidden_survives(client, db, acme_admin)
     assert logo.mimetype == "image/png"
     assert b"secret-metadata" not in logo.data and b"<script>" not in logo.data
     assert Image.open(io.BytesIO(logo.data)).size == (120, 60)
-    assert 'src="/logo"' in client.get("/", base_url=ACME).get_data(as_text=True)
+    first_src = re.search(r'src="(/logo\?v=\w+)"', client.get("/", base_url=ACME).get_data(as_text=True)).group(1)
     assert audit_actions(db, acme_admin) == ["branding.logo"]
+    upload(client, branding_page(client), "logo", image_bytes("PNG", size=(90, 60)), "logo.png")
+    second_src = re.search(r'src="(/logo\?v=\w+)"', client.get("/", base_url=ACME).get_data(as_text=True)).group(1)
+    assert second_src != first_src, "a new logo gets a new address, so no browser shows the old one from its cache"
 
 
 def test_a_photo_logo_loses_its_exif_and_is_scaled_down(client, acme_admin):
@@ -210,7 +214,8 @@ def test_a_favicon_becomes_a_small_png_served_on_every_page(client, db, acme_adm
     favicon = client.get("/favicon", base_url=ACME)
     assert favicon.mimetype == "image/png"
     assert Image.open(io.BytesIO(favicon.data)).size == (64, 64)
-    assert '<link rel="icon" href="/favicon" type="image/png">' in client.get("/", base_url=ACME).get_data(as_text=True)
+    page = client.get("/", base_url=ACME).get_data(as_text=True)
+    assert re.search(r'<link rel="icon" href="/favicon\?v=\w+" type="image/png">', page)
 
     page = branding_page(client)
     assert client.post("/portal/branding/favicon/remove", base_url=ACME,
