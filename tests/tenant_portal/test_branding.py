@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import socket
 import threading
 
@@ -360,9 +360,11 @@ def test_a_viewer_can_change_nothing(client, db, make_tenant, sign_in_as):
 def test_an_admin_of_one_tenant_cannot_touch_anothers_domains(client, db, make_tenant, acme_admin, dns_server):
     from tenants.services import add_hostname
 
-    globex_entry = add_hostname(make_tenant("globex", "Globex"), "join.globex.example", verified=False)
-    globex_entry.verification_token = "globex-token"
-    db.session.commit()
+    globex = make_tenant("globex", "Globex")
+    with tenant_context(globex):  # row-level security lets a tenant's hostnames be changed only as that tenant
+        globex_entry = add_hostname(globex, "join.globex.example", verified=False)
+        globex_entry.verification_token = "globex-token"
+        db.session.commit()
     dns_server["_heforshe-verification.join.globex.example"] = ["globex-token"]
     page = branding_page(client)
     assert "join.globex.example" not in page
