@@ -1,6 +1,8 @@
 """Small database helpers shared by the packages."""
 
-from sqlalchemy import text
+from functools import lru_cache
+
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
@@ -10,6 +12,22 @@ def insert(target):
     """An INSERT with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` on both supported databases."""
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+
+
+@lru_cache(maxsize=32)
+def _insert_new_statement(table: Table, unique_columns: tuple[str, ...], dialect: str):
+    return ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+            .on_conflict_do_nothing(index_elements=list(unique_columns)).returning(table.c.id))
+
+
+def insert_new(table: Table, unique_columns: tuple[str, ...], values: dict):
+    """Insert a row unless one with the same ``unique_columns`` exists; returns the new row's id, or None.
+
+    For the hot paths (a sign-up runs it twice): the statement is built once per table, so SQLAlchemy
+    reuses its compiled form instead of building and hashing a new one on each call.
+    """
+    statement = _insert_new_statement(table, unique_columns, db.session.get_bind().dialect.name)
+    return db.session.execute(statement, values).scalar()
 
 
 def lock_for_recount(*tables) -> None:

@@ -79,16 +79,21 @@ def tenant_context(tenant_or_id) -> Iterator[None]:
         deactivate(token)
 
 
+# session.info key: the tenant id the open transaction's connection carries in ``app.tenant_id``.
+_DATABASE_TENANT = "database_tenant"
+
+
 def _sync_open_transaction() -> None:
-    """A transaction begun before the tenant was known must learn it too (PostgreSQL only)."""
+    """A transaction that holds a connection already must learn the new tenant too (PostgreSQL only); one
+    that has none yet learns it in ``after_begin`` when it connects."""
     if not has_app_context():
         return
     session = db.session()
-    if session.in_transaction():
-        _set_database_tenant(session.connection())
+    if _DATABASE_TENANT in session.info and session.info[_DATABASE_TENANT] != _current_tenant_id.get():
+        _set_database_tenant(session, session.connection())
 
 
-def _set_database_tenant(connection) -> None:
+def _set_database_tenant(session, connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant_id = _current_tenant_id.get()
@@ -96,11 +101,18 @@ def _set_database_tenant(connection) -> None:
         text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
         {"tenant_id": "" if tenant_id is None else str(tenant_id)},
     )
+    session.info[_DATABASE_TENANT] = tenant_id
 
 
 @event.listens_for(Session, "after_begin")
 def _on_begin(session, transaction, connection) -> None:
-    _set_database_tenant(connection)
+    _set_database_tenant(session, connection)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _on_end(session, transaction) -> None:
+    if transaction.parent is None:  # the setting was local to the outermost transaction
+        session.info.pop(_DATABASE_TENANT, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from core.forms import Form
 from tenants.models import Unit
 from tenants.sso.models import Protocol
 
@@ -16,7 +16,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SsoSettingsForm(FlaskForm):
+class SsoSettingsForm(Form):
     """Which identity provider the tenant's people sign in with, and where it puts each fact."""
 
     protocol = RadioField(_l("Protocol"), choices=[
@@ -69,11 +69,11 @@ class SsoSettingsForm(FlaskForm):
         return [d for d in (self.allowed_domains.data or "").replace(",", "\n").split() if d]
 
 
-class TestConnectionForm(FlaskForm):
+class TestConnectionForm(Form):
     """Sign in once through the identity provider and show what it sent, without signing anyone in."""
 
 
-class BreakGlassForm(FlaskForm):
+class BreakGlassForm(Form):
     """An admin's sign-in when the identity provider is down."""
 
     email = EmailField(_l("Email"), filters=[_strip], validators=[

@@ -8,19 +8,22 @@ from functools import lru_cache
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from core import places
+from core.forms import Form
 from core.i18n import country_choices, is_country_code
+from tenants import services
 from tenants.models import Gender, Unit, UnitKind
 
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 _MARKUP = re.compile(r"[<>]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# WTForms' own message for a choice not offered, translated by its catalog (as its select fields do).
+WTFORMS_INVALID_CHOICE = "Not a valid choice."
 
 GENDER_LABELS = {
     Gender.MAN: _l("Man"),
@@ -61,14 +64,16 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class CommitmentForm(FlaskForm):
+class CommitmentForm(Form):
     """What everyone confirms when committing: gender, where they are, and consent."""
 
     gender = RadioField(_l("Gender"), choices=[SelectChoice(g.value, label) for g, label in GENDER_LABELS.items()],
                         validators=[InputRequired(message=_l("Please choose one of the options."))])
     gender_description = StringField(_l("In your own words (optional)"), filters=[_strip],
                                      validators=[Optional(), Length(max=60), plain_text])
-    country = SelectField(_l("Country"), validators=[DataRequired(message=_l("Please choose your country."))])
+    # validate_country checks the code: WTForms' own check would walk some 250 options on every sign-up.
+    country = SelectField(_l("Country"), validators=[DataRequired(message=_l("Please choose your country."))],
+                          validate_choice=False)
     city = StringField(_l("City (optional)"), filters=[_strip], validators=[Optional(), Length(max=100), plain_text])
     place = HiddenField(validators=[Optional()])
     consent = BooleanField(_l("I agree that my commitment is stored and counted as the privacy notice describes."),
@@ -106,14 +111,23 @@ class SignupForm(CommitmentForm):
         Length(max=254),
         Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
     ])
-    unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()])
+    # Checked by validate_unit against the one unit given, so that a sign-up loads no list of units.
+    unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()], validate_choice=False)
 
-    def __init__(self, units: list[Unit], *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def offer_units(self, units: list[Unit]) -> None:
+        """The units shown as choices, grouped by kind and sorted by name."""
         kinds = list(UNIT_GROUPS)
         self.unit.choices = [SelectChoice("", _l("None of these"))] + [
             SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
             for unit in sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))]
+
+    def validate_unit(self, field) -> None:
+        try:
+            unit = services.unit_in_tenant(uuid.UUID(field.data))
+        except ValueError:
+            unit = None
+        if unit is None:
+            raise ValidationError(field.gettext(WTFORMS_INVALID_CHOICE))
 
     @property
     def unit_id(self) -> uuid.UUID | None:

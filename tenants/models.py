@@ -113,14 +113,15 @@ class Tenant(db.Model):
     enabled_languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(LANGUAGES))
     primary_color: Mapped[str] = mapped_column(String(7), default="#5b2a86")
     accent_color: Mapped[str] = mapped_column(String(7), default="#00758d")
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Images load only when a page shows them, not with every request's tenant.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_group="images")
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
     map_visibility: Mapped[MapVisibility] = mapped_column(_enum(MapVisibility), default=MapVisibility.PUBLIC,
                                                           server_default=MapVisibility.PUBLIC.value)
     # No map, breakdown or export shows a group of fewer people than this (never below 5).
     privacy_k: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
-    favicon: Mapped[bytes | None] = mapped_column(LargeBinary)
+    favicon: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_group="images")
     favicon_mime: Mapped[str | None] = mapped_column(String(32))
     # Eligible headcount of the whole organisation (for the participation rate), when the admins give it.
     eligible_men: Mapped[int | None] = mapped_column(Integer)

@@ -6,19 +6,20 @@ calls them owns the transaction.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import make_transient_to_detached
+from flask import current_app, has_app_context
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from uuid6 import uuid7
 
 from core import places, privacy
-from core.database import insert
+from core.database import insert_new
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
 from tenants import rollup
@@ -143,20 +144,18 @@ class HostMatch:
 def match_host(host: str, base_domain: str) -> HostMatch | None:
     """Find the site a host names; None when it names nothing we serve (the caller answers 404).
 
-    Which tenant a host names is remembered in this process for ``HOST_CACHE_SECONDS``, but not the
-    tenant's row: on a remembered host the tenant is loaded when first used, so a changed setting (colours,
-    languages) shows at once, and a request that needs only its id (``count.json``) reads nothing. A
-    suspension or a removed custom domain takes effect within those seconds.
+    A host's tenant (its row, less the images) is remembered in this process for ``HOST_CACHE_SECONDS``, so
+    that most requests read no tenant row at all. A change to a tenant made through this process forgets
+    it at once (see ``_forget_changed_tenants``); other workers see it, a suspension or a removed custom
+    domain within those seconds.
     """
     host = host.split(":", 1)[0].strip().lower().rstrip(".")
     if host == base_domain:
         return HostMatch(tenant=None)
-    remembered = current_app.extensions.setdefault("tenant_hosts", {})  # per app: tests build many
-    tenant_id, until = remembered.get(host, (None, 0.0))
+    remembered = _remembered_hosts()
+    values, until = remembered.get(host, (None, 0.0))
     if time.monotonic() < until:
-        tenant = Tenant(id=tenant_id)
-        make_transient_to_detached(tenant)  # every other attribute loads from the database on first use
-        return HostMatch(tenant=db.session.merge(tenant, load=False))
+        return HostMatch(tenant=_detached_tenant(values))
     if host.endswith("." + base_domain):
         slug = host[: -len(base_domain) - 1]
         if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
@@ -168,8 +167,45 @@ def match_host(host: str, base_domain: str) -> HostMatch | None:
             .where(TenantHostname.hostname == host, TenantHostname.verified_at.is_not(None)))
     if tenant is None or tenant.status is not TenantStatus.ACTIVE:
         return None
-    remembered[host] = (tenant.id, time.monotonic() + HOST_CACHE_SECONDS)
+    remembered[host] = ({key: getattr(tenant, key) for key in _REMEMBERED_COLUMNS},
+                        time.monotonic() + HOST_CACHE_SECONDS)
     return HostMatch(tenant=tenant)
+
+
+_REMEMBERED_COLUMNS = tuple(column.key for column in Tenant.__mapper__.column_attrs if not column.deferred)
+
+
+def _remembered_hosts() -> dict[str, tuple[dict, float]]:
+    return current_app.extensions.setdefault("tenant_hosts", {})  # per app: tests build many
+
+
+def _detached_tenant(values: dict) -> Tenant:
+    """The remembered row as this session's ``Tenant``, without a query; its images load when used."""
+    tenant = Tenant(**{key: copy.copy(value) for key, value in values.items()})
+    make_transient_to_detached(tenant)
+    return db.session.merge(tenant, load=False)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_tenants(session, flush_context) -> None:
+    changed = {obj.id for obj in (*session.dirty, *session.deleted) if isinstance(obj, Tenant)}
+    if changed:
+        session.info.setdefault("changed_tenants", set()).update(changed)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_tenants(session) -> None:
+    changed = session.info.pop("changed_tenants", None)
+    if changed and has_app_context():
+        remembered = _remembered_hosts()
+        for host, (values, _) in list(remembered.items()):
+            if values["id"] in changed:
+                del remembered[host]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _keep_remembered_tenants(session, previous_transaction) -> None:
+    session.info.pop("changed_tenants", None)
 
 
 def canonical_email(email: str) -> str:
@@ -183,14 +219,19 @@ def canonical_email(email: str) -> str:
 
 def find_or_create_member(email: str, display_name: str | None = None) -> Member:
     """The current tenant's member with this address, created if new (safe under concurrent sign-ups)."""
+    member_id = _member_id(email, display_name)
+    return db.session.scalars(select(Member).where(Member.id == member_id)).one()
+
+
+def _member_id(email: str, display_name: str | None) -> uuid.UUID:
+    """The id of the current tenant's member with this address, created if new: one statement for a newcomer."""
     canonical = canonical_email(email)
-    db.session.execute(
-        insert(Member)
-        .values(tenant_id=current_tenant_id(), id=uuid7(), email=email.strip(), email_canonical=canonical,
-                display_name=display_name, role=Role.MEMBER, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["tenant_id", "email_canonical"])
-    )
-    return db.session.scalars(select(Member).where(Member.email_canonical == canonical)).one()
+    new_id = insert_new(Member.__table__, ("tenant_id", "email_canonical"), dict(
+        tenant_id=current_tenant_id(), id=uuid7(), email=email.strip(), email_canonical=canonical,
+        display_name=display_name, role=Role.MEMBER, created_at=utcnow()))
+    if new_id is not None:
+        return new_id
+    return db.session.scalar(select(Member.id).where(Member.email_canonical == canonical))
 
 
 @dataclass
@@ -219,29 +260,24 @@ def commit(signup: SignUp) -> bool:
     A repeat (the same person, however the address is written) changes nothing; a person who had
     withdrawn and commits again is counted again.
     """
-    member = find_or_create_member(signup.email, signup.name)
+    member_id = _member_id(signup.email, signup.name)
     values = dict(
-        tenant_id=current_tenant_id(), id=uuid7(), member_id=member.id, gender=signup.gender,
+        tenant_id=current_tenant_id(), id=uuid7(), member_id=member_id, gender=signup.gender,
         gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
         country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
     )
-    inserted = db.session.execute(
-        insert(Commitment).values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "member_id"])
-        .returning(Commitment.id)
-    ).scalar()
-    if inserted is None:
-        return _recommit(member)
+    if insert_new(Commitment.__table__, ("tenant_id", "member_id"), values) is None:
+        return _recommit(member_id)
     rollup.record(_CountedFacts.from_values(values), +1)
     return True
 
 
-def _recommit(member: Member) -> bool:
+def _recommit(member_id: uuid.UUID) -> bool:
     row = db.session.execute(
         update(Commitment)
-        .where(Commitment.member_id == member.id, Commitment.withdrawn_at.is_not(None))
+        .where(Commitment.member_id == member_id, Commitment.withdrawn_at.is_not(None))
         .values(withdrawn_at=None)
         .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
                    Commitment.created_at, Commitment.source)

@@ -38,7 +38,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
         abort(404)
     if current_user.is_authenticated:
         return _signed_in_commitment()
-    form = SignupForm(services.signup_units())
+    form = SignupForm()
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
@@ -55,6 +55,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
             unit_id=form.unit_id,
         ))
         return redirect(url_for("tenants.thanks"), code=303)
+    form.offer_units(services.signup_units())
     return render_template(
         "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
         counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],

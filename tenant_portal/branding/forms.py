@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import wtforms
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, Form, FormField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, FormField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.forms import Form
 from core.i18n import LANGUAGES, language_name
 
 _LANGUAGE_CHOICES = [SelectChoice(code, language_name(code)) for code in LANGUAGES]
@@ -35,7 +36,7 @@ def _at_least_one(form, field):
         raise ValidationError(_l("Please keep at least one language."))
 
 
-class LanguageTextsForm(Form):
+class LanguageTextsForm(wtforms.Form):
     """A tenant's own wording in one language (inside the branding form, which carries the CSRF token)."""
 
     headline = StringField(_l("Headline"), filters=[_strip], validators=[Optional(), Length(max=200)])
@@ -43,7 +44,7 @@ class LanguageTextsForm(Form):
     thank_you_text = TextAreaField(_l("Thank-you text"), filters=[_strip], validators=[Optional(), Length(max=2000)])
 
 
-class BrandingForm(FlaskForm):
+class BrandingForm(Form):
     """Colours, languages, listing; ``branding_form`` adds the texts of each enabled language."""
 
     primary_color = _color_field(_l("Primary colour (header background)"))
@@ -77,24 +78,24 @@ IMAGE_LABEL = _l("Image file (PNG, JPEG or WebP, at most 2 MB)")
 NO_FILE = _l("Please choose an image file.")
 
 
-class LogoForm(FlaskForm):
+class LogoForm(Form):
     """Upload a logo."""
 
     logo = FileField(IMAGE_LABEL, validators=[FileRequired(message=NO_FILE)])
 
 
-class FaviconForm(FlaskForm):
+class FaviconForm(Form):
     """Upload a favicon."""
 
     favicon = FileField(IMAGE_LABEL, validators=[FileRequired(message=NO_FILE)])
 
 
-class DomainForm(FlaskForm):
+class DomainForm(Form):
     """Add a custom domain."""
 
     hostname = StringField(_l("Domain name"), filters=[_strip, _lower], validators=[
         DataRequired(message=_l("Please enter a domain name, like join.example.org.")), Length(max=253)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that confirms an action (verify, remove): only the CSRF token."""

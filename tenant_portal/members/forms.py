@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 
+from core.forms import Form
 from tenants.models import Role
 
 
@@ -30,7 +30,7 @@ def role_choices() -> list[tuple[str, str]]:
     return [(role.value, name) for role, name in ROLE_NAMES.items()]
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     """Give one member another role."""
 
     role = SelectField(_l("Role"), choices=[SelectChoice(role.value, name) for role, name in ROLE_NAMES.items()],
@@ -38,7 +38,7 @@ class RoleForm(FlaskForm):
                        validate_choice=True)
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     """Invite someone by email to become an admin or a viewer."""
 
     email = _email_field(_l("Email address"))
@@ -48,11 +48,11 @@ class InviteForm(FlaskForm):
     ], default=Role.VIEWER.value, validators=[InputRequired(message=_l("Please choose a role."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that confirms an action (remove, revoke, accept, withdraw): only the CSRF token."""
 
 
-class SignInLinkForm(FlaskForm):
+class SignInLinkForm(Form):
     """Ask for a link to one's own page by email."""
 
     email = _email_field(_l("Your email address"))

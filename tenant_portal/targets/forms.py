@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from core.forms import Form
 from tenant_portal.targets.services import TargetData
 from tenants.models import Target, TargetMetric, Unit
 
@@ -23,7 +23,7 @@ METRIC_NAMES = {
 _DATE = _l("Please enter a date, like 2030-06-30.")
 
 
-class TargetForm(FlaskForm):
+class TargetForm(Form):
     """A target: for the whole organisation or one unit, what it counts, how many, by when."""
 
     unit = SelectField(_l("For"), validators=[Optional()])
@@ -57,5 +57,5 @@ class TargetForm(FlaskForm):
                           starts_on=self.starts_on.data, deadline=self.deadline.data, public=self.public.data)
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     """The button that confirms deleting a target: only the CSRF token."""

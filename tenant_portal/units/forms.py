@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from core.forms import Form
 from core.i18n import country_choices
 from tenant_portal.units.services import MAX_HEADCOUNT, UnitFields
 from tenants.models import Unit, UnitKind
@@ -40,14 +40,14 @@ class _HeadcountFields:
             raise ValidationError(_l("The eligible men cannot be more than the eligible people in all."))
 
 
-class HeadcountForm(_HeadcountFields, FlaskForm):
+class HeadcountForm(_HeadcountFields, Form):
     """The whole organisation's eligible headcount."""
 
     eligible_men = _headcount(_l("Eligible men in the organisation"))
     eligible_total = _headcount(_l("Eligible people in all (women, men and everyone else)"))
 
 
-class UnitForm(_HeadcountFields, FlaskForm):
+class UnitForm(_HeadcountFields, Form):
     """Add or change one unit."""
 
     name = StringField(_l("Name"), filters=[_strip], validators=[
@@ -85,18 +85,18 @@ class UnitForm(_HeadcountFields, FlaskForm):
                 "eligible_men": unit.eligible_men, "eligible_total": unit.eligible_total}
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """A CSV file of units, checked before anything is written."""
 
     file = FileField(_l("CSV file of units"), validators=[FileRequired(message=_l("Please choose a CSV file."))])
 
 
-class ApplyImportForm(FlaskForm):
+class ApplyImportForm(Form):
     """Import the file that was just checked (its text comes back with the form, and is checked again)."""
 
     content = HiddenField(validators=[DataRequired()])
     filename = HiddenField(validators=[Optional(), Length(max=200)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that confirms an action: only the CSRF token."""

@@ -1,16 +1,17 @@
 """Forms of the sign-in pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
+from core.forms import Form
 
-class SignOutForm(FlaskForm):
+
+class SignOutForm(Form):
     """Signing out is a POST with a CSRF token, so no other site can sign anyone out."""
 
 
-class DiscoveryForm(FlaskForm):
+class DiscoveryForm(Form):
     """A work or university address, to find the organisation's own sign-in."""
 
     email = EmailField(_l("Your work or university email"), filters=[lambda v: v.strip() if v else v], validators=[

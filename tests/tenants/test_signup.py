@@ -80,7 +80,7 @@ BAD_INPUT = {
     "no gender": ({"gender": None}, "Please choose one of the options."),
     "unknown gender": ({"gender": "robot"}, "Not a valid choice."),
     "no country": ({"country": ""}, "Please choose your country."),
-    "unknown country": ({"country": "XX"}, "Not a valid choice."),
+    "unknown country": ({"country": "XX"}, "Please choose your country from the list."),
     "no consent": ({"consent": None}, "Please agree to the privacy notice to commit."),
     "too long name": ({"name": "n" * 101}, "Field cannot be longer than 100 characters."),
     "html in name": ({"name": "<script>alert(1)</script>"}, "Please leave out the characters &lt; and &gt;."),
