@@ -80,6 +80,7 @@ def country_name(code: str) -> str:
     return _country_names(str(get_locale())).get(code, code)
 
 
+@lru_cache(maxsize=None)
 def language_name(code: str) -> str:
     """A language's name in that language (what a reader of it looks for in a switcher)."""
     return Locale.parse(code).display_name

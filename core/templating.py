@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
+from babel import numbers as babel_numbers
 from flask import current_app, g, request
 from flask_babel import format_decimal, get_locale
 
@@ -37,6 +39,19 @@ def version(*parts) -> str:
     return f"{digest:08x}"
 
 
+@lru_cache(maxsize=8192)
+def _formatted(value: int, locale: str) -> str:
+    return babel_numbers.format_decimal(value, locale=locale)
+
+
+def number(value) -> str:
+    """A number as the page's language writes it (1,234 · 1 234 · ١٬٢٣٤). Whole numbers are remembered: a
+    dashboard shows hundreds of them, mostly the same few."""
+    if type(value) is int:
+        return _formatted(value, str(get_locale()))
+    return format_decimal(value)
+
+
 def init_app(app) -> None:
     """Register the template globals and filters."""
 
@@ -52,5 +67,5 @@ def init_app(app) -> None:
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["site_url"] = site_url
     app.jinja_env.globals["version"] = version
-    app.jinja_env.filters["number"] = lambda value: format_decimal(value)
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["country_name"] = i18n.country_name
