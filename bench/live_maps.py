@@ -73,6 +73,23 @@ def measure(port: int, host: str, path: str, clients: int, requests: int = 0, se
             "max_ms": round(timings[-1] * 1000, 2)}
 
 
+def submit_form(port: int, host: str, path: str, fields: dict) -> http.client.HTTPResponse:
+    """Fill in a real form: GET ``path`` for its session cookie and CSRF token, then POST ``fields`` with
+    them. Returns the answer to the POST (read)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Host": host})
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    connection.request("POST", path, body=urlencode({"csrf_token": token, **fields}), headers={
+        "Host": host, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
 def sign_in_admin(env: dict, port: int, host: str) -> str:
     """Make an admin of ``host``'s tenant and sign in as the portal does when the identity provider is down
     (password and TOTP code); returns the session cookie."""
@@ -80,19 +97,8 @@ def sign_in_admin(env: dict, port: int, host: str) -> str:
     made = subprocess.run([sys.executable, "-m", "flask", "sso", "break-glass", slug, "--email", ADMIN_EMAIL,
                            "--password", ADMIN_PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     secret = re.search(r"secret=([A-Z2-7]+)", made.stdout).group(1)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/portal/sign-in", headers={"Host": host})
-    response = connection.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    body = urlencode({"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
-                      "code": pyotp.TOTP(secret).now()})
-    connection.request("POST", "/portal/sign-in", body=body, headers={
-        "Host": host, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
-    response = connection.getresponse()
-    response.read()
-    connection.close()
+    response = submit_form(port, host, "/portal/sign-in", {
+        "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "code": pyotp.TOTP(secret).now()})
     if response.status != 303:
         raise RuntimeError(f"break-glass sign-in answered HTTP {response.status}")
     return response.getheader("Set-Cookie").split(";")[0]
@@ -122,20 +128,9 @@ async def next_event(reader) -> float:
 
 def sign_up(port: int, host: str, email: str) -> None:
     """One commitment through the real form, CSRF token and all."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/", headers={"Host": host})
-    response = connection.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    body = f"csrf_token={token}&email={email}&gender=man&country=FR&consent=y"
-    connection.request("POST", "/", body=body, headers={
-        "Host": host, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
-    response = connection.getresponse()
-    response.read()
+    response = submit_form(port, host, "/", {"email": email, "gender": "man", "country": "FR", "consent": "y"})
     if response.status != 303:
         raise RuntimeError(f"sign-up answered HTTP {response.status}")
-    connection.close()
 
 
 async def streams_step(port: int, host: str, count: int, streams: list, others_pool, others_seconds: float) -> dict:
