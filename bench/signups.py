@@ -5,12 +5,13 @@
 
 As in production: gunicorn with gevent workers, PostgreSQL as the app role under row-level security,
 Redis. Each client fills in the real sign-up form of its tenant (GET for the CSRF token and session,
-then a POST per new person, keep-alive), for a fixed time. Two baselines run in the same session:
-pgbench inserting the same row shape with the same unique key, and a bare Flask endpoint that inserts
-one such row under the same gunicorn settings (``bench/bare_app.py``). The product sheds load past
-``MAX_IN_FLIGHT`` requests per worker (``core/load_shedding.py``): a client answered 503 waits the
-``Retry-After`` and tries again, and is counted as shed, not as a sign-up. Afterwards every sign-up that was
-answered with success must be stored exactly once, and the tallies must equal a recount.
+then a POST per new person, keep-alive, sending the cookie the server last set, as a browser does), for
+a fixed time. Two baselines run in the same session: pgbench inserting the same row shape with the same
+unique key, and a bare Flask endpoint that inserts one such row under the same gunicorn settings
+(``bench/bare_app.py``). The product sheds load past ``MAX_IN_FLIGHT`` requests per worker
+(``core/load_shedding.py``): a client answered 503 waits the ``Retry-After`` and tries again, and is counted
+as shed, not as a sign-up. Afterwards every sign-up that was answered with success must be stored exactly
+once, and the tallies must equal a recount.
 
 Results: ``bench/results/signups-<date>.json`` (``signup_vs_bare_ratio``) and ``.md``, the table also on stdout.
 """
@@ -78,6 +79,8 @@ async def _post_until(connection: tuple, until: float, path: str, record: dict) 
             writer.close()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             continue
+        if "set-cookie" in headers:  # as a browser does: the next sign-up from this client sends the new one
+            cookie = headers["set-cookie"].split(";")[0]
         if status == 503:
             record["shed"] += 1
             await asyncio.sleep(float(headers.get("retry-after", 1)))

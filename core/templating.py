@@ -31,7 +31,7 @@ def site_url(slug: str | None = None) -> str:
 
 
 def version(*parts) -> str:
-    """A short fingerprint of what a cached asset shows (colours, image bytes): its URL changes with it, so a
+    """A short fingerprint of what a cached asset shows (its colours): its URL changes with it, so a
     browser never keeps an old logo or colours from its cache after a change."""
     digest = 0
     for part in parts:

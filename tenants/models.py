@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+import zlib
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
@@ -24,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from uuid6 import uuid7
 
 from core.extensions import db
@@ -113,7 +114,8 @@ class Tenant(db.Model):
     enabled_languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(LANGUAGES))
     primary_color: Mapped[str] = mapped_column(String(7), default="#5b2a86")
     accent_color: Mapped[str] = mapped_column(String(7), default="#00758d")
-    # Images load only when a page shows them, not with every request's tenant.
+    # Images load only when they are served, not with every request's tenant: pages put their fingerprints
+    # (``*_version``, kept by ``_fingerprint``) in the images' URLs.
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_group="images")
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -123,6 +125,8 @@ class Tenant(db.Model):
     privacy_k: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     favicon: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_group="images")
     favicon_mime: Mapped[str | None] = mapped_column(String(32))
+    logo_version: Mapped[str | None] = mapped_column(String(8))
+    favicon_version: Mapped[str | None] = mapped_column(String(8))
     # Eligible headcount of the whole organisation (for the participation rate), when the admins give it.
     eligible_men: Mapped[int | None] = mapped_column(Integer)
     eligible_total: Mapped[int | None] = mapped_column(Integer)
@@ -133,6 +137,11 @@ class Tenant(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status is TenantStatus.ACTIVE
+
+    @validates("logo", "favicon")
+    def _fingerprint(self, key: str, image: bytes | None) -> bytes | None:
+        setattr(self, f"{key}_version", None if image is None else f"{zlib.crc32(image):08x}")
+        return image
 
 
 class TenantHostname(db.Model):

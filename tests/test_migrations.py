@@ -1,9 +1,11 @@
 """Migrations and models agree, and every migration can be undone."""
 
+import zlib
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from core.extensions import db
 
@@ -31,3 +33,21 @@ def test_every_migration_has_a_working_downgrade(app):
         engine.dispose()
         upgrade()
         assert _differences(app) == []
+
+
+def test_images_stored_before_their_fingerprints_get_one(app):
+    with app.app_context():
+        db.engine.dispose()
+        downgrade(revision="0004")
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO tenants (id, slug, name, kind, status, default_language, enabled_languages, primary_color,"
+                " accent_color, logo, logo_mime, listed, map_visibility, privacy_k, break_glass_enabled, created_at)"
+                " VALUES (1, 'acme', 'Acme', 'corporation', 'active', 'en', '[\"en\"]', '#5b2a86', '#00758d',"
+                " :logo, 'image/png', true, 'public', 10, false, CURRENT_TIMESTAMP)"), {"logo": b"logo bytes"})
+        upgrade()
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT logo_version, favicon_version FROM tenants")).one()
+        engine.dispose()
+        assert versions == (f"{zlib.crc32(b'logo bytes'):08x}", None)
