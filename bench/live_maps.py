@@ -32,8 +32,9 @@ from urllib.parse import urlencode
 
 import pyotp
 
-from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, ROOT, environment, free_port, goal, log, machine, markdown_goals,
-                          markdown_header, parse_arguments, populate, prepare_database, start_server, write_results)
+from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, ROOT, environment, free_port, goal, log, machine,
+                          markdown_goals, markdown_header, parse_arguments, populate, prepare_database, start_server,
+                          write_results)
 
 READ_WORKERS, STREAM_WORKERS = 1, 2
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.org", "bench-admin-password"
@@ -263,8 +264,8 @@ def markdown(result: dict) -> str:
                 site, path = key.split(" ")
                 lines.append(f"| {int(size):,} | {site} | {path} | {value['per_second']} | {value['p50_ms']} "
                              f"| {value['p99_ms']} | {value['max_ms']} |")
-    lines += ["", "| open streams | seconds to open | sign-up shown on all streams, ms | count.json meanwhile: requests "
-              "| p50 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| open streams | seconds to open | sign-up shown on all streams, ms "
+              "| count.json meanwhile: requests | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|"]
     for step in result["streams"]:
         if "error" in step:
             lines.append(f"| {step['streams']:,} | failed: {step['error']} | | | | | |")

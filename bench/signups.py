@@ -28,9 +28,9 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, ROOT, SCRATCH, environment, free_port, goal, gunicorn_command,
-                          log, machine, markdown_goals, markdown_header, parse_arguments, populate, prepare_database,
-                          start_server, write_results)
+from bench.common import (BASE_DOMAIN, ROOT, SCRATCH, SIGNUP_MAX_IN_FLIGHT, environment, free_port, goal,
+                          gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments, populate,
+                          prepare_database, start_server, write_results)
 
 TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 WORKERS = 2
@@ -160,14 +160,15 @@ def main() -> None:
     client_counts = [8] if args.smoke else [32, 256]
 
     urls = prepare_database(args.database)
-    env = environment(urls, args.redis)
+    env = environment(urls, args.redis, SIGNUP_MAX_IN_FLIGHT)
     log(f"populating {population:,} commitments over {tenants} tenants ...")
     populate(urls, env, tenants, population)
     create_bare_table(urls)
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,
               "machine": machine(urls["admin"], args.redis),
               "settings": {"server": f"gunicorn, gevent worker class, {WORKERS} workers, 20,000 worker connections",
-                           "load shedding": f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} per worker; shed clients wait Retry-After",
+                           "load shedding": f"MAX_IN_FLIGHT={SIGNUP_MAX_IN_FLIGHT} per worker; "
+                                            "shed clients wait Retry-After",
                            "seconds per case": seconds, "population": f"{population:,} commitments, {tenants} tenants",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub",
                            "clients": "asyncio in the benchmark's process, keep-alive, same machine",
