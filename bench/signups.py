@@ -8,7 +8,8 @@ Redis. Each client fills in the real sign-up form of its tenant (GET for the CSR
 then a POST per new person, keep-alive, sending the cookie the server last set, as a browser does), for
 a fixed time. Two baselines run in the same session: pgbench inserting the same row shape with the same
 unique key, and a bare Flask endpoint that inserts one such row under the same gunicorn settings
-(``bench/bare_app.py``). The product sheds load past ``MAX_IN_FLIGHT`` requests per worker
+(``bench/bare_app.py``), run before and after the sign-ups: the faster run counts, so that a slow moment of
+the machine cannot flatter the ratio. The product sheds load past ``MAX_IN_FLIGHT`` requests per worker
 (``core/load_shedding.py``): a client answered 503 waits the ``Retry-After`` and tries again, and is counted
 as shed, not as a sign-up. Afterwards every sign-up that was answered with success must be stored exactly
 once, and the tallies must equal a recount.
@@ -140,6 +141,27 @@ def create_bare_table(urls: dict) -> None:
     engine.dispose()
 
 
+def bare_endpoint(env: dict, urls: dict, client_counts: list[int], seconds: float) -> dict:
+    """The bare insert endpoint under the same gunicorn settings, at each number of clients."""
+    bare_env = {**env, "BARE_DATABASE_URL": urls["admin"]}
+    bare_port = free_port()
+    bare = subprocess.Popen(gunicorn_command(bare_port, WORKERS, "bench.bare_app:app"), cwd=ROOT, env=bare_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    outcomes = {}
+    try:
+        time.sleep(2)
+        asyncio.run(_load(bare_port, ["bare"], client_counts[0], min(seconds, 5), "/", form_page=False))  # warm-up
+        for clients in client_counts:
+            outcome = asyncio.run(_load(bare_port, ["bare"], clients, seconds, "/", form_page=False))
+            outcome.pop("accepted")
+            outcomes[str(clients)] = outcome
+            log(f"  bare insert endpoint, {clients} clients: {outcome}")
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+    return outcomes
+
+
 def stored_exactly_once(urls: dict, accepted: list[tuple[str, str]]) -> bool:
     """Every accepted sign-up is in the database once, under its own tenant."""
     engine = sa.create_engine(urls["admin"])
@@ -172,9 +194,11 @@ def main() -> None:
                            "seconds per case": seconds, "population": f"{population:,} commitments, {tenants} tenants",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub",
                            "clients": "asyncio in the benchmark's process, keep-alive, same machine",
-                           "bare endpoint": "bench/bare_app.py, same gunicorn settings, no load shedding"},
+                           "bare endpoint": "bench/bare_app.py, same gunicorn settings, no load shedding; run before "
+                                            "and after the sign-ups, the faster run counted"},
               "pgbench_rows_per_second": {}, "bare": {}, "signups": {}}
 
+    bare_runs = [bare_endpoint(env, urls, client_counts, seconds)]
     all_hosts = [f"org{n}.{BASE_DOMAIN}" for n in range(tenants)]
     port = free_port()
     server = start_server(env, port, workers=WORKERS)
@@ -192,22 +216,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-    bare_env = {**env, "BARE_DATABASE_URL": urls["admin"]}
-    bare_port = free_port()
-    bare = subprocess.Popen(gunicorn_command(bare_port, WORKERS, "bench.bare_app:app"), cwd=ROOT, env=bare_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(2)
-        asyncio.run(_load(bare_port, ["bare"], client_counts[0], min(seconds, 5), "/", form_page=False))  # warm-up
-        for clients in client_counts:
-            outcome = asyncio.run(_load(bare_port, ["bare"], clients, seconds, "/", form_page=False))
-            outcome.pop("accepted")
-            result["bare"][str(clients)] = outcome
-            log(f"  bare insert endpoint, {clients} clients: {outcome}")
-    finally:
-        bare.terminate()
-        bare.wait(timeout=30)
+    bare_runs.append(bare_endpoint(env, urls, client_counts, seconds))
+    result["bare_runs"] = bare_runs
+    result["bare"] = {clients: max((run[clients] for run in bare_runs), key=lambda outcome: outcome["per_second"])
+                      for clients in bare_runs[0]}
     for clients in client_counts:
         result["pgbench_rows_per_second"][str(clients)] = round(pgbench(urls, clients, seconds), 1)
         log(f"  pgbench, {clients} clients: {result['pgbench_rows_per_second'][str(clients)]} rows/s")
@@ -245,9 +257,10 @@ def markdown(result: dict) -> str:
     for case, value in result["signups"].items():
         lines.append(f"| sign-ups, {case} | {value['per_second']} | {value['p50_ms']} | {value['p99_ms']} | "
                      f"{value['errors']} | {value['shed']} |")
-    for clients, value in result["bare"].items():
-        lines.append(f"| bare insert endpoint, {clients} clients | {value['per_second']} | {value['p50_ms']} | "
-                     f"{value['p99_ms']} | {value['errors']} | {value['shed']} |")
+    for when, run in zip(("before", "after"), result["bare_runs"]):
+        for clients, value in run.items():
+            lines.append(f"| bare insert endpoint, {clients} clients, {when} | {value['per_second']} | "
+                         f"{value['p50_ms']} | {value['p99_ms']} | {value['errors']} | {value['shed']} |")
     for clients, value in result["pgbench_rows_per_second"].items():
         lines.append(f"| pgbench, {clients} clients (at most 90) | {value} | | | | |")
     lines += ["", "| ratio | value |", "|---|---|",
