@@ -100,6 +100,24 @@ def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(ap
         db.engine.dispose()
 
 
+def test_a_tenant_switched_inside_an_open_transaction_reaches_the_database(app_config, make_tenant, make_commitment):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    make_commitment(acme, email="a@example.org")
+    make_commitment(globex, email="g@example.org")
+    acme_id, globex_id = acme.id, globex.id
+    emails = lambda: db.session.scalars(text("SELECT email FROM members")).all()
+    app = create_app(app_config)
+    with app.app_context():
+        with tenant_context(acme_id):
+            assert emails() == ["a@example.org"]
+            with tenant_context(globex_id):
+                assert emails() == ["g@example.org"]
+            assert emails() == ["a@example.org"]
+        assert emails() == []
+        db.session.rollback()
+        db.engine.dispose()
+
+
 def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(app_config, make_tenant,
                                                                                make_commitment):
     acme, globex = make_tenant("acme"), make_tenant("globex")
