@@ -74,3 +74,22 @@ def test_the_app_factory_reads_the_limit_from_its_configuration(app_config):
 
     assert isinstance(create_app({**app_config, "MAX_IN_FLIGHT": 5}).wsgi_app, LoadShedding)
     assert not isinstance(create_app(app_config).wsgi_app, LoadShedding)
+
+
+@pytest.mark.parametrize("headers,language,words", [
+    ({"Accept-Language": "fr-CA,fr;q=0.9"}, "fr", "Veuillez réessayer"),
+    ({"Accept-Language": "ar"}, "ar", "يُرجى المحاولة"),
+    ({"Accept-Language": "fr", "Cookie": "lang=ru"}, "ru", "попробуйте ещё раз"),
+    ({}, "en", "Please try again"),
+])
+def test_a_shed_visitor_is_told_in_their_language(app, headers, language, words):
+    app.config["MAX_IN_FLIGHT"] = 1
+    load_shedding.init_app(app)
+    shedding = app.extensions["load_shedding"]
+    shedding.in_flight = 1  # the one place is taken
+    body, status, response_headers = run_wsgi_app(
+        shedding, EnvironBuilder(path="/", base_url="http://acme.hfs.test", headers=headers).get_environ())
+    page = b"".join(body).decode()
+    assert status.startswith("503") and response_headers["Retry-After"] == "1"
+    assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in page
+    assert words in page
