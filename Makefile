@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi
 
-.PHONY: run test install translations messages lock clean
+.PHONY: run test bench install translations messages lock clean
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: install
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 15 minutes)
+bench: install
+	$(BIN)/python -m bench
 
 ## messages: gather new texts from the code into the catalogs (then translate the empty ones)
 messages: $(BIN)/.installed

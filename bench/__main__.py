@@ -1,0 +1,12 @@
+"""Every benchmark in one command: sign-ups first, then reads and live streams.
+
+    .venv/bin/python -m bench              # full run, about 15 minutes (or: make bench)
+    .venv/bin/python -m bench --smoke      # tiny sizes: checks that the benchmarks still work
+
+Both take ``--database`` and ``--redis`` (see bench/common.py) and write their results to bench/results/.
+"""
+
+from bench import live_maps, signups
+
+signups.main()
+live_maps.main()
