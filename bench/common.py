@@ -69,13 +69,37 @@ def environment(urls: dict, redis_url: str, max_in_flight: int = MAX_IN_FLIGHT) 
             "MAX_IN_FLIGHT": str(max_in_flight), "FLASK_APP": "wsgi"}
 
 
+COMMITMENT_BATCH = 100_000
+COUNTRIES = ["FR", "KE", "BR", "IN", "US", "JP", "EG", "MX", "NG", "CN", "GB", "DE", "RU", "SA", "ZA", "AR"]
+GENDERS = ["man", "man", "man", "woman", "woman", "non_binary", "undisclosed"]
+# People numbered first..last, each a member with one commitment, spread over the tenants, their units, a
+# year of days, countries and genders (tenant ids are 1..tenants in a fresh database).
+_ADD_PEOPLE = sa.text("""
+    WITH added AS (
+        INSERT INTO members (tenant_id, id, email, email_canonical, role, created_at)
+        SELECT 1 + (n % :tenants), gen_random_uuid(), 'p' || n || '@example.org', 'p' || n || '@example.org',
+               'member', now() - (n % 365) * interval '1 day'
+        FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS n
+        RETURNING tenant_id, id, email, created_at)
+    INSERT INTO commitments (tenant_id, id, member_id, gender, country_code, unit_id, source, language,
+                             consent_version, name_public, verified, created_at)
+    SELECT m.tenant_id, gen_random_uuid(), m.id, (CAST(:genders AS text[]))[1 + abs(hashtext(m.email)) % :g],
+           (CAST(:countries AS text[]))[1 + abs(hashtext(m.email || 'c')) % :c],
+           (SELECT u.id FROM units u WHERE u.tenant_id = m.tenant_id
+            ORDER BY u.id OFFSET abs(hashtext(m.email || 'u')) % 5 LIMIT 1),
+           'web', 'en', '2026-11', false, false, m.created_at
+    FROM added m""")
+
+
 def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
     """Tenants with units through the app's own services, then commitments in bulk (as a superuser, in
     SQL), then the tallies rebuilt by the app's recount. Returns the seconds it took."""
     started = time.monotonic()
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    log(f"  {tenants:,} tenants with 5 units each ...")
     script = (
+        "import sys\n"
         "from core.app import create_app; from core.extensions import db; from core.tenancy import tenant_context\n"
         "from tenants import services; from tenants.models import TenantKind, Unit, UnitKind\n"
         "app = create_app()\n"
@@ -87,28 +111,21 @@ def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
         "                db.session.add(Unit(name=f'Office {u}', kind=UnitKind.OFFICE, country_code='FR',\n"
         "                                    latitude=48.0 + u, longitude=2.0 + u))\n"
         "            db.session.flush()\n"
+        f"        if (n + 1) % {max(1, tenants // 10)} == 0:\n"
+        f"            print(f'    {{n + 1:,}} / {tenants:,}', file=sys.stderr, flush=True)\n"
         "    db.session.commit()\n")
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
     engine = sa.create_engine(urls["admin"])
-    countries = ["FR", "KE", "BR", "IN", "US", "JP", "EG", "MX", "NG", "CN", "GB", "DE", "RU", "SA", "ZA", "AR"]
-    genders = ["man", "man", "man", "woman", "woman", "non_binary", "undisclosed"]
-    with engine.begin() as connection:
-        connection.execute(sa.text("""
-            INSERT INTO members (tenant_id, id, email, email_canonical, role, created_at)
-            SELECT 1 + (n % :tenants), gen_random_uuid(), 'p' || n || '@example.org', 'p' || n || '@example.org',
-                   'member', now() - (n % 365) * interval '1 day'
-            FROM generate_series(1, :n) AS n"""), {"tenants": tenants, "n": commitments})
-        connection.execute(sa.text("""
-            INSERT INTO commitments (tenant_id, id, member_id, gender, country_code, unit_id, source, language,
-                                     consent_version, name_public, verified, created_at)
-            SELECT m.tenant_id, gen_random_uuid(), m.id, (CAST(:genders AS text[]))[1 + abs(hashtext(m.email)) % :g],
-                   (CAST(:countries AS text[]))[1 + abs(hashtext(m.email || 'c')) % :c],
-                   (SELECT u.id FROM units u WHERE u.tenant_id = m.tenant_id
-                    ORDER BY u.id OFFSET abs(hashtext(m.email || 'u')) % 5 LIMIT 1),
-                   'web', 'en', '2026-11', false, false, m.created_at
-            FROM members m"""), {"genders": genders, "g": len(genders), "countries": countries,
-                                 "c": len(countries)})
+    log(f"  {commitments:,} commitments ...")
+    for first in range(1, commitments + 1, COMMITMENT_BATCH):
+        last = min(first + COMMITMENT_BATCH - 1, commitments)
+        with engine.begin() as connection:
+            connection.execute(_ADD_PEOPLE, {"tenants": tenants, "first": first, "last": last,
+                                             "genders": GENDERS, "g": len(GENDERS),
+                                             "countries": COUNTRIES, "c": len(COUNTRIES)})
+        log(f"    {last:,} / {commitments:,} ({time.monotonic() - started:.0f} s)")
     engine.dispose()
+    log("  tallies rebuilt by `flask rollup recount --repair`, then checked ...")
     subprocess.run([*flask, "rollup", "recount", "--repair"], cwd=ROOT, env=env, capture_output=True)
     check = subprocess.run([*flask, "rollup", "recount"], cwd=ROOT, env=env, capture_output=True, text=True)
     if check.returncode != 0:
@@ -143,13 +160,34 @@ def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not start: see {log_file.name}")
 
 
+def _counts(text: str) -> list[int]:
+    counts = [int(part.replace("_", "")) for part in text.split(",")]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("give whole numbers above 0, separated by commas")
+    return counts
+
+
+def _tenants(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError("at least 2 tenants: one of them is the launch-day tenant")
+    return int(text)
+
+
 def parse_arguments(doc: str) -> argparse.Namespace:
-    """The options every benchmark takes: ``--smoke``, ``--database`` and ``--redis``; raises the open file limit."""
+    """The options every benchmark takes; raises the open file limit. Sizes left unset take each benchmark's
+    defaults (smaller with ``--smoke``)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--tenants", type=_tenants, help="tenants generated (default 100)")
+    parser.add_argument("--commitments", type=_counts, metavar="N[,N...]",
+                        help="commitments generated: the reads are measured at each size (default 10000,1000000); "
+                             "the sign-ups load the first (default 10000)")
+    parser.add_argument("--streams", type=_counts, metavar="N[,N...]",
+                        help="open streams at each step (default 1000,5000,10000)")
+    parser.add_argument("--seconds", type=int, help="seconds per sign-up case (default 15)")
     args = parser.parse_args()
     raise_open_file_limit()
     return args

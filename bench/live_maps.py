@@ -177,9 +177,9 @@ async def stream_capacity(port: int, host: str, steps: list[int], others_seconds
 
 def main() -> None:
     args = parse_arguments(__doc__)
-    sizes = [300, 1_000] if args.smoke else [10_000, 1_000_000]
-    tenants = 5 if args.smoke else 100
-    steps = [20, 50] if args.smoke else [1_000, 5_000, 10_000]
+    sizes = args.commitments or ([300, 1_000] if args.smoke else [10_000, 1_000_000])
+    tenants = args.tenants or (5 if args.smoke else 100)
+    steps = args.streams or ([20, 50] if args.smoke else [1_000, 5_000, 10_000])
     requests = 100 if args.smoke else 5_000
     others_seconds = 1.5 if args.smoke else 5
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,

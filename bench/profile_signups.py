@@ -30,13 +30,13 @@ def main() -> None:
     seconds = 5 if args.smoke else 20
     urls = prepare_database(args.database)
     env = environment(urls, args.redis, SIGNUP_MAX_IN_FLIGHT)
-    populate(urls, env, 100, 10_000)
+    populate(urls, env, args.tenants or 100, (args.commitments or [10_000])[0])
     port = free_port()
     server = start_server(env, port, workers=1)
     stacks = SCRATCH / "profile-signups.txt"
     try:
         time.sleep(3)  # the worker builds its place table at start
-        hosts = [f"org{n}.{BASE_DOMAIN}" for n in range(100)]
+        hosts = [f"org{n}.{BASE_DOMAIN}" for n in range(args.tenants or 100)]
         asyncio.run(_load(port, hosts, 8, 3, "/", form_page=True))  # warm-up
         worker = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()[0]
         spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", worker, "--rate",

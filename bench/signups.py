@@ -178,7 +178,9 @@ def stored_exactly_once(urls: dict, accepted: list[tuple[str, str]]) -> bool:
 
 def main() -> None:
     args = parse_arguments(__doc__)
-    seconds, tenants, population = (2, 5, 500) if args.smoke else (15, 100, 10_000)
+    seconds = args.seconds or (2 if args.smoke else 15)
+    tenants = args.tenants or (5 if args.smoke else 100)
+    population = (args.commitments or [500 if args.smoke else 10_000])[0]
     client_counts = [8] if args.smoke else [32, 256]
 
     urls = prepare_database(args.database)
