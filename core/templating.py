@@ -31,11 +31,11 @@ def site_url(slug: str | None = None) -> str:
 
 
 def version(*parts) -> str:
-    """A short fingerprint of what a cached asset shows (its colours): its URL changes with it, so a
-    browser never keeps an old logo or colours from its cache after a change."""
+    """A short fingerprint of what a cached asset shows (the brand colours): its URL changes with it, so a
+    browser never keeps old colours from its cache after a change. Images carry their own (``logo_version``)."""
     digest = 0
     for part in parts:
-        digest = zlib.crc32(part if isinstance(part, bytes) else str(part).encode(), digest)
+        digest = zlib.crc32(str(part).encode(), digest)
     return f"{digest:08x}"
 
 
