@@ -46,19 +46,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare_database(admin_url: str) -> dict:
-    """A fresh database with the production split of roles; returns the URLs."""
+def prepare_database(admin_url: str, name: str = "hfs_bench") -> dict:
+    """A fresh database ``name`` with the production split of roles; returns the URLs."""
     admin = make_url(admin_url)
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         for role in (OWNER, APP):
             if not connection.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
                 connection.execute(sa.text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
-        connection.execute(sa.text("DROP DATABASE IF EXISTS hfs_bench WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE hfs_bench OWNER {OWNER}"))
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(sa.text(f"CREATE DATABASE {name} OWNER {OWNER}"))
     engine.dispose()
-    url = lambda role: admin.set(username=role, password=None, database="hfs_bench").render_as_string(False)
-    return {"app": url(APP), "owner": url(OWNER), "admin": admin.set(database="hfs_bench").render_as_string(False)}
+    url = lambda role: admin.set(username=role, password=None, database=name).render_as_string(False)
+    return {"app": url(APP), "owner": url(OWNER), "admin": admin.set(database=name).render_as_string(False)}
 
 
 def environment(urls: dict, redis_url: str, max_in_flight: int = MAX_IN_FLIGHT) -> dict:
@@ -239,11 +239,12 @@ def markdown_goals(goals: list[dict]) -> list[str]:
 
 
 def write_results(name: str, result: dict, render) -> None:
-    """A full run goes to ``bench/results/<name>-<date>.json`` and ``.md`` (``render(result)``); a smoke run to
-    ``<name>-smoke.*`` (ignored by git), so it never passes for a measurement."""
+    """A full run goes to ``bench/results/<name>-<date>T<hour><minute>.json`` and ``.md`` (``render(result)``), so
+    that runs of one day stand side by side; a smoke run to ``<name>-smoke.*`` (ignored by git), so it never
+    passes for a measurement."""
     result["machine"]["load_average_at_end"] = [round(n, 2) for n in os.getloadavg()]
     markdown = render(result)
-    stem = f"{name}-smoke" if result["smoke"] else f"{name}-{datetime.now(timezone.utc):%Y-%m-%d}"
+    stem = f"{name}-smoke" if result["smoke"] else f"{name}-{datetime.now(timezone.utc):%Y-%m-%dT%H%M}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown + "\n")

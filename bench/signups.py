@@ -14,7 +14,7 @@ the machine cannot flatter the ratio. The product sheds load past ``MAX_IN_FLIGH
 as shed, not as a sign-up. Afterwards every sign-up that was answered with success must be stored exactly
 once, and the tallies must equal a recount.
 
-Results: ``bench/results/signups-<date>.json`` (``signup_vs_bare_ratio``) and ``.md``, the table also on stdout.
+Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``) and ``.md``, the table also on stdout.
 """
 
 from __future__ import annotations
