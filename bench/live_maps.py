@@ -40,6 +40,7 @@ from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, ROOT, environment, free_po
 
 READ_WORKERS, STREAM_WORKERS = 1, 2
 READ_CLIENTS, READ_ROUNDS = 8, 5
+WARM_UP_REQUESTS = 10
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.org", "bench-admin-password"
 READ_PATHS = ("/count.json", "/map.json", "/stats.json")
 DASHBOARD = "/portal/dashboard"
@@ -49,21 +50,28 @@ def timed_gets(port: int, host: str, path: str, clients: int, requests: int = 0,
                cookie: str = "") -> tuple[list[float], float]:
     """GET ``path`` over ``clients`` keep-alive connections: ``requests`` in all, or as many as fit in
     ``seconds``; ``cookie`` is sent when given (a signed-in session). Returns each request's time and the
-    time the whole took."""
+    time the whole took. Each connection's first ``WARM_UP_REQUESTS`` are not timed: they pay for the
+    client's threads and connections starting together, which a page's reader never waits for."""
     headers = {"Host": host, **({"Cookie": cookie} if cookie else {})}
     per_client = max(1, requests // clients)
 
     def run(_):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        timings = []
-        until = time.perf_counter() + seconds
-        while (time.perf_counter() < until) if seconds else (len(timings) < per_client):
-            started = time.perf_counter()
+
+        def get() -> None:
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
             if response.status != 200:
                 raise RuntimeError(f"{path} on {host}: HTTP {response.status}")
+
+        for _ in range(WARM_UP_REQUESTS):
+            get()
+        timings = []
+        until = time.perf_counter() + seconds
+        while (time.perf_counter() < until) if seconds else (len(timings) < per_client):
+            started = time.perf_counter()
+            get()
             timings.append(time.perf_counter() - started)
         connection.close()
         return timings
@@ -201,8 +209,6 @@ def read_side_by_side(servers: dict, envs: dict, requests: int) -> dict:
         cookies = {size: admins[size] if path == DASHBOARD else "" for size in servers}
         timings: dict = {size: [] for size in servers}
         elapsed = dict.fromkeys(servers, 0.0)
-        for size, (port, _) in servers.items():
-            timed_gets(port, host, path, 2, 50, cookie=cookies[size])  # warm up
         for _ in range(READ_ROUNDS):
             for size, (port, _) in servers.items():
                 batch, seconds = timed_gets(port, host, path, READ_CLIENTS, requests // READ_ROUNDS,
@@ -225,8 +231,9 @@ def main() -> None:
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,
               "settings": {"reads": f"each size in its own database, served by its own gunicorn (gevent worker "
                                     f"class, {READ_WORKERS} worker) at the same time; {requests:,} requests per "
-                                    f"endpoint and size over {READ_CLIENTS} keep-alive clients (threads), after 50 "
-                                    f"to warm up, in {READ_ROUNDS} rounds in which the sizes take turns",
+                                    f"endpoint and size over {READ_CLIENTS} keep-alive clients (threads), in "
+                                    f"{READ_ROUNDS} rounds in which the sizes take turns; each connection's first "
+                                    f"{WARM_UP_REQUESTS} requests not timed",
                            "streams": f"gunicorn, gevent worker class, {STREAM_WORKERS} workers, 20,000 worker "
                                       "connections; streams opened 200 at a time (asyncio); other requests: "
                                       f"count.json over 4 clients from another process for {others_seconds} s "
