@@ -50,7 +50,7 @@ def timed_gets(port: int, host: str, path: str, clients: int, requests: int = 0,
                cookie: str = "") -> tuple[list[float], float]:
     """GET ``path`` over ``clients`` keep-alive connections: ``requests`` in all, or as many as fit in
     ``seconds``; ``cookie`` is sent when given (a signed-in session). Returns each request's time and the
-    time the whole took. Each connection's first ``WARM_UP_REQUESTS`` are not timed: they pay for the
+    time the timed requests took. Each connection's first ``WARM_UP_REQUESTS`` are not timed: they pay for the
     client's threads and connections starting together, which a page's reader never waits for."""
     headers = {"Host": host, **({"Cookie": cookie} if cookie else {})}
     per_client = max(1, requests // clients)
@@ -68,18 +68,20 @@ def timed_gets(port: int, host: str, path: str, clients: int, requests: int = 0,
         for _ in range(WARM_UP_REQUESTS):
             get()
         timings = []
-        until = time.perf_counter() + seconds
+        began = time.perf_counter()
+        until = began + seconds
         while (time.perf_counter() < until) if seconds else (len(timings) < per_client):
             started = time.perf_counter()
             get()
             timings.append(time.perf_counter() - started)
+        ended = time.perf_counter()
         connection.close()
-        return timings
+        return timings, began, ended
 
-    started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        timings = [t for batch in pool.map(run, range(clients)) for t in batch]
-    return timings, time.perf_counter() - started
+        runs = list(pool.map(run, range(clients)))
+    timings = [t for batch, _, _ in runs for t in batch]
+    return timings, max(ended for _, _, ended in runs) - min(began for _, began, _ in runs)
 
 
 def summary(timings: list[float], elapsed: float, clients: int) -> dict:
