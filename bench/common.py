@@ -29,11 +29,13 @@ BASE_DOMAIN = "bench.test"
 OWNER, APP = "hfs_owner", "hfs_app"
 # Per worker. A sign-up takes about 10 ms of a worker's CPU here: 10 in progress keep a worker busy and its queue
 # short (p99 about 200 ms at 32 and at 256 clients), where no limit let the p99 reach seconds at 256.
-# Requests in progress per worker before the product sheds load (core/load_shedding.py). Reads cost about a
-# millisecond and are measured with 8 clients on one worker: 10 sheds none of them. A sign-up costs about 4.5 ms
-# of a worker's CPU: past 6 in flight it only waits longer (at 10: p99 89 ms against 58 ms, same throughput).
-MAX_IN_FLIGHT = 10
-SIGNUP_MAX_IN_FLIGHT = 6
+# The product's admission settings (core/load_shedding.py), per worker, as the README recommends. A sign-up costs
+# a worker about 2.5 ms of CPU here: serving 2 at once keeps it busy while the database answers the other, and
+# the rest wait in arrival order. At 32 clients (8 s runs), serving 2 gave 441-449 sign-ups/s with p99 147-162 ms;
+# 4 gave 417/287 and 8 gave 433/314 with p99 up to 180 ms; all at once (no limit) 395-400 with p99 211-247 ms.
+# Shedding sits far above every case here: a keep-alive client that holds a place comes back at once, so one shed
+# and retrying after Retry-After finds the worker full again (at 6 in flight, 20 of 32 clients were never served).
+MAX_SERVING, MAX_IN_FLIGHT = 2, 500
 
 
 def log(message: str) -> None:
@@ -61,12 +63,12 @@ def prepare_database(admin_url: str, name: str = "hfs_bench") -> dict:
     return {"app": url(APP), "owner": url(OWNER), "admin": admin.set(database=name).render_as_string(False)}
 
 
-def environment(urls: dict, redis_url: str, max_in_flight: int = MAX_IN_FLIGHT) -> dict:
+def environment(urls: dict, redis_url: str) -> dict:
     return {**os.environ, "DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["owner"],
             "DATABASE_APP_ROLE": APP, "BASE_DOMAIN": BASE_DOMAIN, "REDIS_URL": redis_url,
             "SECRET_KEY": "bench-" + "x" * 40, "APP_ENV": "production", "SESSION_COOKIE_SECURE": "0",
             "ENCRYPTION_KEYS": base64.urlsafe_b64encode(b"bench-only-key".ljust(32, b"-")).decode(),
-            "MAX_IN_FLIGHT": str(max_in_flight), "FLASK_APP": "wsgi"}
+            "MAX_SERVING": str(MAX_SERVING), "MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "FLASK_APP": "wsgi"}
 
 
 COMMITMENT_BATCH = 100_000

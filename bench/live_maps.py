@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 import pyotp
 
-from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, ROOT, environment, free_port, goal, log, machine,
+from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, environment, free_port, goal, log, machine,
                           markdown_goals, markdown_header, parse_arguments, populate, prepare_database, start_server,
                           write_results)
 
@@ -240,7 +240,8 @@ def main() -> None:
                                       "connections; streams opened 200 at a time (asyncio); other requests: "
                                       f"count.json over 4 clients from another process for {others_seconds} s "
                                       "around the sign-up",
-                           "load shedding": f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} per worker (streams not counted)",
+                           "admission": f"MAX_SERVING={MAX_SERVING} per worker, the others in arrival order; "
+                                        f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} (streams neither counted nor queued)",
                            "population": f"{tenants} tenants; commitments as in the tables",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub",
                            "tenant dashboard": f"{DASHBOARD} (the whole HTML page) for an admin of the tenant, "

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import (BASE_DOMAIN, SCRATCH, SIGNUP_MAX_IN_FLIGHT, environment, free_port, log, parse_arguments,
+from bench.common import (BASE_DOMAIN, SCRATCH, environment, free_port, log, parse_arguments,
                           populate, prepare_database, start_server)
 from bench.signups import _load
 
@@ -29,7 +29,7 @@ def main() -> None:
     args = parse_arguments(__doc__)
     seconds = 5 if args.smoke else 20
     urls = prepare_database(args.database)
-    env = environment(urls, args.redis, SIGNUP_MAX_IN_FLIGHT)
+    env = environment(urls, args.redis)
     populate(urls, env, args.tenants or 100, (args.commitments or [10_000])[0])
     port = free_port()
     server = start_server(env, port, workers=1)

@@ -9,9 +9,10 @@ then a POST per new person, keep-alive, sending the cookie the server last set, 
 a fixed time. Two baselines run in the same session: pgbench inserting the same row shape with the same
 unique key, and a bare Flask endpoint that inserts one such row under the same gunicorn settings
 (``bench/bare_app.py``), run before and after the sign-ups: the faster run counts, so that a slow moment of
-the machine cannot flatter the ratio. The product sheds load past ``MAX_IN_FLIGHT`` requests per worker
-(``core/load_shedding.py``): a client answered 503 waits the ``Retry-After`` and tries again, and is counted
-as shed, not as a sign-up. Afterwards every sign-up that was answered with success must be stored exactly
+the machine cannot flatter the ratio. The product serves ``MAX_SERVING`` requests at once per worker, the
+others in arrival order, and sheds past ``MAX_IN_FLIGHT`` (``core/load_shedding.py``; settings in
+``bench/common.py``): a person answered 503 waits the ``Retry-After`` and tries again, and their wait counts from
+their first try. Afterwards every sign-up that was answered with success must be stored exactly
 once, and the tallies must equal a recount.
 
 Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``) and ``.md``, the table also on stdout.
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bench.common import (BASE_DOMAIN, ROOT, SCRATCH, SIGNUP_MAX_IN_FLIGHT, environment, free_port, goal,
+from bench.common import (BASE_DOMAIN, ROOT, SCRATCH, MAX_IN_FLIGHT, MAX_SERVING, environment, free_port, goal,
                           gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments, populate,
                           prepare_database, start_server, write_results)
 
@@ -66,9 +67,13 @@ async def _connect(port: int, host: str, form_page: bool) -> tuple:
 
 
 async def _post_until(connection: tuple, until: float, path: str, record: dict) -> None:
+    """Sign up one new person after another until ``until``. A person who is shed tries again after the
+    ``Retry-After``, and their wait runs from their first try to the answer that stored them."""
     reader, writer, port, host, cookie, token = connection
+    email, first_try = None, 0.0
     while time.perf_counter() < until:
-        email = f"{uuid.uuid4().hex[:16]}@example.org"
+        if email is None:
+            email, first_try = f"{uuid.uuid4().hex[:16]}@example.org", time.perf_counter()
         form = (b"csrf_token=" + token + f"&email={email}&gender=man&country=FR&consent=y&tenant=1".encode())
         request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
                    f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n")
@@ -86,28 +91,41 @@ async def _post_until(connection: tuple, until: float, path: str, record: dict) 
             record["shed"] += 1
             await asyncio.sleep(float(headers.get("retry-after", 1)))
             continue
-        record["latencies"].append(time.perf_counter() - started)
+        answered = time.perf_counter()
+        record["served"].append(answered - started)
+        record["waits"].append(answered - first_try)
         if status in (303, 204):
             record["accepted"].append((host, email))
         else:
             record["errors"] += 1
+        email = None
+    if email is not None:  # shed, and not served before the end: waited at least this long
+        record["unserved"] += 1
+        record["waits"].append(until - first_try)
     writer.close()
 
 
+def _percentile_ms(values: list[float], share: float) -> float | None:
+    values = sorted(values)
+    return round(values[max(0, int(len(values) * share) - 1)] * 1000, 2) if values else None
+
+
 async def _load(port: int, hosts: list[str], clients: int, seconds: float, path: str, form_page: bool) -> dict:
-    """``clients`` keep-alive connections (all ready first) posting for ``seconds``; ``per_second`` counts
-    successes over the time it really took, the latencies are those of the requests served (not shed)."""
-    record = {"latencies": [], "accepted": [], "errors": 0, "shed": 0}
+    """``clients`` keep-alive connections (all ready first) posting for ``seconds``. ``per_second`` counts
+    successes over the time it really took; ``p50_ms`` and ``p99_ms`` are the people's waits (first try to
+    stored, shed tries and their ``Retry-After`` included, and those still waiting at the end counted with
+    their wait so far); ``served_*`` are the times of the requests served."""
+    record = {"served": [], "waits": [], "accepted": [], "errors": 0, "shed": 0, "unserved": 0}
     connections = await asyncio.gather(*(_connect(port, hosts[n % len(hosts)], form_page) for n in range(clients)))
     started = time.perf_counter()
     await asyncio.gather(*(_post_until(connection, started + seconds, path, record) for connection in connections))
     elapsed = time.perf_counter() - started
-    latencies = sorted(record["latencies"])
-    return {"clients": clients, "requests": len(latencies), "errors": record["errors"], "shed": record["shed"],
-            "seconds": round(elapsed, 1), "per_second": round(len(record["accepted"]) / elapsed, 1),
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2) if latencies else None,
-            "accepted": record["accepted"]}
+    return {"clients": clients, "requests": len(record["served"]), "errors": record["errors"],
+            "shed": record["shed"], "still_waiting_at_end": record["unserved"], "seconds": round(elapsed, 1),
+            "per_second": round(len(record["accepted"]) / elapsed, 1),
+            "p50_ms": _percentile_ms(record["waits"], 0.5), "p99_ms": _percentile_ms(record["waits"], 0.99),
+            "served_p50_ms": _percentile_ms(record["served"], 0.5),
+            "served_p99_ms": _percentile_ms(record["served"], 0.99), "accepted": record["accepted"]}
 
 
 def pgbench(urls: dict, clients: int, seconds: int) -> float:
@@ -184,15 +202,15 @@ def main() -> None:
     client_counts = [8] if args.smoke else [32, 256]
 
     urls = prepare_database(args.database)
-    env = environment(urls, args.redis, SIGNUP_MAX_IN_FLIGHT)
+    env = environment(urls, args.redis)
     log(f"populating {population:,} commitments over {tenants} tenants ...")
     populate(urls, env, tenants, population)
     create_bare_table(urls)
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,
               "machine": machine(urls["admin"], args.redis),
               "settings": {"server": f"gunicorn, gevent worker class, {WORKERS} workers, 20,000 worker connections",
-                           "load shedding": f"MAX_IN_FLIGHT={SIGNUP_MAX_IN_FLIGHT} per worker; "
-                                            "shed clients wait Retry-After",
+                           "admission": f"MAX_SERVING={MAX_SERVING} per worker, the others in arrival order; "
+                                        f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} (shed clients wait Retry-After)",
                            "seconds per case": seconds, "population": f"{population:,} commitments, {tenants} tenants",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub",
                            "clients": "asyncio in the benchmark's process, keep-alive, same machine",
@@ -241,7 +259,8 @@ def main() -> None:
     result["goals"] = [
         goal(f"sign-ups / bare endpoint at {first} clients >= 0.8", result["signup_vs_bare_ratio"],
              result["signup_vs_bare_ratio"] >= 0.8),
-        goal(f"sign-up p99 at {first} clients <= 100 ms", spread["p99_ms"], spread["p99_ms"] <= 100),
+        goal(f"sign-up p99 at {first} clients <= 100 ms (a person's wait, shed tries included)", spread["p99_ms"],
+             spread["p99_ms"] <= 100),
         goal(f"launch day (one tenant) / spread at {first} clients >= 0.7", result["one_tenant_vs_spread_ratio"],
              result["one_tenant_vs_spread_ratio"] >= 0.7),
         goal("every accepted sign-up stored exactly once", result["stored_exactly_once"],
@@ -255,16 +274,20 @@ def main() -> None:
 
 def markdown(result: dict) -> str:
     lines = markdown_header("Sign-ups under load", result)
-    lines += ["| case | sign-ups/s | p50 ms | p99 ms | errors | shed (503) |", "|---|---|---|---|---|---|"]
-    for case, value in result["signups"].items():
-        lines.append(f"| sign-ups, {case} | {value['per_second']} | {value['p50_ms']} | {value['p99_ms']} | "
-                     f"{value['errors']} | {value['shed']} |")
-    for when, run in zip(("before", "after"), result["bare_runs"]):
-        for clients, value in run.items():
-            lines.append(f"| bare insert endpoint, {clients} clients, {when} | {value['per_second']} | "
-                         f"{value['p50_ms']} | {value['p99_ms']} | {value['errors']} | {value['shed']} |")
+    lines += ["A person's wait runs from their first try to the answer that stored them: shed tries and their "
+              "`Retry-After` included, and anyone still waiting when the case ended counted with their wait so far. "
+              "Served: the time of each request the server answered (not shed).", "",
+              "| case | sign-ups/s | wait p50 ms | wait p99 ms | served p50 ms | served p99 ms | errors "
+              "| shed (503) | still waiting at the end |", "|---|---|---|---|---|---|---|---|---|"]
+    cases = [(f"sign-ups, {case}", value) for case, value in result["signups"].items()]
+    cases += [(f"bare insert endpoint, {clients} clients, {when}", value)
+              for when, run in zip(("before", "after"), result["bare_runs"]) for clients, value in run.items()]
+    for case, value in cases:
+        lines.append(f"| {case} | {value['per_second']} | {value['p50_ms']} | {value['p99_ms']} | "
+                     f"{value['served_p50_ms']} | {value['served_p99_ms']} | {value['errors']} | {value['shed']} | "
+                     f"{value['still_waiting_at_end']} |")
     for clients, value in result["pgbench_rows_per_second"].items():
-        lines.append(f"| pgbench, {clients} clients (at most 90) | {value} | | | | |")
+        lines.append(f"| pgbench, {clients} clients (at most 90) | {value} | | | | | | | |")
     lines += ["", "| ratio | value |", "|---|---|",
               f"| `signup_vs_bare_ratio` | {result['signup_vs_bare_ratio']} |",
               f"| `signup_vs_pgbench_ratio` | {result['signup_vs_pgbench_ratio']} |",

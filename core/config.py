@@ -43,6 +43,8 @@ def from_environment() -> dict:
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
         # Requests in progress per worker past which new ones get 503 at once (0: no limit).
         "MAX_IN_FLIGHT": int(os.environ.get("MAX_IN_FLIGHT", "0")),
+        # Requests served at once per worker; later ones wait their turn in arrival order (0: all at once).
+        "MAX_SERVING": int(os.environ.get("MAX_SERVING", "0")),
         # The nameserver that checks custom domains' TXT records ("host" or "host:port"; empty: the system's).
         "DNS_NAMESERVER": os.environ.get("DNS_NAMESERVER", ""),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),

@@ -1,15 +1,19 @@
-"""Load shedding: a worker that has enough to do already answers 503 at once instead of queueing more.
+"""Admission: a worker serves a few requests at once, queues the rest in arrival order, and sheds a flood.
 
-A gevent worker accepts every connection it is offered and then serves all of them slowly: at 256 clients
-a sign-up's p99 reached seconds. With ``MAX_IN_FLIGHT`` set (see core/config.py), a request that arrives
-while that many are in progress in this worker is answered ``503 Service Unavailable`` with ``Retry-After``
-and a one-line page in the visitor's language, before the app does any work for it. Live event streams
-(``/live``) stay open for minutes and cost nothing while they wait, so they are neither counted nor refused.
+A gevent worker accepts every connection it is offered and then serves all of them at once: under a rush
+each request waits on all the others, and some, by chance, for seconds (at 256 clients the sign-up p99 was
+3.5 s while the median was under half a second). With ``MAX_SERVING`` set (see core/config.py), that many are served at once
+and later ones wait their turn, first come first served, so everyone waits about as long. With
+``MAX_IN_FLIGHT`` set, a request that arrives while that many are in progress (served and waiting) is answered
+``503 Service Unavailable`` with ``Retry-After`` and a one-line page in the visitor's language, before the app
+does any work for it. Live event streams (``/live``) stay open for minutes and cost nothing while they wait,
+so they are neither counted, queued nor refused.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from html import escape
 
 from babel import Locale
@@ -41,21 +45,54 @@ def busy_page(language: str, message: str) -> bytes:
             f"<p>{escape(message)}</p>\n</html>\n").encode()
 
 
-class LoadShedding:
-    """WSGI middleware that lets at most ``limit`` requests be in progress at once in this process."""
+class Turns:
+    """At most ``places`` holders at once; a freed place passes straight to the longest-waiting request, so
+    one that comes back at once (the next request on a keep-alive connection) cannot jump the queue."""
 
-    def __init__(self, wsgi_app, limit: int, pages: dict[str, bytes] | None = None) -> None:
+    def __init__(self, places: int) -> None:
+        self.free = places
+        self._waiting: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def take(self) -> None:
+        with self._lock:
+            if self.free:
+                self.free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self.free += 1
+
+
+class LoadShedding:
+    """WSGI middleware for one process: at most ``serving`` requests are served at once and later ones wait
+    their turn in arrival order (0: all at once); past ``limit`` requests in progress, serving and waiting
+    together, a new one gets 503 at once (0: never)."""
+
+    def __init__(self, wsgi_app, limit: int, pages: dict[str, bytes] | None = None, serving: int = 0) -> None:
         self.wsgi_app = wsgi_app
         self.limit = limit
         self.pages = pages or {"en": busy_page("en", BUSY)}
         self.in_flight = 0
         self._lock = threading.Lock()
+        self.turns = Turns(serving) if serving > 0 else None
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") in EXEMPT_PATHS:
             return self.wsgi_app(environ, start_response)
         with self._lock:
-            admitted = self.in_flight < self.limit
+            admitted = not self.limit or self.in_flight < self.limit
             if admitted:
                 self.in_flight += 1
         if not admitted:
@@ -66,6 +103,8 @@ class LoadShedding:
                 ("Content-Security-Policy", "default-src 'none'")])
             return [page]
         try:
+            if self.turns is not None:
+                self.turns.take()
             # A request is in progress until the server closes its response, after the last byte is sent.
             return ClosingIterator(self.wsgi_app(environ, start_response), self._release)
         except BaseException:
@@ -82,15 +121,19 @@ class LoadShedding:
         return accepted.best_match(LANGUAGES, default="en")
 
     def _release(self) -> None:
+        if self.turns is not None:
+            self.turns.give_back()
         with self._lock:
             self.in_flight -= 1
 
 
 def init_app(app) -> None:
-    """Shed load past ``MAX_IN_FLIGHT`` requests in progress per worker; unset or 0 leaves the app as it is."""
+    """Serve at most ``MAX_SERVING`` requests at once per worker, the others in arrival order, and shed load
+    past ``MAX_IN_FLIGHT`` in progress; with neither set the app is left as it is."""
     limit = int(app.config.get("MAX_IN_FLIGHT") or 0)
-    if limit > 0 and "load_shedding" not in app.extensions:
+    serving = int(app.config.get("MAX_SERVING") or 0)
+    if (limit > 0 or serving > 0) and "load_shedding" not in app.extensions:
         directory = app.config.get("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
         pages = {language: busy_page(language, Translations.load(directory, [language]).gettext(BUSY))
                  for language in LANGUAGES}
-        app.wsgi_app = app.extensions["load_shedding"] = LoadShedding(app.wsgi_app, limit, pages)
+        app.wsgi_app = app.extensions["load_shedding"] = LoadShedding(app.wsgi_app, limit, pages, serving)

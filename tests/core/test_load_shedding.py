@@ -1,4 +1,8 @@
-"""Past MAX_IN_FLIGHT requests in progress, a worker answers 503 at once; live streams are not counted."""
+"""Past MAX_SERVING requests being served, a worker queues the others in arrival order; past MAX_IN_FLIGHT
+requests in progress, it answers 503 at once; live streams are neither counted nor queued."""
+
+import threading
+import time
 
 import pytest
 from flask import Flask
@@ -50,6 +54,58 @@ def test_a_request_that_fails_gives_its_place_back():
     assert app.in_flight == 0
 
 
+def _start_in_background(app, path: str, answers: dict) -> threading.Thread:
+    thread = threading.Thread(target=lambda: answers.__setitem__(path, _start(app, path)), daemon=True)
+    thread.start()
+    return thread
+
+
+def _until(condition) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_past_its_places_a_worker_serves_requests_in_arrival_order_and_none_jumps_the_queue():
+    served = []
+
+    def app(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        return _ok(environ, start_response)
+
+    shedding = LoadShedding(app, limit=0, serving=1)
+    first_body, _, _ = _start(shedding, "/a")
+    answers: dict = {}
+    for queued, path in enumerate(("/b", "/c"), start=1):
+        _start_in_background(shedding, path, answers)
+        _until(lambda: shedding.turns.waiting == queued)
+    assert served == ["/a"]
+
+    first_body.close()  # the place passes to /b, however soon another request asks
+    _start_in_background(shedding, "/d", answers)
+    _until(lambda: "/b" in answers and shedding.turns.waiting == 2)
+    assert served == ["/a", "/b"]
+    answers["/b"][0].close()
+    _until(lambda: served == ["/a", "/b", "/c"])
+    answers["/c"][0].close()
+    _until(lambda: served == ["/a", "/b", "/c", "/d"])
+    answers["/d"][0].close()
+    assert shedding.turns.free == 1 and shedding.in_flight == 0
+
+
+def test_requests_waiting_their_turn_count_towards_the_limit():
+    shedding = LoadShedding(_ok, limit=2, serving=1)
+    first_body, _, _ = _start(shedding)
+    answers: dict = {}
+    _start_in_background(shedding, "/count.json", answers)
+    _until(lambda: shedding.turns.waiting == 1)
+    assert _start(shedding)[1].startswith("503")
+    first_body.close()
+    _until(lambda: "/count.json" in answers)
+    assert answers["/count.json"][1].startswith("200")
+
+
 def test_init_app_sheds_only_when_a_limit_is_set():
     unlimited = Flask(__name__)
     load_shedding.init_app(unlimited)
@@ -73,6 +129,8 @@ def test_the_app_factory_reads_the_limit_from_its_configuration(app_config):
     from core.app import create_app
 
     assert isinstance(create_app({**app_config, "MAX_IN_FLIGHT": 5}).wsgi_app, LoadShedding)
+    queueing = create_app({**app_config, "MAX_SERVING": 4}).wsgi_app
+    assert isinstance(queueing, LoadShedding) and queueing.turns.free == 4 and not queueing.limit
     assert not isinstance(create_app(app_config).wsgi_app, LoadShedding)
 
 
