@@ -2,8 +2,8 @@
 
 A gevent worker accepts every connection it is offered and then serves all of them at once: under a rush
 each request waits on all the others, and some, by chance, for seconds (at 256 clients the sign-up p99 was
-3.5 s while the median was under half a second). With ``MAX_SERVING`` set (see core/config.py), that many are served at once
-and later ones wait their turn, first come first served, so everyone waits about as long. With
+3.5 s while the median was under half a second). With ``MAX_SERVING`` set (see core/config.py), that many are
+served at once and later ones wait their turn, first come first served, so everyone waits about as long. With
 ``MAX_IN_FLIGHT`` set, a request that arrives while that many are in progress (served and waiting) is answered
 ``503 Service Unavailable`` with ``Retry-After`` and a one-line page in the visitor's language, before the app
 does any work for it. Live event streams (``/live``) stay open for minutes and cost nothing while they wait,
@@ -65,7 +65,16 @@ class Turns:
                 return
             turn = threading.Event()
             self._waiting.append(turn)
-        turn.wait()
+        try:
+            turn.wait()
+        except BaseException:  # killed while waiting (a worker shutting down): pass on a place it was given
+            with self._lock:
+                given = turn not in self._waiting
+                if not given:
+                    self._waiting.remove(turn)
+            if given:
+                self.give_back()
+            raise
 
     def give_back(self) -> None:
         with self._lock:
@@ -102,9 +111,13 @@ class LoadShedding:
                 ("Content-Length", str(len(page))), ("Cache-Control", "no-store"),
                 ("Content-Security-Policy", "default-src 'none'")])
             return [page]
-        try:
-            if self.turns is not None:
+        if self.turns is not None:
+            try:
                 self.turns.take()
+            except BaseException:
+                self._leave()
+                raise
+        try:
             # A request is in progress until the server closes its response, after the last byte is sent.
             return ClosingIterator(self.wsgi_app(environ, start_response), self._release)
         except BaseException:
@@ -123,6 +136,9 @@ class LoadShedding:
     def _release(self) -> None:
         if self.turns is not None:
             self.turns.give_back()
+        self._leave()
+
+    def _leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
 

@@ -3,13 +3,14 @@ requests in progress, it answers 503 at once; live streams are neither counted n
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from core import load_shedding
-from core.load_shedding import LoadShedding
+from core.load_shedding import LoadShedding, Turns
 
 
 def _ok(environ, start_response):
@@ -92,6 +93,29 @@ def test_past_its_places_a_worker_serves_requests_in_arrival_order_and_none_jump
     _until(lambda: served == ["/a", "/b", "/c", "/d"])
     answers["/d"][0].close()
     assert shedding.turns.free == 1 and shedding.in_flight == 0
+
+
+class Stopped(BaseException):
+    """What a greenlet killed at a worker's shutdown raises."""
+
+
+@pytest.mark.parametrize("given_first", [False, True])
+def test_a_request_stopped_while_it_waits_loses_no_place(monkeypatch, given_first):
+    turns = Turns(1)
+    turns.take()
+
+    class StoppedWhileWaiting(threading.Event):
+        def wait(self, timeout=None):
+            if given_first:
+                turns.give_back()  # the holder finishes and hands this waiter the place, just too late
+            raise Stopped
+
+    monkeypatch.setattr(load_shedding, "threading", SimpleNamespace(Event=StoppedWhileWaiting))
+    with pytest.raises(Stopped):
+        turns.take()
+    if not given_first:
+        turns.give_back()
+    assert turns.waiting == 0 and turns.free == 1
 
 
 def test_requests_waiting_their_turn_count_towards_the_limit():
