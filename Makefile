@@ -40,7 +40,7 @@ run: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 15 minutes)
+## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 10 minutes)
 bench: install
 	$(BIN)/python -m bench
 
