@@ -1,6 +1,6 @@
 """Every benchmark in one command: sign-ups first, then reads and live streams.
 
-    .venv/bin/python -m bench              # full run, about 15 minutes (or: make bench)
+    .venv/bin/python -m bench              # full run, about 10 minutes (or: make bench)
     .venv/bin/python -m bench --smoke      # tiny sizes: checks that the benchmarks still work
 
 Both take ``--database`` and ``--redis`` (see bench/common.py) and write their results to bench/results/.

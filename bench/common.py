@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import platform
 import resource
@@ -27,15 +28,22 @@ RESULTS = ROOT / "bench" / "results"
 SCRATCH = Path(tempfile.gettempdir()) / "hfs-bench"  # server logs, pgbench script, profiles: never committed
 BASE_DOMAIN = "bench.test"
 OWNER, APP = "hfs_owner", "hfs_app"
-# Per worker. A sign-up takes about 10 ms of a worker's CPU here: 10 in progress keep a worker busy and its queue
-# short (p99 about 200 ms at 32 and at 256 clients), where no limit let the p99 reach seconds at 256.
 # The product's admission settings (core/load_shedding.py), per worker, as the README recommends. A sign-up costs
 # a worker about 2.5 ms of CPU here: serving 2 at once keeps it busy while the database answers the other, and
-# the rest wait in arrival order. At 32 clients (8 s runs), serving 2 gave 441-449 sign-ups/s with p99 147-162 ms;
-# 4 gave 417/287 and 8 gave 433/314 with p99 up to 180 ms; all at once (no limit) 395-400 with p99 211-247 ms.
-# Shedding sits far above every case here: a keep-alive client that holds a place comes back at once, so one shed
-# and retrying after Retry-After finds the worker full again (at 6 in flight, 20 of 32 clients were never served).
+# the rest wait in arrival order. At 32 kept-alive clients (8 s runs), serving 2 gave 441-449 sign-ups/s with
+# p99 147-162 ms; 4 gave 417/287 and 8 gave 433/314 with p99 up to 180 ms; all at once (no limit) 395-400 with
+# p99 211-247 ms. Shedding sits far above every case here: a browser that holds a place comes back at once on
+# its open connection, so one shed and retrying after Retry-After can find the worker full again (at 6 in flight,
+# 20 of 32 kept-alive clients were never served).
 MAX_SERVING, MAX_IN_FLIGHT = 2, 500
+
+
+def percentile_ms(seconds: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (``share`` 0.5 for the median, 0.99 for p99) of times in seconds, in ms."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return round(ordered[max(0, math.ceil(len(ordered) * share) - 1)] * 1000, 2)
 
 
 def log(message: str) -> None:

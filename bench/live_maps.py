@@ -35,8 +35,8 @@ from urllib.parse import urlencode
 import pyotp
 
 from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, environment, free_port, goal, log, machine,
-                          markdown_goals, markdown_header, parse_arguments, populate, prepare_database, start_server,
-                          write_results)
+                          markdown_goals, markdown_header, parse_arguments, percentile_ms, populate, prepare_database,
+                          start_server, write_results)
 
 READ_WORKERS, STREAM_WORKERS = 1, 2
 READ_CLIENTS, READ_ROUNDS = 8, 5
@@ -85,11 +85,9 @@ def timed_gets(port: int, host: str, path: str, clients: int, requests: int = 0,
 
 
 def summary(timings: list[float], elapsed: float, clients: int) -> dict:
-    timings = sorted(timings)
     return {"requests": len(timings), "clients": clients, "per_second": round(len(timings) / elapsed, 1),
-            "p50_ms": round(timings[len(timings) // 2] * 1000, 2),
-            "p99_ms": round(timings[int(len(timings) * 0.99) - 1] * 1000, 2),
-            "max_ms": round(timings[-1] * 1000, 2)}
+            "p50_ms": percentile_ms(timings, 0.5), "p99_ms": percentile_ms(timings, 0.99),
+            "max_ms": round(max(timings) * 1000, 2)}
 
 
 def measure(port: int, host: str, path: str, clients: int, requests: int = 0, seconds: float = 0,

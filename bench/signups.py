@@ -30,9 +30,9 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bench.common import (BASE_DOMAIN, ROOT, SCRATCH, MAX_IN_FLIGHT, MAX_SERVING, environment, free_port, goal,
-                          gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments, populate,
-                          prepare_database, start_server, write_results)
+from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH, environment, free_port, goal,
+                          gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments,
+                          percentile_ms, populate, prepare_database, start_server, write_results)
 
 TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 WORKERS = 2
@@ -109,11 +109,6 @@ async def _post_until(connection: tuple, until: float, path: str, record: dict) 
     writer.close()
 
 
-def _percentile_ms(values: list[float], share: float) -> float | None:
-    values = sorted(values)
-    return round(values[max(0, int(len(values) * share) - 1)] * 1000, 2) if values else None
-
-
 async def _load(port: int, hosts: list[str], clients: int, seconds: float, path: str, form_page: bool) -> dict:
     """``clients`` clients (all ready first) posting for ``seconds``. ``per_second`` counts
     successes over the time it really took; ``p50_ms`` and ``p99_ms`` are the people's waits (first try to
@@ -127,9 +122,9 @@ async def _load(port: int, hosts: list[str], clients: int, seconds: float, path:
     return {"clients": clients, "requests": len(record["served"]), "errors": record["errors"],
             "shed": record["shed"], "still_waiting_at_end": record["unserved"], "seconds": round(elapsed, 1),
             "per_second": round(len(record["accepted"]) / elapsed, 1),
-            "p50_ms": _percentile_ms(record["waits"], 0.5), "p99_ms": _percentile_ms(record["waits"], 0.99),
-            "served_p50_ms": _percentile_ms(record["served"], 0.5),
-            "served_p99_ms": _percentile_ms(record["served"], 0.99), "accepted": record["accepted"]}
+            "p50_ms": percentile_ms(record["waits"], 0.5), "p99_ms": percentile_ms(record["waits"], 0.99),
+            "served_p50_ms": percentile_ms(record["served"], 0.5),
+            "served_p99_ms": percentile_ms(record["served"], 0.99), "accepted": record["accepted"]}
 
 
 def pgbench(urls: dict, clients: int, seconds: int) -> float:
