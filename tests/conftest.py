@@ -1,7 +1,8 @@
 """Shared fixtures: a migrated database per session, a fresh one per test, the app, a client, factories.
 
 The suite runs on SQLite by default. With ``TEST_DATABASE_URL`` naming a PostgreSQL server (as a role
-that may create roles and databases), it runs on PostgreSQL instead, as the production split of
+that may create roles and databases), it runs on PostgreSQL instead (in a database ``hfs_test_main``, or
+``hfs_test_<TEST_DATABASE_SUFFIX>`` so that two checkouts can run at once), as the production split of
 roles: migrations as the owner ``hfs_owner``, the app as ``hfs_app`` (no BYPASSRLS), and the
 PostgreSQL-only tests run too. ``REQUIRE_REAL_PARTS`` (set by CI, e.g. ``postgres browser``) turns
 the "cannot run here" skips of those parts into failures.
@@ -92,7 +93,7 @@ def _postgres_database(worker: str) -> dict:
 def database(tmp_path_factory):
     """A migrated database for the whole session: ``{"app": url, "owner": url, "template": path}``."""
     if POSTGRES_URL:
-        urls = _postgres_database("main")
+        urls = _postgres_database(os.environ.get("TEST_DATABASE_SUFFIX", "main"))
         _migrate(base_config(urls["app"], urls["owner"]))
         return {**urls, "backend": "postgresql"}
     template = tmp_path_factory.mktemp("db") / "template.sqlite3"
