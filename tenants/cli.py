@@ -1,14 +1,17 @@
-"""Operator commands: ``flask tenants create | add-hostname | list | load-demo``."""
+"""Operator commands: ``flask tenants create | add-hostname | list | load-demo | fold-addresses``."""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.extensions import db
+from core.tenancy import tenant_context
 from tenants import demo, services
+from tenants.sso import services as sso_services
 from tenants.models import MapVisibility, Tenant, TenantKind
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
@@ -106,6 +109,30 @@ def load_demo(commitments, seed):
             demo.apply(step)
     db.session.commit()
     click.echo(f"Loaded {len(created)} demo tenants and {len(plan)} commitments.")
+
+
+@tenants_cli.command("fold-addresses")
+def fold_addresses():
+    """Recompute stored address keys and SSO domains in today's folded form (NFKC, IDNA); run once after
+    upgrading, so that people stored before are still recognised. Safe to run again."""
+    changed, problems = 0, []
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        with tenant_context(tenant), force_locale("en"):
+            keys, clashes = services.refold_member_keys()
+            changed += keys
+            problems += [f"{tenant.slug}: {' and '.join(m.email for m in group)} are one address: keep one "
+                         f"(remove the others in the portal's Members page), then run this again"
+                         for group in clashes]
+            try:
+                changed += sso_services.refold_domains(tenant)
+            except services.InvalidTenantSetting as error:
+                problems.append(f"{tenant.slug}: allowed domains left as they were: {error}")
+    db.session.commit()
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"Folded {changed} address keys and domain lists; {len(problems)} left for you to resolve.")
+    if problems:
+        raise SystemExit(1)
 
 
 def init_app(app) -> None:

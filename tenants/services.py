@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import idna
 from flask import current_app, has_app_context
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -208,13 +210,52 @@ def _keep_remembered_tenants(session, previous_transaction) -> None:
     session.info.pop("changed_tenants", None)
 
 
+def fold_domain(domain: str) -> str:
+    """A mail domain in the one form it is compared in: compatibility forms folded (NFKC: fullwidth
+    ``ｅxample.org`` is ``example.org``), lower case, no final dot, and international names as IDNA
+    A-labels (``bücher.example`` and ``xn--bcher-kva.example`` are one domain)."""
+    domain = unicodedata.normalize("NFKC", domain).strip().lower().rstrip(".")
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain  # no valid name (the forms refuse it): compared folded, as written
+
+
+def email_domain(email: str) -> str:
+    """The domain of an address, folded as ``fold_domain``: what allowed domains and discovery compare."""
+    return fold_domain(unicodedata.normalize("NFKC", email).rpartition("@")[2])
+
+
 def canonical_email(email: str) -> str:
-    """The form of an address used to recognise a person: lower case; Gmail's dots and +tags folded."""
-    local, _, domain = email.strip().lower().rpartition("@")
+    """The form of an address used to recognise a person: compatibility forms folded (NFKC), lower case,
+    the domain as ``fold_domain``; Gmail's dots and +tags folded. Look-alike spellings of one address
+    (``sam@ｅxample.org``) are one person."""
+    local, _, domain = unicodedata.normalize("NFKC", email.strip()).lower().rpartition("@")
+    domain = fold_domain(domain)
     if domain in GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def refold_member_keys() -> tuple[int, list[list[Member]]]:
+    """Recompute the current tenant's members' canonical keys from their addresses, after the folding changed.
+
+    Returns how many keys changed, and the groups of members whose addresses now fold to one key (stored
+    twice before the folding knew them alike): those keep their old keys, for an admin to keep one of them.
+    """
+    holders: dict[str, list[Member]] = {}
+    for member in db.session.scalars(select(Member).order_by(Member.created_at, Member.id)):
+        holders.setdefault(canonical_email(member.email), []).append(member)
+    changed, clashes = 0, []
+    for key, group in holders.items():
+        if len(group) > 1:
+            clashes.append(group)
+        elif group[0].email_canonical != key:
+            group[0].email_canonical = key
+            changed += 1
+    db.session.flush()
+    return changed, clashes
 
 
 def find_or_create_member(email: str, display_name: str | None = None) -> Member:

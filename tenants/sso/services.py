@@ -21,7 +21,7 @@ from core.database import insert
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
 from tenants.models import Member, Role, Tenant, TenantStatus, Unit, utcnow
-from tenants.services import InvalidTenantSetting, canonical_email, find_or_create_member
+from tenants.services import InvalidTenantSetting, canonical_email, email_domain, find_or_create_member
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
 
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
@@ -98,7 +98,7 @@ def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
     """
     if not identity.email or "@" not in identity.email:
         raise SsoError(f"the identity provider sent no email address (expected in {conn.claim_email!r})", "no_email")
-    domain = identity.email.rpartition("@")[2].lower()
+    domain = email_domain(identity.email)
     if conn.allowed_domains and domain not in conn.allowed_domains:
         raise SsoError(f"{identity.email} is outside the allowed domains ({', '.join(conn.allowed_domains)})",
                        "domain")
@@ -222,7 +222,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
 
 def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
     """Make ``domains`` the ones that send people to this tenant's sign-in; each belongs to one tenant only."""
-    domains = sorted({d.strip().lower().lstrip("@") for d in domains if d.strip()})
+    domains = sorted({email_domain(d) for d in domains if d.strip()})  # "@acme.example" is acme.example
     for domain in domains:
         if "." not in domain or any(c.isspace() for c in domain):
             raise InvalidTenantSetting(_l("%(domain)s is not an email domain (like example.org).", domain=domain))
@@ -240,10 +240,24 @@ def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
     return domains
 
 
+def refold_domains(tenant: Tenant) -> bool:
+    """Store the current tenant's allowed domains folded as today (``tenants.services.fold_domain``); True if
+    they changed. Raises ``InvalidTenantSetting`` (and changes nothing) when a folded domain is another's."""
+    conn = connection()
+    if conn is None or not conn.allowed_domains:
+        return False
+    folded = _claim_domains(tenant, conn.allowed_domains)
+    if folded == conn.allowed_domains:
+        return False
+    conn.allowed_domains = folded
+    db.session.flush()
+    return True
+
+
 def discover(email: str) -> Tenant | None:
     """The active tenant whose people sign in with this address's domain (home-realm discovery), if its
     sign-in is switched on; None otherwise (the person goes on with the public form)."""
-    domain = email.strip().rpartition("@")[2].lower()
+    domain = email_domain(email)
     tenant = db.session.scalar(
         select(Tenant).join(SsoEmailDomain, SsoEmailDomain.tenant_id == Tenant.id)
         .where(SsoEmailDomain.domain == domain, Tenant.status == TenantStatus.ACTIVE)) if domain else None

@@ -263,6 +263,15 @@ def test_a_bad_invitation_is_explained_and_nothing_is_written_or_sent(client, db
     assert "member.invite" not in audit_actions(db, acme)
 
 
+def test_an_admin_invited_again_under_a_look_alike_address_is_recognised(client, db, acme, sign_in_as):
+    add_member(db, acme, "grace@acme.example", Role.ADMIN)
+    sign_in_as(acme, Role.ADMIN, client=client)
+    refused = invite(client, "ｇｒａｃｅ@ＡＣＭＥ.example", "viewer")
+    assert refused.status_code == 400 and "already an admin" in refused.get_data(as_text=True)
+    with tenant_context(acme):
+        assert db.session.scalars(select(Invitation)).all() == []
+
+
 def test_without_a_mail_server_the_mail_goes_to_the_log(client, app, db, acme, sign_in_as, caplog):
     assert app.config["MAIL_SERVER"] == ""
     sign_in_as(acme, Role.ADMIN, client=client)

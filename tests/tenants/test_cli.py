@@ -1,10 +1,16 @@
 """The operator's commands, as an operator types them."""
 
-from sqlalchemy import select
+from dataclasses import replace
+
+from sqlalchemy import select, update
 
 from core.tenancy import tenant_context
 from tenants.models import Member, Role, Tenant, TenantKind
-from tests.helpers import host
+from tenants.services import find_or_create_member
+from tenants.sso import services as sso
+from tenants.sso.models import Protocol, SsoEmailDomain
+from tests.helpers import csrf_token, host
+from tests.sso_fixtures import OIDC_MAPPING
 
 
 def test_create_a_tenant_with_its_first_admin(app, db):
@@ -86,3 +92,54 @@ def test_configure_the_map_and_the_privacy_threshold(app, client, make_tenant):
     assert client.get("/map", base_url=host("acme")).status_code == 403
     too_small = runner.invoke(args=["tenants", "configure", "acme", "--privacy-k", "4"])
     assert too_small.exit_code == 1 and "k must be at least 5" in too_small.output
+
+
+def test_fold_addresses_recomputes_keys_stored_before_look_alikes_were_folded(app, db, client, make_tenant):
+    acme = make_tenant("acme", "Acme Corporation")
+    with tenant_context(acme):
+        # Keys as the earlier folding (lower case only) stored them.
+        db.session.add_all(Member(email=email, email_canonical=email.lower())
+                           for email in ("Ada@ＡＣＭＥ.example", "sam@example.org", "sam@ｅxample.org"))
+        db.session.flush()
+        ada = db.session.scalars(select(Member.id).where(Member.email == "Ada@ＡＣＭＥ.example")).one()
+        sso.configure(acme, Protocol.OIDC, replace(OIDC_MAPPING, allowed_domains=["acme.example"]),
+                      oidc=sso.OidcSettings("https://idp.invalid", "client", "secret"))
+        sso.connection().allowed_domains = ["acme.example", "bücher.example"]
+        db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=acme.id))
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["tenants", "fold-addresses"])
+    assert result.exit_code == 1, result.output
+    assert "acme: sam@example.org and sam@ｅxample.org are one address" in result.output
+    assert "Folded 2 address keys and domain lists; 1 left for you to resolve." in result.output
+    with tenant_context(acme):
+        assert find_or_create_member("ada@acme.example").id == ada  # the same person, found again
+        assert sso.connection().allowed_domains == ["acme.example", "xn--bcher-kva.example"]
+        db.session.rollback()
+    assert set(db.session.scalars(select(SsoEmailDomain.domain))) == {"acme.example", "xn--bcher-kva.example"}
+    page = client.get("/", base_url=host()).get_data(as_text=True)
+    found = client.post("/sso/discover", base_url=host(), data={"csrf_token": csrf_token(page),
+                                                               "email": "sam@bücher.example"})
+    assert found.status_code == 303
+
+    with tenant_context(acme):
+        db.session.execute(update(Member).where(Member.email == "sam@ｅxample.org").values(email="sam@example.net"))
+        db.session.commit()
+    again = app.test_cli_runner().invoke(args=["tenants", "fold-addresses"])
+    assert again.exit_code == 0 and "Folded 1 address keys" in again.output
+
+
+def test_fold_addresses_leaves_a_domain_that_now_folds_to_another_organisations(app, db, make_tenant):
+    for slug, domain in (("acme", "acme.example"), ("globex", "xn--bcher-kva.example")):
+        tenant = make_tenant(slug)
+        with tenant_context(tenant):
+            sso.configure(tenant, Protocol.OIDC, replace(OIDC_MAPPING, allowed_domains=[domain]),
+                          oidc=sso.OidcSettings("https://idp.invalid", "client", "secret"))
+            if slug == "acme":  # stored before domains were folded
+                sso.connection().allowed_domains = ["acme.example", "bücher.example"]
+                db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=tenant.id))
+            db.session.commit()
+    result = app.test_cli_runner().invoke(args=["tenants", "fold-addresses"])
+    assert result.exit_code == 1
+    assert ("acme: allowed domains left as they were: xn--bcher-kva.example belongs to another organisation "
+            "already.") in result.output

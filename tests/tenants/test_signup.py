@@ -59,6 +59,26 @@ def test_gmail_dots_and_tags_are_the_same_person(client, db, make_tenant, again)
     assert count_commitments(db, acme) == 1
 
 
+@pytest.mark.parametrize("look_alike", ["sam@ｅxample.org", "ｓａｍ@example.org", "SAM@ＥＸＡＭＰＬＥ.ORG",
+                                       "sam@example．org"])
+def test_fullwidth_and_compatibility_spellings_are_the_same_person(client, db, make_tenant, look_alike):
+    acme = make_tenant("acme")
+    sign_up(client, "acme", email="sam@example.org")
+    again = sign_up(client, "acme", email=look_alike)
+    assert again.status_code == 303
+    assert count_commitments(db, acme) == 1
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count(Member.id))) == 1
+
+
+@pytest.mark.parametrize("again", ["sam@xn--bcher-kva.example", "sam@BÜCHER.example", "sam@ｂüｃｈｅｒ.example"])
+def test_an_international_domain_is_one_domain_in_unicode_or_punycode(client, db, make_tenant, again):
+    acme = make_tenant("acme")
+    sign_up(client, "acme", email="sam@bücher.example")
+    sign_up(client, "acme", email=again)
+    assert count_commitments(db, acme) == 1
+
+
 def test_plus_tags_elsewhere_are_different_people(client, db, make_tenant):
     acme = make_tenant("acme")
     sign_up(client, "acme", email="sam@example.org")
