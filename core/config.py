@@ -34,6 +34,12 @@ def from_environment() -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "HeForShe <no-reply@localhost>"),
+        # Who sends the queued mail: "thread" (a thread of each web process: the embedded run) or "process"
+        # (`flask mail work` runs apart: production).
+        "MAIL_WORKER": os.environ.get("MAIL_WORKER", "process" if production else "thread"),
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
+        "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
+        "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "1")),
         # Fernet keys for secrets at rest, newest first (see core/crypto.py for rotation).
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         # Seconds of clock difference tolerated between us and an identity provider.

@@ -1,22 +1,47 @@
-"""Sending mail over SMTP (stdlib ``smtplib``), or into the app log when no server is set.
+"""Outgoing mail through an outbox: a request queues its messages in its own transaction (``queue``), and the
+mail worker sends them over SMTP (stdlib ``smtplib``) outside any request (``deliver_due``).
 
-With ``MAIL_SERVER`` empty (the default) every message is written to the app log instead of being sent,
-so the embedded demo works without an SMTP server: the links in the "mail" are there to copy.
+So no request waits for an SMTP server (a slow one would tell, by the time a request takes, whether an
+address is known, and would hold the server's workers), and a request that is rolled back sends nothing.
+The worker is ``flask mail work`` (a process of its own in production), or, with ``MAIL_WORKER=thread``
+(the embedded run), a thread of the web process started by ``wsgi.py``. A failed send is tried again
+after ``MAIL_RETRY_SECONDS``, doubled at each try, and given up after ``MAIL_MAX_ATTEMPTS`` tries.
+
+With ``MAIL_SERVER`` empty (the default) the worker writes each message to the app log instead, so the
+embedded demo works without an SMTP server: the links in the "mail" are there to copy.
 """
 
 from __future__ import annotations
 
 import smtplib
+import threading
+from datetime import datetime, timedelta, timezone
+from email import message_from_string, policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 
-from flask import current_app
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.extensions import db
+from core.models import MailStatus, OutboxMessage
 
 TIMEOUT_SECONDS = 10
+#: Longest wait between two tries of one message.
+MAX_RETRY_DELAY = timedelta(hours=1)
+#: A message claimed this long ago is taken to belong to a worker that died while sending: tried again.
+CLAIM_EXPIRY = timedelta(minutes=10)
+#: Messages one pass claims at most, before it looks again for what is due.
+BATCH = 50
 
 
 class MailNotSent(RuntimeError):
     """The SMTP server could not be reached or refused the message."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def build(to: str, subject: str, body: str, sender_name: str | None = None) -> EmailMessage:
@@ -33,13 +58,28 @@ def build(to: str, subject: str, body: str, sender_name: str | None = None) -> E
     return message
 
 
-def send(to: str, subject: str, body: str, sender_name: str | None = None) -> EmailMessage:
-    """Send one plain-text message; raises ``MailNotSent`` when the server cannot take it."""
-    message = build(to, subject, body, sender_name)
+def queue(to: str, subject: str, body: str, sender_name: str | None = None) -> OutboxMessage:
+    """Queue one plain-text message in the current transaction; the worker sends it once that commits.
+
+    Flushes, never commits, and never talks to the SMTP server: it costs a request one insert.
+    """
+    now = _now()
+    entry = OutboxMessage(recipient=to, message=build(to, subject, body, sender_name).as_string(),
+                          status=MailStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand one message to the SMTP server (or write it to the log without ``MAIL_SERVER``).
+
+    Raises ``MailNotSent`` when the server cannot be reached or refuses it.
+    """
     config = current_app.config
     if not config["MAIL_SERVER"]:
         current_app.logger.warning("MAIL_SERVER is empty: this mail was not sent\n%s", message.as_string())
-        return message
+        return
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=TIMEOUT_SECONDS) as smtp:
             if config["MAIL_USE_TLS"]:
@@ -48,6 +88,79 @@ def send(to: str, subject: str, body: str, sender_name: str | None = None) -> Em
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        current_app.logger.error("mail to %s not sent: %s", to, error)
-        raise MailNotSent(str(error)) from error
-    return message
+        raise MailNotSent(str(error) or type(error).__name__) from error
+
+
+def deliver_due(now: datetime | None = None) -> int:
+    """Send every queued message that is due; returns how many were sent. Commits after each step.
+
+    Each message is claimed by one atomic ``UPDATE ... WHERE status = 'queued'`` before it is sent, so two
+    workers never send the same message (on PostgreSQL the second waits for the first's claim, then finds
+    the row taken). A worker that died while sending leaves a claim that expires after ``CLAIM_EXPIRY``.
+    """
+    now = now or _now()
+    db.session.execute(update(OutboxMessage)
+                       .where(OutboxMessage.status == MailStatus.SENDING, OutboxMessage.claimed_at < now - CLAIM_EXPIRY)
+                       .values(status=MailStatus.QUEUED))
+    due = db.session.scalars(select(OutboxMessage.id)
+                             .where(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
+                             .order_by(OutboxMessage.id).limit(BATCH)).all()
+    db.session.commit()
+    sent = 0
+    for message_id in due:
+        claimed = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == MailStatus.QUEUED)
+            .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1))
+        db.session.commit()
+        if claimed.rowcount != 1:
+            continue  # another worker has it
+        entry = db.session.get(OutboxMessage, message_id)
+        try:
+            deliver(message_from_string(entry.message, policy=policy.default))
+        except MailNotSent as error:
+            _try_later(entry, str(error), now)
+        else:
+            entry.status, entry.sent_at, entry.message, entry.last_error = MailStatus.SENT, _now(), None, None
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def _try_later(entry: OutboxMessage, error: str, now: datetime) -> None:
+    """After a failed try: the next one after a doubling delay, or none after the last allowed try."""
+    config = current_app.config
+    entry.last_error = error[:2000]
+    if entry.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+        entry.status, entry.message = MailStatus.FAILED, None
+        current_app.logger.error("mail %s to %s given up after %s tries: %s", entry.id, entry.recipient,
+                                 entry.attempts, error)
+        return
+    delay = timedelta(seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (entry.attempts - 1))
+    entry.status, entry.next_attempt_at = MailStatus.QUEUED, now + min(delay, MAX_RETRY_DELAY)
+    current_app.logger.warning("mail %s to %s not sent (try %s), trying again at %s: %s", entry.id,
+                               entry.recipient, entry.attempts, entry.next_attempt_at.isoformat(), error)
+
+
+def work(app: Flask, stop: threading.Event) -> None:
+    """The worker's loop: send what is due, then look again every ``MAIL_POLL_SECONDS`` until ``stop`` is set.
+
+    A database that cannot be reached is logged and tried again at the next look; it does not end the loop.
+    """
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                deliver_due()
+            except SQLAlchemyError:
+                app.logger.exception("the mail worker could not read the outbox")
+                db.session.rollback()
+        stop.wait(app.config["MAIL_POLL_SECONDS"])
+
+
+def start_thread_worker(app: Flask) -> threading.Event | None:
+    """With ``MAIL_WORKER=thread``, send the outbox from a thread of this process; returns the event that
+    stops it. Otherwise (``process``: ``flask mail work`` runs apart) nothing starts and None is returned."""
+    if app.config["MAIL_WORKER"] != "thread":
+        return None
+    stop = threading.Event()
+    threading.Thread(target=work, args=(app, stop), name="mail-worker", daemon=True).start()
+    return stop

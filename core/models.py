@@ -1,8 +1,10 @@
-"""The core's own table: the global roll-up, which holds counts only and no tenant's internal detail."""
+"""The core's own tables: the global roll-up, which holds counts only and no tenant's internal detail; and
+the mail outbox."""
 
+import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -23,3 +25,34 @@ class GlobalTally(db.Model):
     total: Mapped[int] = mapped_column(Integer, default=0)
     men: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(timezone.utc))
+
+
+class MailStatus(enum.Enum):
+    QUEUED = "queued"  # waiting for its (next) try
+    SENDING = "sending"  # claimed by a worker, which is talking to the SMTP server
+    SENT = "sent"
+    FAILED = "failed"  # given up after MAIL_MAX_ATTEMPTS tries
+
+
+class OutboxMessage(db.Model):
+    """A mail to send, written in the transaction of the request that wants it sent (a request rolled back
+    sends nothing) and sent by the mail worker (``core/mail.py``), never while a request waits.
+
+    The text is dropped once the message is sent or given up: it may hold a sign-in link.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str | None] = mapped_column(Text)  # the whole message as sent (RFC 5322)
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, create_constraint=False, length=16,
+             values_callable=lambda members: [m.value for m in members]), default=MailStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

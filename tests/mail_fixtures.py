@@ -1,7 +1,9 @@
-"""A real SMTP server on the loopback for the tests: what the app sends arrives in ``smtp_server.messages``."""
+"""A real SMTP server on the loopback for the tests: what the mail worker sends arrives in
+``smtp_server.messages``; ``smtp_server.delay`` makes it slow."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from email import message_from_bytes, policy
@@ -10,28 +12,43 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from core import mail
+
 
 class _Collect:
-    def __init__(self, messages: list[EmailMessage]):
-        self.messages = messages
+    def __init__(self, server: SmtpServer):
+        self.server = server
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.server.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         message.envelope_recipients = list(envelope.rcpt_tos)
-        self.messages.append(message)
+        self.server.messages.append(message)
         return "250 Message accepted"
 
 
 class SmtpServer:
-    """The running server: its port and the messages received, parsed."""
+    """The running server: its port, the messages received (parsed), and how long it holds each one."""
 
-    def __init__(self, port: int):
+    def __init__(self, app, port: int):
+        self.app = app
         self.port = port
+        self.delay = 0.0
         self.messages: list[EmailMessage] = []
 
+    def deliver(self) -> int:
+        """Run the mail worker once, as ``flask mail work --once`` does: send what is queued and due."""
+        with self.app.app_context():
+            return mail.deliver_due()
+
+    def delivered(self) -> list[EmailMessage]:
+        """Every message received, once the mail worker has sent what was queued."""
+        self.deliver()
+        return self.messages
+
     def last_to(self, address: str) -> EmailMessage:
-        """The newest message sent to ``address``."""
-        matches = [m for m in self.messages if address in m["To"]]
+        """The newest message sent to ``address`` (the mail worker runs first)."""
+        matches = [m for m in self.delivered() if address in m["To"]]
         assert matches, f"no mail to {address}; received: {[m['To'] for m in self.messages]}"
         return matches[-1]
 
@@ -52,8 +69,8 @@ def _free_port() -> int:
 @pytest.fixture
 def smtp_server(app):
     """A local SMTP server (aiosmtpd) that collects every message; the app is set to send through it."""
-    server = SmtpServer(_free_port())
-    controller = Controller(_Collect(server.messages), hostname="127.0.0.1", port=server.port)
+    server = SmtpServer(app, _free_port())
+    controller = Controller(_Collect(server), hostname="127.0.0.1", port=server.port)
     controller.start()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False)
     yield server

@@ -155,9 +155,9 @@ def _language_of(email: str, tenant: Tenant) -> str:
 def invite(tenant: Tenant, email: str, role: Role, actor: Member) -> Invitation:
     """Invite someone by email to become an admin or viewer: a single-use link valid for seven days.
 
-    Only a hash of the token is stored; the mail, in the invitee's language, holds the one copy.
-    Raises ``MemberChangeRefused`` for a role that cannot be invited or a person who has it already,
-    and ``core.mail.MailNotSent`` when the mail cannot be sent (the request then writes nothing).
+    Only a hash of the token is stored; the mail, in the invitee's language, holds the one copy (queued
+    with the invitation: the mail worker sends it once the request commits).
+    Raises ``MemberChangeRefused`` for a role that cannot be invited or a person who has it already.
     """
     if role not in INVITABLE_ROLES:
         raise MemberChangeRefused(_("Only admins and viewers can be invited."))
@@ -176,7 +176,7 @@ def invite(tenant: Tenant, email: str, role: Role, actor: Member) -> Invitation:
         subject = _("%(name)s invites you to its HeForShe portal", name=tenant.name)
         body = render_template("tenant_portal/members/invitation_mail.txt", tenant=tenant, link=link, role=role,
                                inviter=actor.display_name or actor.email, expires_at=invitation.expires_at)
-    mail.send(invitation.email, subject, body, sender_name=tenant.name)
+    mail.queue(invitation.email, subject, body, sender_name=tenant.name)
     return invitation
 
 
@@ -243,7 +243,8 @@ def _serializer() -> URLSafeTimedSerializer:
 def send_sign_in_link(tenant: Tenant, email: str, language: str) -> bool:
     """Mail a member a link to their own page, valid for an hour; True if the address is a member's.
 
-    The caller answers the same either way, so the page reveals nobody's membership.
+    The caller answers the same either way, so the page reveals nobody's membership; the mail is queued,
+    so the answer does not wait for the SMTP server either.
     """
     member = db.session.scalars(select(Member).where(
         Member.email_canonical == tenants.canonical_email(email))).one_or_none()
@@ -254,7 +255,7 @@ def send_sign_in_link(tenant: Tenant, email: str, language: str) -> bool:
         subject = _("Your HeForShe commitment at %(name)s", name=tenant.name)
         body = render_template("tenant_portal/members/sign_in_mail.txt", tenant=tenant,
                                link=url_for("me.sign_in", link_token=token, _external=True))
-    mail.send(member.email, subject, body, sender_name=tenant.name)
+    mail.queue(member.email, subject, body, sender_name=tenant.name)
     return True
 
 

@@ -13,7 +13,6 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core import auth
-from core.mail import MailNotSent
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
 from tenant_portal.members.forms import ROLE_NAMES, ConfirmForm, InviteForm, RoleForm, SignInLinkForm, role_choices
@@ -97,9 +96,6 @@ def invite():
             services.invite(g.tenant, form.email.data, Role(form.role.data), current_user)
         except services.MemberChangeRefused as refusal:
             form.email.errors.append(str(refusal))
-        except MailNotSent:
-            form.email.errors.append(_("The invitation could not be sent: the mail server did not answer. "
-                                       "Please try again later."))
         else:
             flash(_("An invitation was sent to %(email)s. Its link works once, for 7 days.", email=form.email.data))
             return redirect(url_for("portal_members.index"), code=303)
@@ -165,10 +161,7 @@ def request_link():
     if not form.validate_on_submit():
         return render_template("tenant_portal/members/me_sign_in.html", form=form,
                                sso_on=sso.connection(enabled_only=True) is not None), 400
-    try:
-        services.send_sign_in_link(g.tenant, form.email.data, str(get_locale()))
-    except MailNotSent:
-        pass  # the answer must not differ for a known address; the failure is in the app log
+    services.send_sign_in_link(g.tenant, form.email.data, str(get_locale()))
     flash(_("If %(email)s belongs to someone who committed here, a sign-in link is on its way. "
             "It works for one hour.", email=form.email.data))
     return redirect(url_for("me.show"), code=303)
