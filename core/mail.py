@@ -91,8 +91,9 @@ def deliver(message: EmailMessage) -> None:
         raise MailNotSent(str(error) or type(error).__name__) from error
 
 
-def deliver_due(now: datetime | None = None) -> int:
-    """Send every queued message that is due; returns how many were sent. Commits after each step.
+def deliver_due(now: datetime | None = None, stop: threading.Event | None = None) -> int:
+    """Send every queued message that is due (until ``stop`` is set); returns how many were sent. Commits
+    after each step.
 
     Each message is claimed by one atomic ``UPDATE ... WHERE status = 'queued'`` before it is sent, so two
     workers never send the same message (on PostgreSQL the second waits for the first's claim, then finds
@@ -108,6 +109,8 @@ def deliver_due(now: datetime | None = None) -> int:
     db.session.commit()
     sent = 0
     for message_id in due:
+        if stop is not None and stop.is_set():
+            break
         claimed = db.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == MailStatus.QUEUED)
             .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1))
@@ -149,7 +152,7 @@ def work(app: Flask, stop: threading.Event) -> None:
     while not stop.is_set():
         with app.app_context():
             try:
-                deliver_due()
+                deliver_due(stop=stop)
             except SQLAlchemyError:
                 app.logger.exception("the mail worker could not read the outbox")
                 db.session.rollback()
