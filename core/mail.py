@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.extensions import db
@@ -95,24 +95,23 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
     """Send every queued message that is due (until ``stop`` is set); returns how many were sent. Commits
     after each step.
 
-    Each message is claimed by one atomic ``UPDATE ... WHERE status = 'queued'`` before it is sent, so two
-    workers never send the same message (on PostgreSQL the second waits for the first's claim, then finds
-    the row taken). A worker that died while sending leaves a claim that expires after ``CLAIM_EXPIRY``.
+    Each message is claimed by one atomic ``UPDATE ... WHERE status = 'queued' ...`` before it is sent, so
+    two workers never send the same message (on PostgreSQL the second waits for the first's claim, then
+    finds the row taken). A worker that died while sending leaves a claim that expires after ``CLAIM_EXPIRY``.
     """
     now = now or _now()
-    db.session.execute(update(OutboxMessage)
-                       .where(OutboxMessage.status == MailStatus.SENDING, OutboxMessage.claimed_at < now - CLAIM_EXPIRY)
-                       .values(status=MailStatus.QUEUED))
-    due = db.session.scalars(select(OutboxMessage.id)
-                             .where(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
-                             .order_by(OutboxMessage.id).limit(BATCH)).all()
-    db.session.commit()
+    # Due: queued and its time has come, or claimed by a worker that has not finished it in CLAIM_EXPIRY.
+    # Looking is read-only, so an idle worker takes no write lock (SQLite has one for the whole database).
+    claimable = or_(and_(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.status == MailStatus.SENDING, OutboxMessage.claimed_at < now - CLAIM_EXPIRY))
+    due = db.session.scalars(select(OutboxMessage.id).where(claimable).order_by(OutboxMessage.id).limit(BATCH)).all()
+    db.session.rollback()  # ends the read transaction
     sent = 0
     for message_id in due:
         if stop is not None and stop.is_set():
             break
         claimed = db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == MailStatus.QUEUED)
+            update(OutboxMessage).where(OutboxMessage.id == message_id, claimable)
             .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1))
         db.session.commit()
         if claimed.rowcount != 1:
