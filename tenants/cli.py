@@ -11,8 +11,8 @@ from sqlalchemy import select
 from core.extensions import db
 from core.tenancy import tenant_context
 from tenants import demo, services
-from tenants.sso import services as sso_services
 from tenants.models import MapVisibility, Tenant, TenantKind
+from tenants.sso import services as sso_services
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
 
