@@ -11,7 +11,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
 
 from core import crypto
 from tenants.services import InvalidTenantSetting
@@ -84,10 +84,22 @@ def finish(conn: SsoConnection) -> tuple[Identity, str | None]:
                 raise SsoError("the userinfo endpoint answered for another subject than the id_token")
             claims.update(userinfo)
     except (AuthlibBaseError, JoseError) as error:
-        raise SsoError(f"OpenID Connect sign-in refused: {error}") from error
+        raise SsoError(f"OpenID Connect sign-in refused: {error}", hint=_hint(error)) from error
     except requests.RequestException as error:
         raise SsoError(f"the identity provider could not be reached: {error}", "unavailable") from error
     return identity_from_claims(conn, f"{conn.oidc_issuer}|{claims['sub']}", claims), token.get("id_token")
+
+
+def _hint(error: Exception) -> str | None:
+    """Which of ``services.ADMIN_HINTS`` explains an authlib or joserfc error, if one does."""
+    if isinstance(error, ExpiredTokenError) or (isinstance(error, ClaimError) and error.claim in ("iat", "nbf")):
+        return "expired"
+    if isinstance(error, ClaimError):
+        return {"aud": "audience", "azp": "audience", "iss": "issuer"}.get(error.claim)
+    if isinstance(error, (BadSignatureError, InvalidKeyIdError)):
+        return "signature"
+    return {"invalid_client": "client", "unauthorized_client": "client", "access_denied": "denied",
+            "invalid_scope": "denied"}.get(getattr(error, "error", None))
 
 
 def _wanted_claims(conn: SsoConnection) -> list[str]:

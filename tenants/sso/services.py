@@ -43,14 +43,40 @@ USER_MESSAGES = {
                       "Your administrator can see why; please try again later."),
 }
 
+# What a failed sign-in means and what to change at the identity provider, for the admin's settings page.
+ADMIN_HINTS = {
+    "audience": _l("The identity provider issued the sign-in token to another application: its audience is not "
+                   "the client ID entered here. Enter the client ID of the application you registered for "
+                   "HeForShe (in Entra ID: the “Application (client) ID”, not the object ID), and make the "
+                   "provider issue the ID token to that application."),
+    "issuer": _l("The token names another issuer than the issuer URL entered here. Copy the issuer exactly as the "
+                 "provider's discovery document states it (Entra ID: https://login.microsoftonline.com/<tenant "
+                 "id>/v2.0, not the older sts.windows.net address)."),
+    "expired": _l("The token had expired or was issued in the future: the identity provider's clock and ours "
+                  "disagree, or its ID tokens live too briefly. Check the provider's clock and token lifetime."),
+    "signature": _l("The token's signature matches none of the identity provider's published keys, even after "
+                    "reading them again. Check that the issuer URL is the provider that signs the tokens."),
+    "client": _l("The identity provider refused our client ID or secret. Check both, and whether the secret "
+                 "has expired (Entra ID secrets expire): create a new one and enter it here."),
+    "denied": _l("The identity provider refused the sign-in. Check that the people (or everyone) are assigned "
+                 "to the application, and that it may ask for the scopes entered here."),
+    "no_email": _l("The identity provider sent no email address where this page says to look for it. Release "
+                   "the email (Entra ID: add the optional claim “email”; Okta and Google: the scope “email”; "
+                   "SAML: the mail attribute), or correct the email claim here."),
+    "unavailable": _l("The identity provider could not be reached. Check the issuer or metadata URL; if it is "
+                      "right, the provider may be down."),
+}
+
 
 class SsoError(Exception):
-    """A sign-in that did not succeed: ``detail`` is for the admin, ``reason`` picks the person's message."""
+    """A sign-in that did not succeed: ``detail`` is for the admin, ``reason`` picks the person's message, and
+    ``hint`` (a key of ``ADMIN_HINTS``) what the admin should change."""
 
-    def __init__(self, detail: str, reason: str = "failed"):
+    def __init__(self, detail: str, reason: str = "failed", hint: str | None = None):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason
+        self.hint = hint if hint is not None else (reason if reason in ADMIN_HINTS else None)
 
 
 @dataclass
@@ -145,6 +171,7 @@ def unmapped_units() -> list[UnmappedUnit]:
 def record_failure(conn: SsoConnection, error: SsoError) -> None:
     """Keep the last failure's details for the admin's settings page."""
     conn.last_error = error.detail[:2000]
+    conn.last_error_hint = error.hint
     conn.last_error_at = utcnow()
     db.session.flush()
 
@@ -213,7 +240,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
     conn.default_unit_id = mapping.default_unit_id
     conn.allowed_domains = _claim_domains(tenant, mapping.allowed_domains)
     conn.updated_at = utcnow()
-    conn.last_error = None
+    conn.last_error = conn.last_error_hint = None
     if conn not in db.session:
         db.session.add(conn)
     db.session.flush()
