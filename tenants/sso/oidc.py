@@ -6,6 +6,8 @@ time it is needed after any change (its name carries the settings' timestamp), s
 
 from __future__ import annotations
 
+import time
+
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
@@ -19,6 +21,9 @@ from tenants.sso.models import SsoConnection
 from tenants.sso.services import Identity, SsoError, identity_from_claims
 
 _REGISTRY = "authlib.integrations.flask_client"
+# How long a worker trusts the provider's discovery document and keys before reading them again (a key the
+# provider has retired stops being trusted; an unknown key is looked up at once anyway, by authlib).
+METADATA_MAX_AGE_SECONDS = 24 * 3600
 
 
 def init_app(app) -> None:
@@ -50,6 +55,9 @@ def client(conn: SsoConnection):
     name = f"tenant-{conn.tenant_id}-{conn.updated_at.timestamp():.6f}"
     existing = registry.create_client(name)
     if existing is not None:
+        if time.time() - existing.server_metadata.get("_loaded_at", time.time()) > METADATA_MAX_AGE_SECONDS:
+            existing.server_metadata.pop("_loaded_at")  # authlib reads discovery again when this is missing
+            existing.server_metadata.pop("jwks", None)
         return existing
     return registry.register(
         name, client_id=conn.oidc_client_id, client_secret=crypto.decrypt(conn.oidc_client_secret),

@@ -25,6 +25,8 @@ from tenants.services import InvalidTenantSetting, canonical_email, find_or_crea
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
 
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
+# The least time between two readings of an identity provider's metadata prompted by refused answers.
+METADATA_REREAD_INTERVAL = timedelta(minutes=5)
 # Public mailbox providers: nobody's organisation, so no tenant may claim them for discovery.
 PUBLIC_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
@@ -63,6 +65,8 @@ ADMIN_HINTS = {
     "no_email": _l("The identity provider sent no email address where this page says to look for it. Release "
                    "the email (Entra ID: add the optional claim “email”; Okta and Google: the scope “email”; "
                    "SAML: the mail attribute), or correct the email claim here."),
+    "metadata": _l("The identity provider's metadata could not be read again from its URL; the copy stored "
+                   "before is still used. Check that the metadata URL still works."),
     "unavailable": _l("The identity provider could not be reached. Check the issuer or metadata URL; if it is "
                       "right, the provider may be down."),
 }
@@ -168,6 +172,20 @@ def unmapped_units() -> list[UnmappedUnit]:
         select(UnmappedUnit).order_by(UnmappedUnit.times_seen.desc(), UnmappedUnit.value)))
 
 
+def aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def store_idp_metadata(conn: SsoConnection, xml: str) -> bool:
+    """Keep the identity provider's metadata as just read from its URL; True when it changed."""
+    changed = xml != conn.saml_idp_metadata_xml
+    conn.saml_idp_metadata_xml = xml
+    conn.saml_idp_metadata_read_at = utcnow()
+    db.session.flush()
+    return changed
+
+
 def record_failure(conn: SsoConnection, error: SsoError) -> None:
     """Keep the last failure's details for the admin's settings page."""
     conn.last_error = error.detail[:2000]
@@ -232,6 +250,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
             raise InvalidTenantSetting(_l("SAML needs the identity provider's metadata: its URL or the XML."))
         conn.saml_idp_metadata_xml = saml.metadata_xml
         conn.saml_idp_metadata_url = saml.metadata_url
+        conn.saml_idp_metadata_read_at = utcnow() if saml.metadata_url else None
         if not conn.saml_sp_certificate:
             certificate, key = service_provider_credentials(tenant.slug)
             conn.saml_sp_certificate, conn.saml_sp_private_key = certificate, crypto.encrypt(key)

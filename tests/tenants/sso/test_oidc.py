@@ -283,3 +283,17 @@ def test_sign_in_goes_on_working_after_the_provider_rotates_its_signing_key(clie
 def signing_kids(provider) -> set[str]:
     jwks_uri = requests.get(provider.discovery_url, timeout=10).json()["jwks_uri"]
     return {key["kid"] for key in requests.get(jwks_uri, timeout=10).json()["keys"]}
+
+
+def test_a_worker_reads_the_providers_discovery_and_keys_again_after_a_day(app, client, acme, oidc_provider):
+    def discovery_reads() -> int:
+        return oidc_provider.log_path.read_text().count("GET /.well-known/openid-configuration")
+
+    sign_in_through(client, oidc_provider, ADA)
+    sign_in_through(client, oidc_provider, ADA)
+    assert discovery_reads() == 1
+    with app.test_request_context(base_url=ACME), tenant_context(acme):
+        metadata = oidc.client(services.connection()).server_metadata
+        metadata["_loaded_at"] -= oidc.METADATA_MAX_AGE_SECONDS + 1
+    _, answer = sign_in_through(client, oidc_provider, ADA)
+    assert answer.location == "/" and discovery_reads() == 2
