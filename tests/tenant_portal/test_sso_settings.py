@@ -8,13 +8,14 @@ import re
 import pyotp
 import requests
 from cryptography.fernet import Fernet
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core import crypto
 from core.tenancy import tenant_context
-from tenants.models import Member
+from tenants.models import Member, Role
 from tenants.sso import break_glass, services
-from tests.helpers import csrf_token, host
+from tests.helpers import BASE_DOMAIN, csrf_token, host
 from tests.sso_fixtures import ACME_CLIENT, ADA, connect_oidc, start_provider
 from tests.tenants.sso.test_oidc import sign_in_through
 
@@ -205,3 +206,18 @@ def test_a_token_for_another_audience_is_explained_to_the_admin(client, db, make
     assert "issued the sign-in token to another application" in page
     assert "Application (client) ID" in page
     assert "Missing claim: &#39;azp&#39;" in page  # the technical detail stays available, folded away
+
+
+def test_in_a_browser_choosing_entra_id_fills_the_form_and_shows_its_warning(page, axe, make_tenant, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    sign_in_as(acme, Role.ADMIN, page=page)
+    page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/portal/sso")
+    assert axe(page) == []
+    page.get_by_label("Group whose members are admins here").fill("0b5c8a4e-admins")
+    page.get_by_label("Your identity provider", exact=True).select_option(label="Microsoft Entra ID")
+    page.get_by_role("button", name="Fill in its usual settings").click()
+    expect(page.get_by_role("status")).to_contain_text("sends groups as object IDs")
+    expect(page.get_by_label("Email claim or attribute")).to_have_value("email")
+    expect(page.get_by_label("Groups claim or attribute")).to_have_value("groups")
+    expect(page.get_by_label("Group whose members are admins here")).to_have_value("0b5c8a4e-admins")
+    assert axe(page) == []
