@@ -56,8 +56,8 @@ ADMIN_HINTS = {
                  "id>/v2.0, not the older sts.windows.net address)."),
     "expired": _l("The token had expired or was issued in the future: the identity provider's clock and ours "
                   "disagree, or its ID tokens live too briefly. Check the provider's clock and token lifetime."),
-    "signature": _l("The token's signature matches none of the identity provider's published keys, even after "
-                    "reading them again. Check that the issuer URL is the provider that signs the tokens."),
+    "signature": _l("The token's signature matches none of the keys the identity provider publishes. Check that "
+                    "the issuer URL entered here is that of the provider that signs the tokens."),
     "client": _l("The identity provider refused our client ID or secret. Check both, and whether the secret "
                  "has expired (Entra ID secrets expire): create a new one and enter it here."),
     "denied": _l("The identity provider refused the sign-in. Check that the people (or everyone) are assigned "
