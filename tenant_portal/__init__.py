@@ -22,10 +22,11 @@ NAVIGATION = (
 
 def init_app(app):
     """Register the portal's pages, area by area."""
-    from tenant_portal import views
+    from tenant_portal import cli, views
 
     app.register_blueprint(views.bp)
     for area in AREAS:
         app.register_blueprint(import_module(f"tenant_portal.{area}.views").bp)
     app.register_blueprint(import_module("tenant_portal.members.views").me)  # /me and invitation links
     app.context_processor(views.navigation)
+    cli.init_app(app)

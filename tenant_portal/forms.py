@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from core.forms import Form
 from tenants.models import Unit
 from tenants.sso.models import Protocol
+from tenants.sso.presets import PRESETS
 
 
 def _strip(value):
@@ -19,6 +21,9 @@ def _strip(value):
 class SsoSettingsForm(Form):
     """Which identity provider the tenant's people sign in with, and where it puts each fact."""
 
+    preset = SelectField(_l("Your identity provider"), choices=[
+        SelectChoice(key, preset.label) for key, preset in PRESETS.items()], validate_choice=False)
+    fill = SubmitField(_l("Fill in its usual settings"))
     protocol = RadioField(_l("Protocol"), choices=[
         SelectChoice(Protocol.OIDC.value, _l("OpenID Connect (Entra ID, Okta, Google Workspace, ...)")),
         SelectChoice(Protocol.SAML.value, _l("SAML 2.0 (Shibboleth, ADFS, ...)")),

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from core import auth
 from tenants.services import InvalidTenantSetting, signup_units
-from tenants.sso import break_glass, oidc, saml
+from tenants.sso import break_glass, oidc, presets, saml
 from tenants.sso import services as sso
 from tenants.sso import views as sso_views
 from tenants.sso.models import Protocol
@@ -49,7 +49,12 @@ def sso_settings():
     """Connect the tenant's identity provider; shows the values its administrator needs."""
     conn = sso.connection()
     form = SsoSettingsForm(signup_units(), data=_form_values(conn) if conn else None)
-    if form.validate_on_submit():
+    preset = presets.PRESETS.get(form.preset.data) if form.fill.data else None
+    if preset is not None:
+        # Fills the form only: nothing is saved until the admin checks it and presses "Save".
+        for name, value in presets.values(preset, form.admin_group.data).items():
+            form[name].data = value
+    elif form.validate_on_submit():
         try:
             sso.configure(g.tenant, Protocol(form.protocol.data), _mapping(form), enabled=form.enabled.data,
                           oidc=_oidc_settings(form), saml=_saml_settings(form))
@@ -63,6 +68,8 @@ def sso_settings():
     return render_template(
         "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
+        sign_out_redirect_uri=url_for("core.home", _external=True), sign_on_url=url_for("sso.login", _external=True),
+        preset=preset, hints=sso.ADMIN_HINTS,
     ), 400 if form.errors or form.form_errors else 200
 
 

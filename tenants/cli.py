@@ -39,7 +39,7 @@ def create(slug, name, kind, admin_email, default_language, unlisted):
         _fail(error)
     db.session.commit()
     click.echo(f"Created {tenant.name}: http://{tenant.slug}.{current_app.config['BASE_DOMAIN']}/ "
-               f"(admin: {admin_email})")
+               f"(admin: {admin_email}). Send them their way in: flask portal invite-admin {slug} {admin_email}")
 
 
 @tenants_cli.command("add-hostname")

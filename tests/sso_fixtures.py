@@ -37,10 +37,12 @@ def sp_entry(slug: str, certificate: str) -> dict:
             "sls_url": f"{host(slug)}/sso/saml/sls", "certificate": certificate}
 
 
-def connect_saml(tenant, metadata_xml: str, credentials: tuple[str, str], mapping=SAML_MAPPING):
+def connect_saml(tenant, metadata_xml: str, credentials: tuple[str, str], mapping=SAML_MAPPING,
+                 metadata_url: str | None = None):
     """Connect ``tenant`` to a SAML identity provider, signing with ``credentials`` (certificate, key)."""
     with tenant_context(tenant):
-        conn = services.configure(tenant, Protocol.SAML, mapping, saml=services.SamlSettings(metadata_xml))
+        conn = services.configure(tenant, Protocol.SAML, mapping,
+                                  saml=services.SamlSettings(metadata_xml, metadata_url))
         conn.saml_sp_certificate, conn.saml_sp_private_key = credentials[0], crypto.encrypt(credentials[1])
         _db.session.commit()
 

@@ -152,22 +152,24 @@ def _language_of(email: str, tenant: Tenant) -> str:
     return language or tenant.default_language or "en"
 
 
-def invite(tenant: Tenant, email: str, role: Role, actor: Member) -> Invitation:
+def invite(tenant: Tenant, email: str, role: Role, actor: Member | None) -> Invitation:
     """Invite someone by email to become an admin or viewer: a single-use link valid for seven days.
 
+    ``actor`` None is the operator inviting a tenant's first admin (``flask portal invite-admin``), who may
+    be an admin already: the link is their way in before single sign-on is set up.
     Only a hash of the token is stored; the mail, in the invitee's language, holds the one copy (queued
-    with the invitation: the mail worker sends it once the request commits).
+    with the invitation: the mail worker sends it once the request or command commits).
     Raises ``MemberChangeRefused`` for a role that cannot be invited or a person who has it already.
     """
     if role not in INVITABLE_ROLES:
         raise MemberChangeRefused(_("Only admins and viewers can be invited."))
     existing = db.session.scalars(select(Member).where(
         Member.email_canonical == tenants.canonical_email(email))).one_or_none()
-    if existing is not None and (existing.role is role or existing.role is Role.ADMIN):
+    if actor is not None and existing is not None and (existing.role is role or existing.role is Role.ADMIN):
         raise MemberChangeRefused(_("%(email)s is already an admin or has this role.", email=existing.email))
     token = secrets.token_urlsafe(32)
-    invitation = Invitation(email=email.strip(), role=role, token_hash=_hash(token), invited_by=actor.id,
-                            expires_at=utcnow() + INVITATION_LIFETIME)
+    invitation = Invitation(email=email.strip(), role=role, token_hash=_hash(token),
+                            invited_by=actor.id if actor else None, expires_at=utcnow() + INVITATION_LIFETIME)
     db.session.add(invitation)
     db.session.flush()
     record("member.invite", invitation.email, role=role.value, expires_at=invitation.expires_at.isoformat())
@@ -175,7 +177,8 @@ def invite(tenant: Tenant, email: str, role: Role, actor: Member) -> Invitation:
     with force_locale(_language_of(email, tenant)):
         subject = _("%(name)s invites you to its HeForShe portal", name=tenant.name)
         body = render_template("tenant_portal/members/invitation_mail.txt", tenant=tenant, link=link, role=role,
-                               inviter=actor.display_name or actor.email, expires_at=invitation.expires_at)
+                               inviter=(actor.display_name or actor.email) if actor else _("The HeForShe team"),
+                               expires_at=invitation.expires_at)
     mail.queue(invitation.email, subject, body, sender_name=tenant.name)
     return invitation
 

@@ -1,4 +1,4 @@
-"""Operator commands: ``flask sso oidc | saml | break-glass | rotate-keys``."""
+"""Operator commands: ``flask sso oidc | saml | refresh | break-glass | rotate-keys``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 import pyotp
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.extensions import db
@@ -13,7 +14,7 @@ from core.tenancy import tenant_context
 from tenants.models import Tenant
 from tenants.services import InvalidTenantSetting
 from tenants.sso import break_glass, saml, services
-from tenants.sso.models import Protocol
+from tenants.sso.models import Protocol, SsoConnection
 
 sso_cli = AppGroup("sso", help="Connect tenants to their identity providers; look after stored secrets.")
 
@@ -90,6 +91,33 @@ def configure_saml(slug, metadata_url, metadata_file, **options):
         raise click.ClickException(str(error)) from error
     base = f"http://{slug}.{current_app.config['BASE_DOMAIN']}"
     click.echo(f"{slug}: SAML. Our metadata for the identity provider: {base}/sso/saml/metadata")
+
+
+@sso_cli.command("refresh")
+def refresh():
+    """Read every SAML identity provider's metadata again from its URL, so a new signing certificate is used
+    before the old one is retired (run it daily, from cron or the worker). OpenID providers' keys are re-read
+    by each worker once a day, and at once when a token names a key it does not know."""
+    failures = 0
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        with tenant_context(tenant):
+            conn = db.session.scalar(select(SsoConnection).where(SsoConnection.protocol == Protocol.SAML,
+                                                                 SsoConnection.saml_idp_metadata_url.is_not(None)))
+            if conn is None:
+                continue
+            try:
+                changed = saml.refresh_metadata(conn)
+            except InvalidTenantSetting as error:
+                failures += 1
+                with force_locale("en"):  # the details, like every sign-in failure's, are kept in English
+                    detail = str(error)
+                services.record_failure(conn, services.SsoError(detail, hint="metadata"))
+                click.echo(f"{tenant.slug}: {detail}", err=True)
+            else:
+                click.echo(f"{tenant.slug}: {'changed' if changed else 'unchanged'}")
+            db.session.commit()
+    if failures:
+        raise click.ClickException(f"{failures} identity provider(s) could not be read; their admins see why.")
 
 
 @sso_cli.command("break-glass")

@@ -38,6 +38,8 @@ class SsoConnection(TenantScoped, db.Model):
     oidc_scopes: Mapped[str] = mapped_column(String(255), default="openid email profile")
     saml_idp_metadata_url: Mapped[str | None] = mapped_column(String(500))
     saml_idp_metadata_xml: Mapped[str | None] = mapped_column(Text)
+    # When the metadata was last read from its URL (``flask sso refresh``, or after a refused signature).
+    saml_idp_metadata_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     saml_sp_certificate: Mapped[str | None] = mapped_column(Text)
     saml_sp_private_key: Mapped[str | None] = mapped_column(Text)
     # Where the identity provider puts each fact (a claim name, or a SAML attribute name).
@@ -51,6 +53,8 @@ class SsoConnection(TenantScoped, db.Model):
     # What the provider sent at the last "test connection", and the last failure, for the admin.
     last_test: Mapped[dict | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What the admin should change at the identity provider (a key of ``services.ADMIN_HINTS``).
+    last_error_hint: Mapped[str | None] = mapped_column(String(32))
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -6,12 +6,14 @@ time it is needed after any change (its name carries the settings' timestamp), s
 
 from __future__ import annotations
 
+import time
+
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
 
 from core import crypto
 from tenants.services import InvalidTenantSetting
@@ -19,6 +21,9 @@ from tenants.sso.models import SsoConnection
 from tenants.sso.services import Identity, SsoError, identity_from_claims
 
 _REGISTRY = "authlib.integrations.flask_client"
+# How long a worker trusts the provider's discovery document and keys before reading them again (a key the
+# provider has retired stops being trusted; an unknown key is looked up at once anyway, by authlib).
+METADATA_MAX_AGE_SECONDS = 24 * 3600
 
 
 def init_app(app) -> None:
@@ -50,6 +55,9 @@ def client(conn: SsoConnection):
     name = f"tenant-{conn.tenant_id}-{conn.updated_at.timestamp():.6f}"
     existing = registry.create_client(name)
     if existing is not None:
+        if time.time() - existing.server_metadata.get("_loaded_at", time.time()) > METADATA_MAX_AGE_SECONDS:
+            existing.server_metadata.pop("_loaded_at")  # authlib reads discovery again when this is missing
+            existing.server_metadata.pop("jwks", None)
         return existing
     return registry.register(
         name, client_id=conn.oidc_client_id, client_secret=crypto.decrypt(conn.oidc_client_secret),
@@ -84,10 +92,22 @@ def finish(conn: SsoConnection) -> tuple[Identity, str | None]:
                 raise SsoError("the userinfo endpoint answered for another subject than the id_token")
             claims.update(userinfo)
     except (AuthlibBaseError, JoseError) as error:
-        raise SsoError(f"OpenID Connect sign-in refused: {error}") from error
+        raise SsoError(f"OpenID Connect sign-in refused: {error}", hint=_hint(error)) from error
     except requests.RequestException as error:
         raise SsoError(f"the identity provider could not be reached: {error}", "unavailable") from error
     return identity_from_claims(conn, f"{conn.oidc_issuer}|{claims['sub']}", claims), token.get("id_token")
+
+
+def _hint(error: Exception) -> str | None:
+    """Which of ``services.ADMIN_HINTS`` explains an authlib or joserfc error, if one does."""
+    if isinstance(error, ExpiredTokenError) or (isinstance(error, ClaimError) and error.claim in ("iat", "nbf")):
+        return "expired"
+    if isinstance(error, ClaimError):
+        return {"aud": "audience", "azp": "audience", "iss": "issuer"}.get(error.claim)
+    if isinstance(error, (BadSignatureError, InvalidKeyIdError)):
+        return "signature"
+    return {"invalid_client": "client", "unauthorized_client": "client", "access_denied": "denied",
+            "invalid_scope": "denied"}.get(getattr(error, "error", None))
 
 
 def _wanted_claims(conn: SsoConnection) -> list[str]:

@@ -14,13 +14,32 @@ from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as Constants
 from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser as MetadataParser
+from onelogin.saml2.metadata import OneLogin_Saml2_Metadata
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from core import crypto
+from tenants.models import utcnow
 from tenants.services import InvalidTenantSetting
 from tenants.sso import services
 from tenants.sso.models import SsoConnection
 from tenants.sso.services import Identity, SsoError
+
+
+# How long an identity provider may keep our metadata before reading it again (it carries no expiry date).
+METADATA_CACHE_DURATION = "P1D"
+
+
+class _Metadata(OneLogin_Saml2_Metadata):
+    """Our metadata offers the certificate for encryption as well as signing: an identity provider may encrypt
+    its assertions to us (python3-saml decrypts them with the same key) without our requiring it."""
+
+    @classmethod
+    def add_x509_key_descriptors(cls, metadata, cert=None, add_encryption=True):
+        return super().add_x509_key_descriptors(metadata, cert, True)
+
+
+class _Settings(OneLogin_Saml2_Settings):
+    metadata_class = _Metadata
 
 
 def init_app(app) -> None:
@@ -63,6 +82,31 @@ def fetch_metadata(url: str) -> str:
                                       url=url, error=error)) from error
 
 
+def refresh_metadata(conn: SsoConnection) -> bool:
+    """Read the identity provider's metadata again from its URL (a new signing certificate, say); True when it
+    changed. ``InvalidTenantSetting`` when it cannot be read or names another identity provider."""
+    xml = fetch_metadata(conn.saml_idp_metadata_url)
+    if parse_metadata(xml)["idp"]["entityId"] != parse_metadata(conn.saml_idp_metadata_xml)["idp"]["entityId"]:
+        raise InvalidTenantSetting(_l("The metadata at %(url)s now names another identity provider: it was not "
+                                      "taken. Save the settings again to change the provider.",
+                                      url=conn.saml_idp_metadata_url))
+    return services.store_idp_metadata(conn, xml)
+
+
+def _refreshed_after_failure(conn: SsoConnection) -> bool:
+    """After a refused answer: whether the identity provider's metadata has changed since we last read it
+    (read at most every few minutes, so refused answers cannot make us fetch it over and over)."""
+    read_at = conn.saml_idp_metadata_read_at
+    if not conn.saml_idp_metadata_url or (
+            read_at and services.aware(read_at) > utcnow() - services.METADATA_REREAD_INTERVAL):
+        return False
+    try:
+        return refresh_metadata(conn)
+    except InvalidTenantSetting:
+        services.store_idp_metadata(conn, conn.saml_idp_metadata_xml)  # noted as read: wait before trying again
+        return False
+
+
 def settings(conn: SsoConnection) -> dict:
     """python3-saml's settings for this tenant: strict, everything signed with SHA-256."""
     addresses = endpoints()
@@ -83,6 +127,9 @@ def settings(conn: SsoConnection) -> dict:
             "wantAssertionsSigned": True, "wantMessagesSigned": False, "wantNameId": True,
             "signatureAlgorithm": Constants.RSA_SHA256, "digestAlgorithm": Constants.SHA256,
             "rejectDeprecatedAlgorithm": True, "requestedAuthnContext": False, "wantAttributeStatement": False,
+            # No validUntil (python3-saml's default expires the metadata in 48 hours): it is served, always
+            # current, at the entity ID, and a cacheDuration tells the identity provider to re-read it daily.
+            "metadataValidUntil": "", "metadataCacheDuration": METADATA_CACHE_DURATION,
         },
     })
     return result
@@ -99,7 +146,7 @@ def _auth(conn: SsoConnection) -> OneLogin_Saml2_Auth:
 
 def metadata(conn: SsoConnection) -> str:
     """Our service provider's metadata, to hand to the identity provider's administrator."""
-    saml_settings = OneLogin_Saml2_Settings(settings(conn), sp_validation_only=True)
+    saml_settings = _Settings(settings(conn), sp_validation_only=True)
     return saml_settings.get_sp_metadata().decode()
 
 
@@ -118,11 +165,9 @@ def finish(conn: SsoConnection) -> tuple[Identity, str, dict]:
     if pending is None:
         raise SsoError("the SAML response answers no sign-in started here in the last 10 minutes "
                        "(unknown, used or expired RelayState)")
-    auth = _auth(conn)
-    try:
-        auth.process_response(request_id=pending.request_id)
-    except (OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError, XMLSyntaxError, ValueError) as error:
-        raise SsoError(f"the SAML response was refused: {error}") from error
+    auth = _checked(conn, pending.request_id)
+    if (auth.get_errors() or not auth.is_authenticated()) and _refreshed_after_failure(conn):
+        auth = _checked(conn, pending.request_id)  # the identity provider may have rolled its certificate over
     if auth.get_errors() or not auth.is_authenticated():
         raise SsoError(f"the SAML response was refused: {auth.get_last_error_reason() or auth.get_errors()}")
     if auth.get_last_response_in_response_to() != pending.request_id:
@@ -142,6 +187,15 @@ def finish(conn: SsoConnection) -> tuple[Identity, str, dict]:
               "session_index": auth.get_session_index()}
     return services.identity_from_claims(conn, subject, claims), pending.purpose, {"next": pending.next_url,
                                                                                    "saml": logout}
+
+
+def _checked(conn: SsoConnection, request_id: str) -> OneLogin_Saml2_Auth:
+    auth = _auth(conn)
+    try:
+        auth.process_response(request_id=request_id)
+    except (OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError, XMLSyntaxError, ValueError) as error:
+        raise SsoError(f"the SAML response was refused: {error}") from error
+    return auth
 
 
 def logout_url(conn: SsoConnection, logout: dict, return_to: str) -> str | None:

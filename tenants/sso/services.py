@@ -25,6 +25,8 @@ from tenants.services import InvalidTenantSetting, canonical_email, email_domain
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
 
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
+# The least time between two readings of an identity provider's metadata prompted by refused answers.
+METADATA_REREAD_INTERVAL = timedelta(minutes=5)
 # Public mailbox providers: nobody's organisation, so no tenant may claim them for discovery.
 PUBLIC_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
@@ -43,14 +45,42 @@ USER_MESSAGES = {
                       "Your administrator can see why; please try again later."),
 }
 
+# What a failed sign-in means and what to change at the identity provider, for the admin's settings page.
+ADMIN_HINTS = {
+    "audience": _l("The identity provider issued the sign-in token to another application: its audience is not "
+                   "the client ID entered here. Enter the client ID of the application you registered for "
+                   "HeForShe (in Entra ID: the “Application (client) ID”, not the object ID), and make the "
+                   "provider issue the ID token to that application."),
+    "issuer": _l("The token names another issuer than the issuer URL entered here. Copy the issuer exactly as the "
+                 "provider's discovery document states it (Entra ID: https://login.microsoftonline.com/<tenant "
+                 "id>/v2.0, not the older sts.windows.net address)."),
+    "expired": _l("The token had expired or was issued in the future: the identity provider's clock and ours "
+                  "disagree, or its ID tokens live too briefly. Check the provider's clock and token lifetime."),
+    "signature": _l("The token's signature matches none of the keys the identity provider publishes. Check that "
+                    "the issuer URL entered here is that of the provider that signs the tokens."),
+    "client": _l("The identity provider refused our client ID or secret. Check both, and whether the secret "
+                 "has expired (Entra ID secrets expire): create a new one and enter it here."),
+    "denied": _l("The identity provider refused the sign-in. Check that the people (or everyone) are assigned "
+                 "to the application, and that it may ask for the scopes entered here."),
+    "no_email": _l("The identity provider sent no email address where this page says to look for it. Release "
+                   "the email (Entra ID: add the optional claim “email”; Okta and Google: the scope “email”; "
+                   "SAML: the mail attribute), or correct the email claim here."),
+    "metadata": _l("The identity provider's metadata could not be read again from its URL; the copy stored "
+                   "before is still used. Check that the metadata URL still works."),
+    "unavailable": _l("The identity provider could not be reached. Check the issuer or metadata URL; if it is "
+                      "right, the provider may be down."),
+}
+
 
 class SsoError(Exception):
-    """A sign-in that did not succeed: ``detail`` is for the admin, ``reason`` picks the person's message."""
+    """A sign-in that did not succeed: ``detail`` is for the admin, ``reason`` picks the person's message, and
+    ``hint`` (a key of ``ADMIN_HINTS``) what the admin should change."""
 
-    def __init__(self, detail: str, reason: str = "failed"):
+    def __init__(self, detail: str, reason: str = "failed", hint: str | None = None):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason
+        self.hint = hint if hint is not None else (reason if reason in ADMIN_HINTS else None)
 
 
 @dataclass
@@ -142,9 +172,24 @@ def unmapped_units() -> list[UnmappedUnit]:
         select(UnmappedUnit).order_by(UnmappedUnit.times_seen.desc(), UnmappedUnit.value)))
 
 
+def aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def store_idp_metadata(conn: SsoConnection, xml: str) -> bool:
+    """Keep the identity provider's metadata as just read from its URL; True when it changed."""
+    changed = xml != conn.saml_idp_metadata_xml
+    conn.saml_idp_metadata_xml = xml
+    conn.saml_idp_metadata_read_at = utcnow()
+    db.session.flush()
+    return changed
+
+
 def record_failure(conn: SsoConnection, error: SsoError) -> None:
     """Keep the last failure's details for the admin's settings page."""
     conn.last_error = error.detail[:2000]
+    conn.last_error_hint = error.hint
     conn.last_error_at = utcnow()
     db.session.flush()
 
@@ -205,6 +250,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
             raise InvalidTenantSetting(_l("SAML needs the identity provider's metadata: its URL or the XML."))
         conn.saml_idp_metadata_xml = saml.metadata_xml
         conn.saml_idp_metadata_url = saml.metadata_url
+        conn.saml_idp_metadata_read_at = utcnow() if saml.metadata_url else None
         if not conn.saml_sp_certificate:
             certificate, key = service_provider_credentials(tenant.slug)
             conn.saml_sp_certificate, conn.saml_sp_private_key = certificate, crypto.encrypt(key)
@@ -213,7 +259,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
     conn.default_unit_id = mapping.default_unit_id
     conn.allowed_domains = _claim_domains(tenant, mapping.allowed_domains)
     conn.updated_at = utcnow()
-    conn.last_error = None
+    conn.last_error = conn.last_error_hint = None
     if conn not in db.session:
         db.session.add(conn)
     db.session.flush()

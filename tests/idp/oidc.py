@@ -72,6 +72,17 @@ class OidcProvider:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
+    def rotate_signing_key(self) -> None:
+        """Replace the provider's signing key with a new one (a new ``kid``), as a key rollover does."""
+        out = self.log_path.with_suffix(".out")
+        rotations = out.read_text().count("ROTATED")
+        self.process.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + START_TIMEOUT
+        while out.read_text().count("ROTATED") == rotations:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"oidc-provider did not rotate its key:\n{self.log_path.read_text()}")
+            time.sleep(0.05)
+
     def sign_in(
         self, authorize_url: str, username: str, password: str, session: requests.Session | None = None
     ) -> SignInResult:
@@ -108,7 +119,8 @@ class OidcProvider:
 def start_oidc_provider(
     workdir: Path, clients: list[dict], accounts: list[dict], clock_offset_seconds: int = 0, id_token_ttl: int = 600
 ) -> OidcProvider:
-    """Start a provider for ``clients`` ({client_id, client_secret, redirect_uris, post_logout_redirect_uris})
+    """Start a provider for ``clients`` ({client_id, client_secret, redirect_uris, post_logout_redirect_uris}, and
+    optionally ``id_token_audience``: the ``aud`` its id_tokens carry instead of the client_id, with no ``azp``)
     and ``accounts`` ({username, password, claims: {sub, email, email_verified, name, groups, department}}).
 
     ``clock_offset_seconds`` shifts the provider's clock (e.g. -7200 issues already-expired id_tokens).

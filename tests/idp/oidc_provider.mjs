@@ -5,6 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
+import { CompactSign, decodeJwt, decodeProtectedHeader } from 'jose';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -57,8 +58,12 @@ async function interaction(req, res, provider) {
   return provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
 }
 
+// The signing key; SIGUSR2 replaces it (a key rollover), as identity providers do from time to time.
+let signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+let rotations = 0;
+
 function providerFor(issuer) {
-  return new Provider(issuer, {
+  const built = new Provider(issuer, {
     clients: config.clients.map((client) => ({
       client_id: client.client_id,
       client_secret: client.client_secret,
@@ -96,7 +101,7 @@ function providerFor(issuer) {
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    jwks: { keys: [generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })] },
+    jwks: { keys: [signingKey.export({ format: 'jwk' })] },
     // Cookie expiry follows the shifted clock too: lengthen the interaction and session (and so grant)
     // TTLs by any backwards shift so the browser keeps those cookies in real time.
     ttl: {
@@ -108,6 +113,19 @@ function providerFor(issuer) {
       Grant: 86400 + cookieSlack,
     },
   });
+  // A client with `id_token_audience` gets id_tokens with that `aud` instead of its own client_id (and no
+  // `azp`), as a misconfigured identity provider sends: re-signed with the provider's own key.
+  const issue = built.IdToken.prototype.issue;
+  built.IdToken.prototype.issue = async function issueWithAudience(options) {
+    const token = await issue.call(this, options);
+    const audience = config.clients.find((c) => c.client_id === this.client.clientId)?.id_token_audience;
+    if (options?.use !== 'idtoken' || audience === undefined) return token;
+    const payload = { ...decodeJwt(token), aud: audience };
+    delete payload.azp;
+    return new CompactSign(Buffer.from(JSON.stringify(payload)))
+      .setProtectedHeader(decodeProtectedHeader(token)).sign(signingKey);
+  };
+  return built;
 }
 
 let provider;
@@ -132,6 +150,14 @@ server.listen(config.issuer_port ?? 0, '127.0.0.1', () => {
     provider.on(event, (ctx, error) => console.error(event, error));
   }
   process.stdout.write(`READY ${issuer}\n`);
+});
+
+process.on('SIGUSR2', () => {
+  signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  provider = providerFor(provider.issuer);
+  providerCallback = provider.callback();
+  rotations += 1;
+  process.stdout.write(`ROTATED ${rotations}\n`);
 });
 
 process.on('SIGTERM', () => {

@@ -97,6 +97,12 @@ class SimpleSamlIdp:
             self.process.kill()
             self.process.wait(timeout=10)
 
+    def rotate_key(self) -> None:
+        """Sign with a new key and certificate from now on; the metadata at ``metadata_url`` shows the new one."""
+        key_pem, cert_pem = make_key_and_certificate("idp.northfield.test")
+        (self.log_path.parent / "idp-key.pem").write_text(key_pem)
+        (self.log_path.parent / "idp-cert.pem").write_text(cert_pem)
+
     def sign_in(
         self, redirect_url: str, username: str, password: str, session: requests.Session | None = None
     ) -> SamlSignInResult:
@@ -128,7 +134,8 @@ def _find_form(response: requests.Response, input_name: str) -> lxml.html.FormEl
 
 
 def start_simplesamlphp(workdir: Path, sps: list[dict], users: list[dict]) -> SimpleSamlIdp:
-    """Start an IdP for ``sps`` ({entity_id, acs_url, sls_url, certificate}) and ``users``
+    """Start an IdP for ``sps`` ({entity_id, acs_url, sls_url, certificate, and ``encrypt`` to encrypt its
+    assertions to that certificate}) and ``users``
     ({username, password, attributes by urn:oid name}); its files and logs go to ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     for folder in ("phpsession", "tmp", "data", "docroot"):

@@ -266,3 +266,34 @@ def test_other_addresses_go_on_with_the_public_pages(client, acme):
     invalid = client.post("/sso/discover", base_url=host(), data={"csrf_token": csrf_token(page), "email": "sam"})
     assert invalid.status_code == 400
     assert "Please enter a valid email address" in invalid.get_data(as_text=True)
+
+
+def test_sign_in_goes_on_working_after_the_provider_rotates_its_signing_key(client, acme, oidc_provider):
+    _, first = sign_in_through(client, oidc_provider, ADA)
+    assert first.location == "/"  # the provider's keys are now cached with its discovery document
+    client.post("/sso/logout", base_url=ACME, data={"csrf_token": csrf_token(page_of(client))})
+    old_kids = signing_kids(oidc_provider)
+    oidc_provider.rotate_signing_key()
+    assert signing_kids(oidc_provider).isdisjoint(old_kids)  # the old key is gone, not merely joined by a new one
+    _, again = sign_in_through(client, oidc_provider, ADA)
+    assert again.location == "/"  # the token's unknown kid made authlib read the keys again
+    assert "Signed in through Acme Corporation" in page_of(client)
+
+
+def signing_kids(provider) -> set[str]:
+    jwks_uri = requests.get(provider.discovery_url, timeout=10).json()["jwks_uri"]
+    return {key["kid"] for key in requests.get(jwks_uri, timeout=10).json()["keys"]}
+
+
+def test_a_worker_reads_the_providers_discovery_and_keys_again_after_a_day(app, client, acme, oidc_provider):
+    def discovery_reads() -> int:
+        return oidc_provider.log_path.read_text().count("GET /.well-known/openid-configuration")
+
+    sign_in_through(client, oidc_provider, ADA)
+    sign_in_through(client, oidc_provider, ADA)
+    assert discovery_reads() == 1
+    with app.test_request_context(base_url=ACME), tenant_context(acme):
+        metadata = oidc.client(services.connection()).server_metadata
+        metadata["_loaded_at"] -= oidc.METADATA_MAX_AGE_SECONDS + 1
+    _, answer = sign_in_through(client, oidc_provider, ADA)
+    assert answer.location == "/" and discovery_reads() == 2

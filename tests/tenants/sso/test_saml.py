@@ -18,9 +18,10 @@ from core.tenancy import tenant_context
 from tenants.models import Commitment, Member, Role, Source, TenantKind, UnitKind
 from tenants.sso import services
 from tenants.sso.models import SsoConnection
+from tests.conftest import cannot_run
 from tests.helpers import csrf_token, host
-from tests.idp import hostile_saml
-from tests.sso_fixtures import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml
+from tests.idp import hostile_saml, saml
+from tests.sso_fixtures import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml, sp_entry
 
 NORTHFIELD = host("northfield")
 
@@ -110,6 +111,84 @@ def test_our_metadata_is_ready_for_the_identity_provider(client, northfield, sp_
     assert document.get("entityID") in response.get_data(as_text=True)
     assert sp_credentials[0].split("-----")[2].strip().replace("\n", "")[:40] in response.get_data(as_text=True)
     assert b"/sso/saml/acs" in response.data
+
+
+def test_our_metadata_does_not_expire_and_offers_a_key_for_encryption(client, northfield):
+    document = etree.fromstring(client.get("/sso/saml/metadata", base_url=NORTHFIELD).data)
+    assert document.get("validUntil") is None  # python3-saml's default expired it 48 hours later
+    assert document.get("cacheDuration") == "P1D"  # re-read daily, from this same address
+    uses = [descriptor.get("use") for descriptor in document.iter("{urn:oasis:names:tc:SAML:2.0:metadata}KeyDescriptor")]
+    assert sorted(uses) == ["encryption", "signing"]
+
+
+def test_an_encrypted_assertion_is_decrypted_and_signs_in(client, db, app, make_tenant, sp_credentials, tmp_path):
+    reason = saml.unavailable()
+    if reason:
+        cannot_run("php", reason)
+    idp = saml.start_simplesamlphp(tmp_path / "encrypting", [sp_entry("northfield", sp_credentials[0]) |
+                                                              {"encrypt": True}], [ALICE])
+    try:
+        tenant = make_tenant("northfield", "Northfield University", kind=TenantKind.UNIVERSITY)
+        connect_saml(tenant, idp.metadata_xml, sp_credentials)
+        result, answer = sign_in_through(client, idp, ALICE)
+    finally:
+        idp.stop()
+    assert b"EncryptedAssertion" in base64.b64decode(result.fields["SAMLResponse"])
+    assert answer.status_code == 303 and answer.location == "/"
+    assert "Alice Moreau" in client.get("/", base_url=NORTHFIELD).get_data(as_text=True)
+
+
+@pytest.fixture
+def northfield_by_url(app, db, make_tenant, simplesamlphp, sp_credentials):
+    """Northfield, connected by its identity provider's metadata URL (so the metadata can be read again)."""
+    tenant = make_tenant("northfield", "Northfield University", kind=TenantKind.UNIVERSITY)
+    connect_saml(tenant, simplesamlphp.metadata_xml, sp_credentials, metadata_url=simplesamlphp.metadata_url)
+    return tenant
+
+
+def test_a_new_idp_certificate_is_read_again_when_its_signature_is_refused(client, db, northfield_by_url,
+                                                                            simplesamlphp):
+    browser = requests.Session()
+    assert sign_in_through(client, simplesamlphp, ALICE, session=browser)[1].location == "/"
+    client.post("/sso/logout", base_url=NORTHFIELD, data={"csrf_token": csrf_token(
+        client.get("/", base_url=NORTHFIELD).get_data(as_text=True))})
+    with tenant_context(northfield_by_url):
+        read_before = db.session.scalar(select(SsoConnection.saml_idp_metadata_read_at))
+        conn = services.connection()
+        conn.saml_idp_metadata_read_at = read_before - services.METADATA_REREAD_INTERVAL  # a while ago
+        db.session.commit()
+    simplesamlphp.rotate_key()
+    _, answer = sign_in_through(client, simplesamlphp, ALICE, session=browser)
+    assert answer.location == "/"
+    assert "Alice Moreau" in client.get("/", base_url=NORTHFIELD).get_data(as_text=True)
+
+
+def test_answers_refused_again_and_again_do_not_read_the_metadata_each_time(client, db, northfield_by_url,
+                                                                           simplesamlphp):
+    simplesamlphp.rotate_key()  # just after the metadata was read: it is not read again yet
+    _, answer = sign_in_through(client, simplesamlphp, ALICE)
+    assert answer.location == "/sso/failed"
+    with tenant_context(northfield_by_url):
+        assert "ignature" in db.session.scalar(select(SsoConnection.last_error))
+
+
+def test_flask_sso_refresh_takes_the_new_certificate(app, client, db, northfield_by_url, simplesamlphp):
+    simplesamlphp.rotate_key()
+    result = app.test_cli_runner().invoke(args=["sso", "refresh"])
+    assert result.exit_code == 0 and "northfield: changed" in result.output
+    assert app.test_cli_runner().invoke(args=["sso", "refresh"]).output.strip() == "northfield: unchanged"
+    assert sign_in_through(client, simplesamlphp, ALICE)[1].location == "/"
+
+
+def test_flask_sso_refresh_tells_the_admin_when_the_metadata_cannot_be_read(app, db, northfield_by_url,
+                                                                           simplesamlphp):
+    simplesamlphp.stop()
+    result = app.test_cli_runner().invoke(args=["sso", "refresh"])
+    assert result.exit_code != 0 and "northfield" in result.output
+    with tenant_context(northfield_by_url):
+        conn = services.connection()
+        assert conn.last_error_hint == "metadata" and "could not be downloaded" in conn.last_error
+        assert conn.saml_idp_metadata_xml == simplesamlphp.metadata_xml  # the stored copy is kept
 
 
 # --- answers from a hostile identity provider -------------------------------------------------------------

@@ -19,5 +19,7 @@ foreach ($idp['sps'] as $sp) {
         'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
         'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
         'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+        // Encrypt assertions to the SP's certificate when the test asks for it.
+        'assertion.encryption' => $sp['encrypt'] ?? false,
     ];
 }
