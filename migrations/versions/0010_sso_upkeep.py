@@ -2,14 +2,14 @@
 explains in the admin's language), and when the identity provider's SAML metadata was last re-read.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-04
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0010'
-down_revision = '0005'
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
