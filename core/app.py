@@ -113,14 +113,18 @@ def _commit_or_roll_back(response):
     return response
 
 
-def _load_member(member_id: str):
+def _load_member(session_id: str):
+    """The member a session names (``Member.get_id``), if it is still theirs: a session made before the
+    member's sessions were ended (sign-out, role change, new credentials) names an old version."""
     if g.get("tenant") is None:
         return None
+    member_id, _, version = session_id.partition(":")
     try:
-        member_uuid = UUID(member_id)
+        member_uuid, version_number = UUID(member_id), int(version)
     except ValueError:
         return None
-    return db.session.scalars(select(Member).where(Member.id == member_uuid)).one_or_none()
+    return db.session.scalars(select(Member).where(
+        Member.id == member_uuid, Member.session_version == version_number)).one_or_none()
 
 
 def _live_snapshot(app: Flask, channel: str) -> dict:

@@ -123,7 +123,7 @@ def sign_in():
     if form is not None and form.validate_on_submit():
         member = break_glass.verify(g.tenant, form.email.data, form.password.data, form.code.data)
         if member is not None:
-            auth.sign_in(member)
+            auth.sign_in(member, auth.Via.BREAK_GLASS)
             return redirect(next_url, code=303)
         failed = True
     # A refused attempt answers 200 on purpose: its failure count must be committed (see core.app).
