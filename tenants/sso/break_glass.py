@@ -63,8 +63,9 @@ def verify(tenant: Tenant, email: str, password: str, code: str) -> Member | Non
         generate_password_hash(password)  # about as slow as a real check: no hint that the address is unknown
         return None
     tries = _take_a_try(member)
-    if tries is None:
-        return None  # locked, or its last tries are being checked right now
+    if tries is None:  # locked, or its last tries are being checked right now
+        generate_password_hash(password)  # as slow as a check: no hint of the lock, so none of the account
+        return None
     step = _step_of(member, code)
     if check_password_hash(member.password_hash, password) and step is not None and _use_step(member, step):
         _update(member, failed_sign_ins=0, locked_until=None)
