@@ -41,8 +41,8 @@ USER_MESSAGES = {
                    "Please ask your administrator to check the sign-in settings."),
     "unavailable": _l("Sign-in through your organisation is not working at the moment. "
                       "Your administrator can see why; please try again later."),
-    "unverified": _l("Your organisation's sign-in has not confirmed that this email address is yours, and "
-                     "someone here has it already. Please ask your administrator."),
+    "unverified": _l("Your organisation's sign-in has not confirmed that this email address is yours, so we "
+                     "cannot sign you in with it. Please ask your administrator."),
     "taken": _l("This email address belongs to another account here. Please ask your administrator."),
 }
 
@@ -122,8 +122,8 @@ def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
     The identity finds its member by the (issuer, subject) pair stored at its first sign-in; failing that, by
     an address the provider vouches for (``address_trusted``), if that member has no pair yet. A break-glass
     account is never found by address, and a sign-in never changes it.
-    Raises ``SsoError`` when the provider sent no email, one from a domain the tenant does not allow, or one
-    that another account here owns.
+    Raises ``SsoError`` when the provider sent no email, one it says it has not verified, one from a domain
+    the tenant does not allow, or one that another account here owns.
     """
     if not identity.email or "@" not in identity.email:
         raise SsoError(f"the identity provider sent no email address (expected in {conn.claim_email!r})", "no_email")
@@ -131,6 +131,9 @@ def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
     if conn.allowed_domains and domain not in conn.allowed_domains:
         raise SsoError(f"{identity.email} is outside the allowed domains ({', '.join(conn.allowed_domains)})",
                        "domain")
+    if identity.email_verified is False:
+        raise SsoError(f"the identity provider has not verified {identity.email} (email_verified is false)",
+                       "unverified")
     trusted = address_trusted(conn, identity)
     member = db.session.scalars(select(Member).where(Member.sso_subject == identity.subject)).one_or_none()
     if member is None:
@@ -163,8 +166,8 @@ def _link_by_address(identity: Identity, trusted: bool) -> Member:
     if owner is None:
         member = find_or_create_member(identity.email, identity.name)
     elif not trusted:
-        raise SsoError(f"the identity provider has not verified {identity.email}, which a member here has already "
-                       f"(subject {identity.subject}): not linked", "unverified")
+        raise SsoError(f"{identity.email} is outside the allowed domains, so the identity provider's word for it "
+                       f"is not enough to link subject {identity.subject} to the member who has it", "unverified")
     elif owner.sso_subject is not None or owner.is_break_glass:
         raise SsoError(f"{identity.email} belongs to a member linked to another identity or to a break-glass "
                        f"account (subject {identity.subject}): not linked", "taken")

@@ -11,7 +11,7 @@ from tenants.models import Commitment, Member, Role
 from tenants.sso import break_glass, services
 from tests.helpers import csrf_token, host
 from tests.sso_fixtures import ADA, ADA_TWIN, ALICE, BRUNO, EVE, NEWCOMER, ROOT
-from tests.tenants.sso import test_saml
+from tests.tenants.sso import test_oidc, test_saml
 from tests.tenants.sso.test_oidc import page_of, sign_in_through
 
 ACME = host("acme")
@@ -58,16 +58,12 @@ def test_an_unverified_address_is_not_linked_to_the_member_who_has_it(client, db
     assert members(db, acme) == {"root@acme.example": (Role.MEMBER, None, None)}
 
 
-def test_a_new_person_with_an_unverified_address_signs_in_but_the_commitment_is_not_verified(
-        client, db, acme, oidc_provider):
+def test_an_address_the_provider_has_not_verified_is_refused_even_when_nobody_has_it(client, db, acme,
+                                                                                    oidc_provider):
     _, answer = sign_in_through(client, oidc_provider, NEWCOMER)
-    assert answer.location == "/"
-    page = page_of(client)
-    assert "Signed in through Acme Corporation as Nora Newcomer" in page
-    client.post("/", base_url=ACME, data={"csrf_token": csrf_token(page), "gender": "woman", "country": "FR",
-                                          "consent": "y"})
-    with tenant_context(acme):
-        assert db.session.scalars(select(Commitment.verified)).one() is False
+    assert "has not confirmed" in refused(client, answer)
+    assert members(db, acme) == {}
+    assert "nora@acme.example (email_verified is false)" in test_oidc.last_error(db, acme)
 
 
 def test_a_verified_address_links_a_member_who_has_no_identity_yet(client, db, acme, oidc_provider, make_commitment):
@@ -133,3 +129,18 @@ def test_a_saml_address_outside_the_allowed_domains_is_not_linked(client, db, no
     with tenant_context(northfield):
         bruno = db.session.scalars(select(Member)).one()
         assert (bruno.sso_subject, bruno.role) == (None, Role.MEMBER)
+
+
+def test_a_newcomer_whose_saml_address_is_not_trusted_signs_in_but_is_not_counted_as_verified(
+        client, db, northfield, simplesamlphp):
+    with tenant_context(northfield):
+        services.connection().allowed_domains = []
+        db.session.commit()
+    _, answer = test_saml.sign_in_through(client, simplesamlphp, BRUNO)
+    assert answer.location == "/"
+    page = client.get("/", base_url=host("northfield")).get_data(as_text=True)
+    assert "Signed in through Northfield University as Bruno Costa" in page
+    client.post("/", base_url=host("northfield"), data={"csrf_token": csrf_token(page), "gender": "man",
+                                                        "country": "BR", "consent": "y"})
+    with tenant_context(northfield):
+        assert db.session.scalars(select(Commitment.verified)).one() is False
