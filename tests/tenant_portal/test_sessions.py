@@ -152,3 +152,30 @@ def test_an_emailed_link_is_not_a_single_sign_on(client, acme, make_commitment, 
     page = client.get("/", base_url=ACME).get_data(as_text=True)
     assert "Signed in through" not in page
     assert 'name="email"' in page
+
+
+def test_an_emailed_link_in_a_browser_opens_the_own_page_once_and_never_the_portal(page, browser, axe, db, acme,
+                                                                                   make_commitment, smtp_server):
+    from playwright.sync_api import expect
+
+    make_commitment(acme, "root@acme.example", city="Lyon")
+    add_admin(db, acme, "root@acme.example")
+    site = f"http://acme.{BASE_DOMAIN}:{page.port}"
+    page.goto(site + "/me")
+    page.get_by_label("Your email address").fill("root@acme.example")
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    link = smtp_server.link(smtp_server.last_to("root@acme.example"))
+    assert link.startswith(site + "/me/sign-in/")
+
+    page.goto(link)
+    assert axe(page) == []
+    page.get_by_role("button", name="Open my commitment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your commitment")
+    expect(page.locator(".own-commitment")).to_contain_text("Lyon")
+    page.goto(site + "/portal/dashboard")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Admin sign-in")
+
+    other = browser.new_context().new_page()
+    other.goto(link)
+    expect(other.get_by_role("heading", level=1)).to_have_text("This sign-in link cannot be used")
+    other.context.close()
