@@ -16,7 +16,7 @@ import tenants
 from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
 from core import config as config_module
 from core.database import database_role_bypasses_rls
-from core.extensions import babel, db, login_manager, migrate
+from core.extensions import babel, db, limiter, login_manager, migrate
 from tenants.models import Member, Tenant
 from tenants.services import match_host
 
@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.user_loader(_load_member)
 
     app.before_request(_resolve_tenant)
+    limiter.init_app(app)  # after the tenant is known: limits are counted per host
     app.teardown_request(_forget_tenant)
     app.after_request(_commit_or_roll_back)
     app.after_request(i18n.remember_language)
@@ -113,14 +114,18 @@ def _commit_or_roll_back(response):
     return response
 
 
-def _load_member(member_id: str):
+def _load_member(session_id: str):
+    """The member a session names (``Member.get_id``), if it is still theirs: a session made before the
+    member's sessions were ended (sign-out, role change, new credentials) names an old version."""
     if g.get("tenant") is None:
         return None
+    member_id, _, version = session_id.partition(":")
     try:
-        member_uuid = UUID(member_id)
+        member_uuid, version_number = UUID(member_id), int(version)
     except ValueError:
         return None
-    return db.session.scalars(select(Member).where(Member.id == member_uuid)).one_or_none()
+    return db.session.scalars(select(Member).where(
+        Member.id == member_uuid, Member.session_version == version_number)).one_or_none()
 
 
 def _live_snapshot(app: Flask, channel: str) -> dict:

@@ -10,6 +10,7 @@ MESSAGES = {
     404: (_l("Page not found"), _l("There is no page at this address. Check it, or start again from the home page.")),
     405: (_l("That did not work"), _l("This page cannot be used that way.")),
     413: (_l("That was too much to send"), _l("What you sent is larger than we accept. Please send less.")),
+    429: (_l("Too many tries"), _l("Please wait a minute, then try again.")),
     500: (_l("Something went wrong on our side"),
           _l("We could not finish that. Nothing you entered has been counted twice; please try again in a moment.")),
     503: (_l("We are very busy"), _l("Please try again in a moment.")),

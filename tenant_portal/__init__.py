@@ -3,6 +3,7 @@ single sign-on, exports and the audit log. Each area is a package with its own b
 
 from importlib import import_module
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 
 AREAS = ("dashboard", "targets", "units", "members", "branding")
@@ -21,12 +22,20 @@ NAVIGATION = (
 
 
 def init_app(app):
-    """Register the portal's pages, area by area."""
+    """Register the portal's pages, area by area; none of them may be kept by a browser or a proxy."""
     from tenant_portal import cli, views
 
-    app.register_blueprint(views.bp)
-    for area in AREAS:
-        app.register_blueprint(import_module(f"tenant_portal.{area}.views").bp)
-    app.register_blueprint(import_module("tenant_portal.members.views").me)  # /me and invitation links
+    blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
+                  import_module("tenant_portal.members.views").me]  # /me and invitation links
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     app.context_processor(views.navigation)
     cli.init_app(app)
+    private = frozenset(blueprint.name for blueprint in blueprints)
+
+    @app.after_request
+    def never_stored(response):
+        # Pages drawn for one signed-in person: the back button on a shared computer must not show them again.
+        if request.blueprint in private:
+            response.headers["Cache-Control"] = "no-store"
+        return response

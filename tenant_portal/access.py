@@ -1,4 +1,5 @@
-"""Who may open a portal page: this tenant's admins, or its admins and viewers."""
+"""Who may open a portal page: this tenant's admins, or its admins and viewers, signed in by a way that opens the
+portal (single sign-on, break-glass or an invitation; an emailed link to one's own page does not)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import wraps
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
+from core import auth
 from tenants.models import Role
 
 
@@ -16,7 +18,7 @@ def _require(roles: frozenset[Role]):
         def guarded(*args, **kwargs):
             if g.get("tenant") is None:
                 abort(404)
-            if not current_user.is_authenticated:
+            if not portal_session():
                 return redirect(url_for("tenant_portal.sign_in", next=request.full_path.rstrip("?")))
             if current_user.role not in roles:
                 abort(403)
@@ -33,6 +35,11 @@ admin_required = _require(frozenset({Role.ADMIN}))
 viewer_required = _require(frozenset({Role.ADMIN, Role.VIEWER}))
 
 
+def portal_session() -> bool:
+    """Whether the session was signed in by a way that opens the portal."""
+    return auth.signed_in_via() in auth.PORTAL_SIGN_INS
+
+
 def is_admin() -> bool:
     """Whether the signed-in person is an admin (for showing or hiding the controls that change things)."""
-    return current_user.is_authenticated and current_user.role is Role.ADMIN
+    return portal_session() and current_user.role is Role.ADMIN

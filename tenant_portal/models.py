@@ -1,11 +1,11 @@
-"""What the portal keeps of its own: the audit log and admin invitations."""
+"""What the portal keeps of its own: the audit log, admin invitations and members' sign-in links."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String, Uuid
+from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid6 import uuid7
 
@@ -42,3 +42,20 @@ class Invitation(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInLink(TenantScoped, db.Model):
+    """A member's emailed link to their own page (``/me``): single-use, valid for an hour.
+
+    Only a hash of the token is stored: the link in the email is the one copy of the secret.
+    """
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.id"], ondelete="CASCADE"),
+    )
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

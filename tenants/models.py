@@ -215,7 +215,24 @@ class Member(UserMixin, TenantScoped, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(Text)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last TOTP time step accepted: a code is good once, and never one older than that.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Part of every session's id (``get_id``): raising it ends all of this member's sessions at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def get_id(self) -> str:
+        """What a session remembers of its member: the id and the session version it was made under."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """End every session of this member, on every device (sign-out, role change, new credentials)."""
+        self.session_version = Member.session_version + 1
+
+    @property
+    def is_break_glass(self) -> bool:
+        """Whether this member can sign in with the break-glass password (no sign-on may change them)."""
+        return self.password_hash is not None
 
 
 class Commitment(TenantScoped, db.Model):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
+from core import auth
 from core.i18n import is_country_code
 from tenants import rollup, services
 from tenants.forms import SignedInCommitForm, SignupForm
@@ -36,7 +37,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
     unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
-    if current_user.is_authenticated:
+    if auth.signed_in_via() is auth.Via.SSO:
         return _signed_in_commitment()
     form = SignupForm()
     if unit is not None and not form.is_submitted():
@@ -63,7 +64,8 @@ def signup_page(unit_id: uuid.UUID | None = None):
 
 
 def _signed_in_commitment():
-    """One click for someone signed in through their organisation: name, email and unit came from it."""
+    """One click for someone signed in through their organisation: name, email and unit came from it (the
+    commitment counts as verified when the identity provider vouched for the address)."""
     member = current_user
     member_unit = services.unit_in_tenant(member.unit_id) if member.unit_id else None
     form = SignedInCommitForm()
@@ -77,7 +79,7 @@ def _signed_in_commitment():
             language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
             name=member.display_name, name_public=form.name_public.data,
             gender_description=form.gender_description.data or None, city=city, place_id=place_id,
-            unit_id=member.unit_id, source=Source.SSO, verified=True,
+            unit_id=member.unit_id, source=Source.SSO, verified=session.get("sso_email_verified") is True,
         ))
         return redirect(url_for("tenants.thanks"), code=303)
     return render_template(

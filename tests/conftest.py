@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from core.app import create_app
-from core.auth import sign_in
+from core.auth import Via, sign_in
 from core.extensions import db as _db
 from core.tenancy import tenant_context
 from tenants import services
@@ -217,7 +217,7 @@ def sign_in_as(app, db):
 
     @app.get("/test-sign-in/<uuid:member_id>")
     def test_sign_in(member_id):
-        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one())
+        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one(), Via.SSO)
         return "signed in"
 
     def sign(tenant: Tenant, role: Role = Role.ADMIN, email: str | None = None, client=None, page=None):

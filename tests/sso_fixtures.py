@@ -95,6 +95,19 @@ GRACE = {"username": "grace", "password": "grace-long-password", "claims": {
 MALLORY = {"username": "mallory", "password": "mallory-long-password", "claims": {
     "sub": "contractor-7", "email": "mallory@gmail.com", "email_verified": True, "name": "Mallory",
     "groups": [], "department": "Paris office"}}
+# Accounts whose address the provider has not verified (``email_verified`` false), or that reuse someone's address.
+EVE = {"username": "eve", "password": "eve-long-password", "claims": {
+    "sub": "contractor-13", "email": "root@acme.example", "email_verified": False, "name": "Eve",
+    "groups": [], "department": "Paris office"}}
+NEWCOMER = {"username": "nora", "password": "nora-long-password", "claims": {
+    "sub": "employee-1003", "email": "nora@acme.example", "email_verified": False, "name": "Nora Newcomer",
+    "groups": ["staff"], "department": "Paris office"}}
+ADA_TWIN = {"username": "ada2", "password": "ada2-long-password", "claims": {
+    "sub": "employee-9999", "email": "ada@acme.example", "email_verified": True, "name": "Ada Impostor",
+    "groups": [], "department": "Paris office"}}
+ROOT = {"username": "root", "password": "root-long-password", "claims": {
+    "sub": "employee-0001", "email": "root@acme.example", "email_verified": True, "name": "Root",
+    "groups": [], "department": "Paris office"}}
 OIDC_MAPPING = services.Mapping(email="email", name="name", unit="department", groups="groups",
                                 admin_group="heforshe-admins", allowed_domains=["acme.example"], default_unit_id=None)
 
@@ -105,7 +118,8 @@ def start_provider(tmp_path, name: str, clients: list[dict], **options):
     reason = oidc.unavailable()
     if reason:
         cannot_run("node", reason)
-    return oidc.start_oidc_provider(tmp_path / name, clients, [ADA, GRACE, MALLORY], **options)
+    return oidc.start_oidc_provider(tmp_path / name, clients, [ADA, GRACE, MALLORY, EVE, NEWCOMER, ADA_TWIN, ROOT],
+                                     **options)
 
 
 def connect_oidc(tenant, provider, client=ACME_CLIENT, mapping=OIDC_MAPPING):

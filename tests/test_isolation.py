@@ -11,16 +11,15 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.app import create_app
-from core.auth import sign_in
+from core.auth import Via, sign_in
 from core.extensions import db as _db
 from core.tenancy import tenant_context
 from tenant_portal.members import services as members
-from tenant_portal.models import AuditEntry, Invitation
+from tenant_portal.models import AuditEntry, Invitation, SignInLink
 from tenants import services
 from tenants.models import Member, Role, Target, TargetMetric, utcnow
 from tenants.sso import break_glass
@@ -53,10 +52,12 @@ def object_factories(app, db, make_unit):
         db.session.flush()
         return token
 
-    def sign_in_link(tenant):
+    def sign_in_link(tenant, token="sign-in-link-token-for-the-isolation-tests"):
         member = services.find_or_create_member("someone@globex.example")
-        return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=members.SIGN_IN_LINK_SALT).dumps(
-            {"member": str(member.id), "tenant": tenant.id})
+        db.session.add(SignInLink(token_hash=hashlib.sha256(token.encode()).hexdigest(), member_id=member.id,
+                                  expires_at=utcnow() + members.SIGN_IN_LINK_LIFETIME))
+        db.session.flush()
+        return token
 
     return {
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
@@ -175,7 +176,7 @@ def signed_in_as(app, client, slug: str, member_id) -> None:
 
     @app.get("/test-sign-in")
     def test_sign_in():
-        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one())
+        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one(), Via.SSO)
         return "signed in"
 
     client.get("/test-sign-in", base_url=host(slug))
@@ -189,7 +190,7 @@ def test_a_session_from_one_tenant_is_not_signed_in_on_another(app, client, db, 
 
     @app.get("/test-sign-in")
     def test_sign_in():
-        sign_in(db.session.scalars(select(Member).where(Member.id == admin_id)).one())
+        sign_in(db.session.scalars(select(Member).where(Member.id == admin_id)).one(), Via.SSO)
         return "signed in"
 
     @app.get("/test-who")

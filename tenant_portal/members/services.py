@@ -12,23 +12,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select, update
 
 from core import mail
 from core.extensions import db
-from tenant_portal.models import Invitation
+from core.tenancy import current_tenant_id
+from tenant_portal.models import Invitation, SignInLink
 from tenant_portal.services import record
 from tenants import services as tenants
 from tenants.models import Commitment, Member, Role, Tenant, utcnow
 
 PER_PAGE = 50
 INVITATION_LIFETIME = timedelta(days=7)
-SIGN_IN_LINK_SECONDS = 3600
-SIGN_IN_LINK_SALT = "member-sign-in-link"
+SIGN_IN_LINK_LIFETIME = timedelta(hours=1)
 #: Who may be invited from the portal: the roles that open it.
 INVITABLE_ROLES = (Role.ADMIN, Role.VIEWER)
 
@@ -119,6 +118,7 @@ def change_role(member: Member, role: Role, actor: Member) -> bool:
         _refuse_losing_the_last_admin(member)
     previous = member.role
     member.role = role
+    member.end_sessions()  # a session made under the old role is over: the person signs in again
     db.session.flush()
     record("member.role", member.email, role=role.value, previous=previous.value,
            own=member.id == actor.id)
@@ -133,6 +133,7 @@ def remove_member(member: Member) -> bool:
     withdrawn = commitment is not None and tenants.withdraw(commitment)
     # Deleted here rather than left to ON DELETE CASCADE: SQLite does not enforce foreign keys by default.
     db.session.execute(delete(Commitment).where(Commitment.member_id == member.id))
+    db.session.execute(delete(SignInLink).where(SignInLink.member_id == member.id))
     email = member.email
     db.session.delete(member)
     db.session.flush()
@@ -232,28 +233,30 @@ def accept_invitation(token: str) -> Member:
     if used.rowcount != 1:
         raise LinkUnusable(gone=True)
     member = tenants.find_or_create_member(invitation.email)
-    if member.role is not Role.ADMIN:
+    if member.role is not Role.ADMIN and member.role is not invitation.role:
         member.role = invitation.role
+        member.end_sessions()
     db.session.flush()
     record("member.invitation_accept", invitation.email, role=member.role.value)
     return member
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SIGN_IN_LINK_SALT)
-
-
 def send_sign_in_link(tenant: Tenant, email: str, language: str) -> bool:
-    """Mail a member a link to their own page, valid for an hour; True if the address is a member's.
+    """Mail a member a single-use link to their own page, valid for an hour; True if the address is a member's.
 
     The caller answers the same either way, so the page reveals nobody's membership; the mail is queued,
-    so the answer does not wait for the SMTP server either.
+    so the answer does not wait for the SMTP server either. Only a hash of the token is stored; the mail
+    holds the one copy.
     """
     member = db.session.scalars(select(Member).where(
         Member.email_canonical == tenants.canonical_email(email))).one_or_none()
     if member is None:
         return False
-    token = _serializer().dumps({"member": str(member.id), "tenant": tenant.id})
+    db.session.execute(delete(SignInLink).where(SignInLink.expires_at < utcnow()))
+    token = secrets.token_urlsafe(32)
+    db.session.add(SignInLink(token_hash=_hash(token), member_id=member.id,
+                              expires_at=utcnow() + SIGN_IN_LINK_LIFETIME))
+    db.session.flush()
     with force_locale(language):
         subject = _("Your HeForShe commitment at %(name)s", name=tenant.name)
         body = render_template("tenant_portal/members/sign_in_mail.txt", tenant=tenant,
@@ -262,25 +265,30 @@ def send_sign_in_link(tenant: Tenant, email: str, language: str) -> bool:
     return True
 
 
-def member_from_link(tenant: Tenant, token: str) -> Member:
-    """The member a sign-in link names, if it is genuine, under an hour old and made on this tenant.
+def usable_sign_in_link(token: str) -> SignInLink:
+    """The current tenant's sign-in link this token opens, not used and under an hour old.
 
-    Raises ``LinkUnusable``: gone once expired; not found when forged, another tenant's or its member's removed.
+    Raises ``LinkUnusable``: gone once used or expired; not found when unknown, another tenant's or its
+    member's removed.
     """
-    try:
-        data = _serializer().loads(token, max_age=SIGN_IN_LINK_SECONDS)
-    except SignatureExpired as expired:
-        raise LinkUnusable(gone=True) from expired
-    except BadSignature as forged:
-        raise LinkUnusable(gone=False) from forged
-    try:
-        member_id = uuid.UUID(data["member"])
-    except (KeyError, TypeError, ValueError) as malformed:
-        raise LinkUnusable(gone=False) from malformed
-    member = find_member(member_id) if data.get("tenant") == tenant.id else None
-    if member is None:
+    link = db.session.get(SignInLink, (current_tenant_id(), _hash(token)))
+    if link is None or find_member(link.member_id) is None:
         raise LinkUnusable(gone=False)
-    return member
+    if link.used_at is not None or _aware(link.expires_at) <= utcnow():
+        raise LinkUnusable(gone=True)
+    return link
+
+
+def use_sign_in_link(token: str) -> Member:
+    """Use a sign-in link once: returns its member. Raises ``LinkUnusable`` as ``usable_sign_in_link``, also
+    when the same link was used a moment earlier in another request."""
+    link = usable_sign_in_link(token)
+    used = db.session.execute(update(SignInLink)
+                              .where(SignInLink.token_hash == link.token_hash, SignInLink.used_at.is_(None))
+                              .values(used_at=utcnow()))
+    if used.rowcount != 1:
+        raise LinkUnusable(gone=True)
+    return find_member(link.member_id)
 
 
 def own_commitment(member: Member) -> Commitment | None:

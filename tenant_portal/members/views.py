@@ -131,7 +131,7 @@ def invitation(invitation_token: str):
     try:
         if form.validate_on_submit():
             member = services.accept_invitation(invitation_token)
-            auth.sign_in(member)
+            auth.sign_in(member, auth.Via.INVITATION)
             flash(_("Welcome. You can now use the portal of %(name)s.", name=g.tenant.name))
             return redirect(url_for("tenant_portal.home"), code=303)
         found = services.usable_invitation(invitation_token)
@@ -167,16 +167,23 @@ def request_link():
     return redirect(url_for("me.show"), code=303)
 
 
-@me.get("/me/sign-in/<link_token>")
+@me.route("/me/sign-in/<link_token>", methods=["GET", "POST"])
 def sign_in(link_token: str):
-    """A sign-in link from the mail: signs its member in on this host and opens their page."""
+    """A sign-in link from the mail: a button signs its member in on this host, for their own page only.
+
+    Signing in takes a click rather than the opening itself: mail filters open links to scan them, and
+    would otherwise use up the single-use link before its owner sees it.
+    """
     _require_tenant()
+    form = ConfirmForm()
     try:
-        member = services.member_from_link(g.tenant, link_token)
+        if form.validate_on_submit():
+            auth.sign_in(services.use_sign_in_link(link_token), auth.Via.EMAIL_LINK)
+            return redirect(url_for("me.show"), code=303)
+        services.usable_sign_in_link(link_token)
     except services.LinkUnusable as unusable:
         return render_template("tenant_portal/members/sign_in_link_unusable.html"), 410 if unusable.gone else 404
-    auth.sign_in(member)
-    return redirect(url_for("me.show"), code=303)
+    return render_template("tenant_portal/members/sign_in_link.html", form=form), 400 if form.is_submitted() else 200
 
 
 @me.get("/me/commitment.json")

@@ -43,6 +43,9 @@ USER_MESSAGES = {
                    "Please ask your administrator to check the sign-in settings."),
     "unavailable": _l("Sign-in through your organisation is not working at the moment. "
                       "Your administrator can see why; please try again later."),
+    "unverified": _l("Your organisation's sign-in has not confirmed that this email address is yours, so we "
+                     "cannot sign you in with it. Please ask your administrator."),
+    "taken": _l("This email address belongs to another account here. Please ask your administrator."),
 }
 
 # What a failed sign-in means and what to change at the identity provider, for the admin's settings page.
@@ -93,6 +96,8 @@ class Identity:
     unit: str | None
     groups: list[str]
     claims: dict = field(default_factory=dict)
+    # What the provider said of the address: True or False (OIDC ``email_verified``), None when it said nothing.
+    email_verified: bool | None = None
 
 
 def connection(enabled_only: bool = False) -> SsoConnection | None:
@@ -118,13 +123,37 @@ def identity_from_claims(conn: SsoConnection, subject: str, claims: dict) -> Ide
         subject=subject, email=_first(claims.get(conn.claim_email)), name=_first(claims.get(conn.claim_name)),
         unit=_first(claims.get(conn.claim_unit)) if conn.claim_unit else None,
         groups=[str(g) for g in groups], claims=claims,
+        # OIDC's email_verified speaks of the "email" claim only; SAML has no such attribute.
+        email_verified=_flag(claims.get("email_verified")) if conn.claim_email == "email" else None,
     )
+
+
+def _flag(value) -> bool | None:
+    # Some providers send the JSON boolean as a string.
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower()) if isinstance(value, str) else None
+
+
+def address_trusted(conn: SsoConnection, identity: Identity) -> bool:
+    """Whether the identity provider's address may be taken as the person's own.
+
+    ``email_verified`` true: yes; false: never. A provider that says nothing (SAML, and OIDC providers such as
+    Entra ID) is the organisation's own directory: trusted for the connection's allowed domains only.
+    """
+    if identity.email_verified is not None:
+        return identity.email_verified
+    return bool(conn.allowed_domains) and identity.email.rpartition("@")[2].lower() in conn.allowed_domains
 
 
 def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
     """The member the identity provider vouches for, created in this tenant on first sign-in.
 
-    Raises ``SsoError`` when the provider sent no email, or one from a domain the tenant does not allow.
+    The identity finds its member by the (issuer, subject) pair stored at its first sign-in; failing that, by
+    an address the provider vouches for (``address_trusted``), if that member has no pair yet. A break-glass
+    account is never found by address, and a sign-in never changes it.
+    Raises ``SsoError`` when the provider sent no email, one it says it has not verified, one from a domain
+    the tenant does not allow, or one that another account here owns.
     """
     if not identity.email or "@" not in identity.email:
         raise SsoError(f"the identity provider sent no email address (expected in {conn.claim_email!r})", "no_email")
@@ -132,22 +161,58 @@ def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
     if conn.allowed_domains and domain not in conn.allowed_domains:
         raise SsoError(f"{identity.email} is outside the allowed domains ({', '.join(conn.allowed_domains)})",
                        "domain")
+    if identity.email_verified is False:
+        raise SsoError(f"the identity provider has not verified {identity.email} (email_verified is false)",
+                       "unverified")
+    trusted = address_trusted(conn, identity)
     member = db.session.scalars(select(Member).where(Member.sso_subject == identity.subject)).one_or_none()
     if member is None:
-        member = find_or_create_member(identity.email, identity.name)
-        member.sso_subject = identity.subject
-    member.email = identity.email
-    member.email_canonical = canonical_email(identity.email)
+        member = _link_by_address(identity, trusted)
+    if member.is_break_glass:
+        return member
+    if canonical_email(identity.email) != member.email_canonical and trusted:
+        _refuse_an_owned_address(member, identity)
+        member.email, member.email_canonical = identity.email, canonical_email(identity.email)
     if identity.name:
         member.display_name = identity.name[:100]
     member.unit_id = map_unit(conn, identity.unit)
+    previous_role = member.role
     if conn.admin_group:
         if conn.admin_group in identity.groups:
             member.role = Role.ADMIN
         elif member.role is Role.ADMIN:
             member.role = Role.MEMBER  # the group was taken away at the identity provider
+    if member.role is not previous_role:
+        member.end_sessions()  # sessions made under the old role end (this sign-in makes a new one)
     db.session.flush()
     return member
+
+
+def _link_by_address(identity: Identity, trusted: bool) -> Member:
+    """The member an identity signing in for the first time becomes: the one with its address, if the provider
+    vouches for the address and that member is linked to no identity yet; else a new member."""
+    owner = db.session.scalars(select(Member).where(
+        Member.email_canonical == canonical_email(identity.email))).one_or_none()
+    if owner is None:
+        member = find_or_create_member(identity.email, identity.name)
+    elif not trusted:
+        raise SsoError(f"{identity.email} is outside the allowed domains, so the identity provider's word for it "
+                       f"is not enough to link subject {identity.subject} to the member who has it", "unverified")
+    elif owner.sso_subject is not None or owner.is_break_glass:
+        raise SsoError(f"{identity.email} belongs to a member linked to another identity or to a break-glass "
+                       f"account (subject {identity.subject}): not linked", "taken")
+    else:
+        member = owner
+    member.sso_subject = identity.subject
+    return member
+
+
+def _refuse_an_owned_address(member: Member, identity: Identity) -> None:
+    """An identity whose address changed at the provider may take the new one only if no other member has it."""
+    if db.session.scalar(select(Member.id).where(Member.email_canonical == canonical_email(identity.email),
+                                                 Member.id != member.id)) is not None:
+        raise SsoError(f"{identity.email} (the new address of subject {identity.subject}) belongs to another "
+                       "member here: not changed", "taken")
 
 
 def map_unit(conn: SsoConnection, value: str | None) -> uuid.UUID | None:
@@ -198,6 +263,7 @@ def record_test(conn: SsoConnection, identity: Identity) -> None:
     """Keep what the identity provider sent during "test connection", for the admin to check the mapping."""
     conn.last_test = {
         "at": utcnow().isoformat(timespec="seconds"), "subject": identity.subject, "email": identity.email,
+        "email_verified": identity.email_verified,
         "name": identity.name, "unit": identity.unit, "groups": identity.groups,
         "claims": {k: v for k, v in identity.claims.items() if isinstance(v, (str, int, float, bool, list))},
     }

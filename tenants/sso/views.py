@@ -109,7 +109,7 @@ def saml_sls():
 def _complete(conn: SsoConnection, identity: services.Identity, purpose: str, next_url: str | None,
               logout: dict):
     if purpose == "test":
-        if not (current_user.is_authenticated and current_user.role is Role.ADMIN):
+        if not (auth.signed_in_via() in auth.PORTAL_SIGN_INS and current_user.role is Role.ADMIN):
             abort(403)
         services.record_test(conn, identity)
         return redirect(url_for("tenant_portal.sso_settings") + "#test-result", code=303)
@@ -117,8 +117,9 @@ def _complete(conn: SsoConnection, identity: services.Identity, purpose: str, ne
         member = services.sign_in_member(conn, identity)
     except SsoError as error:
         return _failed(conn, error)
-    auth.sign_in(member)
+    auth.sign_in(member, auth.Via.SSO)
     session["sso_logout"] = logout
+    session["sso_email_verified"] = services.address_trusted(conn, identity)
     return redirect(next_url or url_for("core.home"), code=303)
 
 

@@ -121,7 +121,8 @@ def start_oidc_provider(
 ) -> OidcProvider:
     """Start a provider for ``clients`` ({client_id, client_secret, redirect_uris, post_logout_redirect_uris}, and
     optionally ``id_token_audience``: the ``aud`` its id_tokens carry instead of the client_id, with no ``azp``)
-    and ``accounts`` ({username, password, claims: {sub, email, email_verified, name, groups, department}}).
+    and ``accounts`` ({username, password, claims: {sub, email, email_verified, name, groups, department}}); an
+    account's claims are sent as given, so ``email_verified`` may be false (an address the provider has not checked).
 
     ``clock_offset_seconds`` shifts the provider's clock (e.g. -7200 issues already-expired id_tokens).
     Its config and logs go to ``workdir``; raises RuntimeError (with the log) if it does not come up.
