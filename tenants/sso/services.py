@@ -143,7 +143,7 @@ def address_trusted(conn: SsoConnection, identity: Identity) -> bool:
     """
     if identity.email_verified is not None:
         return identity.email_verified
-    return bool(conn.allowed_domains) and identity.email.rpartition("@")[2].lower() in conn.allowed_domains
+    return bool(conn.allowed_domains) and email_domain(identity.email) in conn.allowed_domains
 
 
 def sign_in_member(conn: SsoConnection, identity: Identity) -> Member:
