@@ -16,7 +16,7 @@ from tenants.sso.models import Protocol
 from tenant_portal import NAVIGATION
 from tenant_portal import services as portal
 from tenant_portal.access import admin_required, viewer_required
-from tenant_portal.forms import BreakGlassForm, SsoSettingsForm, TestConnectionForm
+from tenant_portal.forms import BreakGlassForm, CheckDomainForm, SsoSettingsForm, TestConnectionForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -63,6 +63,7 @@ def sso_settings():
     return render_template(
         "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
+        domain_claims=sso.domain_claims(g.tenant), check_domain_form=CheckDomainForm(),
     ), 400 if form.errors or form.form_errors else 200
 
 
@@ -100,6 +101,24 @@ def _saml_settings(form: SsoSettingsForm) -> sso.SamlSettings | None:
     xml = form.saml_metadata_xml.data or saml.fetch_metadata(form.saml_metadata_url.data)
     saml.parse_metadata(xml)
     return sso.SamlSettings(xml, form.saml_metadata_url.data or None)
+
+
+@bp.post("/sso/domains/<domain>/check")
+@admin_required
+def check_domain(domain: str):
+    """Look for an email domain's TXT record now; once found, the global page sends its people here."""
+    claim = sso.find_claim(g.tenant, domain) or abort(404)
+    if not CheckDomainForm().validate_on_submit():
+        abort(400)
+    try:
+        sso.check_domain(claim)
+    except InvalidTenantSetting as error:
+        flash(str(error))
+    else:
+        portal.record("sso.domain_proven", claim.domain)
+        flash(_("%(domain)s is proven: people who type an address there on the HeForShe page are sent to your "
+                "sign-in.", domain=claim.domain))
+    return redirect(url_for("tenant_portal.sso_settings", _anchor="email-domains"), code=303)
 
 
 @bp.post("/sso/test")

@@ -271,7 +271,10 @@ def test_signing_out_needs_the_csrf_token(client, acme, oidc_provider):
     assert "Signed in" in page_of(client)
 
 
-def test_a_work_address_on_the_global_page_goes_to_its_organisations_sign_in(client, acme):
+def test_a_work_address_on_the_global_page_goes_to_its_organisations_sign_in(client, db, acme):
+    with tenant_context(acme):
+        services.prove_domain(acme, "acme.example")
+        db.session.commit()
     page = client.get("/", base_url=host()).get_data(as_text=True)
     answer = client.post("/sso/discover", base_url=host(), data={"csrf_token": csrf_token(page),
                                                                  "email": "Ada@ACME.example"})
