@@ -3,6 +3,7 @@ or the operator), and an unproven claim never blocks the domain's real owner."""
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.tenancy import tenant_context
@@ -10,7 +11,7 @@ from tenant_portal.models import AuditEntry
 from tenants.models import Role, TenantKind
 from tenants.sso import services
 from tenants.sso.models import Protocol, SsoEmailDomain
-from tests.helpers import csrf_token, host
+from tests.helpers import BASE_DOMAIN, csrf_token, host
 
 STUDENT = "student@northfield.example.org"
 TXT_NAME = "_heforshe-verification.northfield.example.org"
@@ -143,3 +144,20 @@ def test_an_admin_cannot_check_another_tenants_domain(app, client, db, make_tena
     assert viewer.post("/portal/sso/domains/northfield.example.org/check", base_url=host("northfield"),
                        data={"csrf_token": token}).status_code == 403
     assert claim(db, northfield, "northfield.example.org").verified_at is None
+
+
+def test_an_admin_proves_a_domain_in_a_browser(page, axe, db, make_tenant, sign_in_as, dns_server):
+    northfield = make_tenant("northfield", "Northfield University")
+    connect(db, northfield, ["northfield.example.org"])
+    sign_in_as(northfield, Role.ADMIN, page=page)
+    page.goto(f"http://northfield.{BASE_DOMAIN}:{page.port}/portal/sso")
+    row = page.locator("section[aria-labelledby=email-domains] tbody tr", has_text="northfield.example.org")
+    expect(row).to_contain_text("Not proven yet")
+    expect(row).to_contain_text(TXT_NAME)
+    assert axe(page) == []
+
+    dns_server[TXT_NAME] = [row.locator("dd code").nth(1).inner_text()]
+    row.get_by_role("button", name="Check now").click()
+    expect(page.get_by_role("status")).to_contain_text("northfield.example.org is proven")
+    expect(row).to_contain_text("Proven")
+    expect(row.get_by_role("button", name="Check now")).to_have_count(0)
