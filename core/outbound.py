@@ -37,7 +37,6 @@ class GuardedSession(requests.Session):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)  # requests.Session.__init__ mounts its plain adapters: replace them after
         self.max_redirects = MAX_REDIRECTS
-        self.trust_env = False  # no proxy or .netrc from the environment: the address checked is the one used
         if not current_app.config["OUTBOUND_ALLOW_PRIVATE"]:
             self.mount("http://", IPFilterAdapter(is_https_proto=False, allow_loopback=False))
             self.mount("https://", IPFilterAdapter(is_https_proto=True, allow_loopback=False))
