@@ -110,12 +110,14 @@ def check_domain(domain: str):
     claim = sso.find_claim(g.tenant, domain) or abort(404)
     if not CheckDomainForm().validate_on_submit():
         abort(400)
+    newly = claim.verified_at is None
     try:
         sso.check_domain(claim)
     except InvalidTenantSetting as error:
         flash(str(error))
     else:
-        portal.record("sso.domain_proven", claim.domain)
+        if newly:
+            portal.record("sso.domain_proven", claim.domain)
         flash(_("%(domain)s is proven: people who type an address there on the HeForShe page are sent to your "
                 "sign-in.", domain=claim.domain))
     return redirect(url_for("tenant_portal.sso_settings", _anchor="email-domains"), code=303)
