@@ -60,6 +60,9 @@ def from_environment() -> dict:
         "MAX_SERVING": int(os.environ.get("MAX_SERVING", "0")),
         # The nameserver that checks custom domains' TXT records ("host" or "host:port"; empty: the system's).
         "DNS_NAMESERVER": os.environ.get("DNS_NAMESERVER", ""),
+        # Whether requests to addresses that tenants' admins give (identity providers) may reach loopback, private
+        # and link-local addresses: only where the identity providers run on this machine (the embedded run, tests).
+        "OUTBOUND_ALLOW_PRIVATE": _bool("OUTBOUND_ALLOW_PRIVATE", not production),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),

@@ -77,6 +77,7 @@ def main() -> int:
                 email="email", name="name", unit="department", groups="groups", admin_group="heforshe-admins",
                 allowed_domains=["acme.example"], default_unit_id=None),
                 oidc=services.OidcSettings(issuer, "acme-demo", "acme-demo-secret", "openid email profile groups"))
+            services.prove_domain(acme, "acme.example")  # as the operator would: no DNS behind the demo's domain
             db.session.commit()
     print(f"  Single sign-on demo (Acme):  {issuer}  user {ACCOUNT['username']}  password {ACCOUNT['password']}"
           f"  (an Acme admin: http://acme.localhost:{site_port}/portal/)")

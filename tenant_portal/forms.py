@@ -78,6 +78,10 @@ class TestConnectionForm(Form):
     """Sign in once through the identity provider and show what it sent, without signing anyone in."""
 
 
+class CheckDomainForm(Form):
+    """Look for an email domain's TXT record now: only the CSRF token."""
+
+
 class BreakGlassForm(Form):
     """An admin's sign-in when the identity provider is down."""
 

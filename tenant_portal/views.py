@@ -18,7 +18,7 @@ from tenants.sso.models import Protocol
 from tenant_portal import NAVIGATION
 from tenant_portal import services as portal
 from tenant_portal.access import admin_required, viewer_required
-from tenant_portal.forms import BreakGlassForm, SsoSettingsForm, TestConnectionForm
+from tenant_portal.forms import BreakGlassForm, CheckDomainForm, SsoSettingsForm, TestConnectionForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -72,6 +72,7 @@ def sso_settings():
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
         sign_out_redirect_uri=url_for("core.home", _external=True), sign_on_url=url_for("sso.login", _external=True),
         preset=preset, hints=sso.ADMIN_HINTS,
+        domain_claims=sso.domain_claims(g.tenant), check_domain_form=CheckDomainForm(),
     ), 400 if form.errors or form.form_errors else 200
 
 
@@ -109,6 +110,26 @@ def _saml_settings(form: SsoSettingsForm) -> sso.SamlSettings | None:
     xml = form.saml_metadata_xml.data or saml.fetch_metadata(form.saml_metadata_url.data)
     saml.parse_metadata(xml)
     return sso.SamlSettings(xml, form.saml_metadata_url.data or None)
+
+
+@bp.post("/sso/domains/<domain>/check")
+@admin_required
+def check_domain(domain: str):
+    """Look for an email domain's TXT record now; once found, the global page sends its people here."""
+    claim = sso.find_claim(g.tenant, domain) or abort(404)
+    if not CheckDomainForm().validate_on_submit():
+        abort(400)
+    newly = claim.verified_at is None
+    try:
+        sso.check_domain(claim)
+    except InvalidTenantSetting as error:
+        flash(str(error))
+    else:
+        if newly:
+            portal.record("sso.domain_proven", claim.domain)
+        flash(_("%(domain)s is proven: people who type an address there on the HeForShe page are sent to your "
+                "sign-in.", domain=claim.domain))
+    return redirect(url_for("tenant_portal.sso_settings", _anchor="email-domains"), code=303)
 
 
 @bp.post("/sso/test")

@@ -18,12 +18,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from uuid6 import uuid7
@@ -145,13 +147,19 @@ class Tenant(db.Model):
 
 
 class TenantHostname(db.Model):
-    """A custom domain of a tenant; only verified ones route to it."""
+    """A custom domain of a tenant; only verified ones route to it. Several tenants may claim a hostname; the
+    first to verify it gets it (one verified entry per hostname), so an unverified claim never blocks its owner."""
 
     __tablename__ = "tenant_hostnames"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "hostname"),
+        Index("uq_tenant_hostnames_verified_hostname", "hostname", unique=True,
+              sqlite_where=text("verified_at IS NOT NULL"), postgresql_where=text("verified_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    hostname: Mapped[str] = mapped_column(String(253))
     # Ownership proof: a DNS TXT record or a file at /.well-known/heforshe-verification carrying this token.
     verification_token: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -127,13 +127,27 @@ def add_hostname(tenant: Tenant, hostname: str, verified: bool = True) -> Tenant
     hostname = hostname.strip().lower().rstrip(".")
     if not HOSTNAME_PATTERN.match(hostname):
         raise InvalidTenantSetting(f"{hostname!r} is not a valid hostname")
-    if db.session.scalar(select(TenantHostname.id).where(TenantHostname.hostname == hostname)) is not None:
+    if not hostname_available(hostname, tenant.id):
         raise InvalidTenantSetting(f"{hostname!r} is already in use")
     with tenant_context(tenant):
         entry = TenantHostname(tenant_id=tenant.id, hostname=hostname, verified_at=utcnow() if verified else None)
         db.session.add(entry)
         db.session.flush()
     return entry
+
+
+def hostname_owner(hostname: str) -> int | None:
+    """The tenant whose verified custom domain this is. Unverified claims own nothing: several tenants may claim a
+    hostname, and the first to verify it gets it."""
+    return db.session.scalar(select(TenantHostname.tenant_id).where(TenantHostname.hostname == hostname,
+                                                                    TenantHostname.verified_at.is_not(None)))
+
+
+def hostname_available(hostname: str, tenant_id: int) -> bool:
+    """Whether a tenant may claim a hostname: nobody verified it, and this tenant has not claimed it already.
+    (Another tenant's unverified claim never blocks the domain's real owner.)"""
+    return hostname_owner(hostname) is None and db.session.scalar(select(TenantHostname.id).where(
+        TenantHostname.hostname == hostname, TenantHostname.tenant_id == tenant_id)) is None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from tenants.models import Gender, Member, Role, Tenant, TenantKind, Unit, UnitK
 
 from tests.helpers import BASE_DOMAIN
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-pytest_plugins = ["tests.sso_fixtures", "tests.mail_fixtures"]
+pytest_plugins = ["tests.sso_fixtures", "tests.mail_fixtures", "tests.dns_fixtures"]
 REQUIRE_REAL_PARTS = set(os.environ.get("REQUIRE_REAL_PARTS", "").split())
 OWNER_ROLE, APP_ROLE = "hfs_owner", "hfs_app"
 

@@ -24,7 +24,7 @@ from tenants import services
 from tenants.models import Member, Role, Target, TargetMetric, utcnow
 from tenants.sso import break_glass
 from tenants.sso import services as sso
-from tenants.sso.models import Protocol
+from tenants.sso.models import Protocol, SsoEmailDomain
 from tests.helpers import csrf_token, host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
@@ -69,6 +69,8 @@ def object_factories(app, db, make_unit):
         "link_token": in_tenant(sign_in_link),
         "target_id": in_tenant(lambda tenant: _flushed(Target(
             metric=TargetMetric.MEN, value=500, deadline=date.today() + timedelta(days=90))).id),
+        "domain": in_tenant(lambda tenant: _flushed(SsoEmailDomain(
+            tenant_id=tenant.id, domain="globex.example", verification_token="globex-token")).domain),
         "hostname_id": lambda tenant: _committed(services.add_hostname(tenant, "heforshe.globex.example",
                                                                        verified=False)).id,
     }

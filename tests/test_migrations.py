@@ -51,3 +51,55 @@ def test_images_stored_before_their_fingerprints_get_one(app):
             versions = connection.execute(text("SELECT logo_version, favicon_version FROM tenants")).one()
         engine.dispose()
         assert versions == (f"{zlib.crc32(b'logo bytes'):08x}", None)
+
+
+def test_email_domains_claimed_before_proofs_existed_stay_claimed_but_unproven(app):
+    with app.app_context():
+        db.engine.dispose()
+        downgrade(revision="0005")
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO tenants (id, slug, name, kind, status, default_language, enabled_languages, primary_color,"
+                " accent_color, listed, map_visibility, privacy_k, break_glass_enabled, created_at)"
+                " VALUES (1, 'acme', 'Acme', 'corporation', 'active', 'en', '[\"en\"]', '#5b2a86', '#00758d',"
+                " true, 'public', 10, false, CURRENT_TIMESTAMP)"))
+            if connection.dialect.name == "postgresql":  # row-level security: written as the tenant
+                connection.execute(text("SELECT set_config('app.tenant_id', '1', true)"))
+            connection.execute(text("INSERT INTO sso_email_domains (domain, tenant_id) VALUES ('acme.example', 1)"))
+        upgrade()
+        with engine.connect() as connection:
+            domain, token, proven = connection.execute(text(
+                "SELECT domain, verification_token, verified_at FROM sso_email_domains")).one()
+        engine.dispose()
+        assert (domain, proven) == ("acme.example", None) and len(token) >= 32
+
+
+def test_undoing_proven_domains_keeps_the_proven_claim_of_a_shared_name(app):
+    with app.app_context():
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        with engine.begin() as connection:
+            for tenant_id, slug in ((1, "acme"), (2, "northfield")):
+                connection.execute(text(
+                    "INSERT INTO tenants (id, slug, name, kind, status, default_language, enabled_languages,"
+                    " primary_color, accent_color, listed, map_visibility, privacy_k, break_glass_enabled, created_at)"
+                    " VALUES (:id, :slug, :slug, 'corporation', 'active', 'en', '[\"en\"]', '#5b2a86', '#00758d',"
+                    " true, 'public', 10, false, CURRENT_TIMESTAMP)"), {"id": tenant_id, "slug": slug})
+        for tenant_id, proven in ((1, None), (2, "2026-12-01")):
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":  # row-level security: written as the tenant
+                    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+                connection.execute(text(
+                    "INSERT INTO sso_email_domains (tenant_id, domain, verification_token, verified_at)"
+                    " VALUES (:t, 'northfield.edu', 'token', :proven)"), {"t": tenant_id, "proven": proven})
+                connection.execute(text(
+                    "INSERT INTO tenant_hostnames (tenant_id, hostname, verified_at, created_at)"
+                    " VALUES (:t, 'join.northfield.edu', :proven, CURRENT_TIMESTAMP)"), {"t": tenant_id, "proven": proven})
+        db.engine.dispose()
+        downgrade(revision="0005")
+        with engine.connect() as connection:
+            domains = connection.execute(text("SELECT tenant_id, domain FROM sso_email_domains")).all()
+            hostnames = connection.execute(text("SELECT tenant_id, hostname FROM tenant_hostnames")).all()
+        engine.dispose()
+        upgrade()
+        assert domains == [(2, "northfield.edu")] and hostnames == [(2, "join.northfield.edu")]

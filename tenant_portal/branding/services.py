@@ -7,11 +7,8 @@ Plain functions over domain objects; they flush and never commit. Every change i
 from __future__ import annotations
 
 import io
-import secrets
 from dataclasses import dataclass, field
 
-import dns.exception
-import dns.resolver
 from flask import current_app
 from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
@@ -21,6 +18,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.i18n import LANGUAGES
 from tenant_portal.services import record
+from tenants import ownership
 from tenants import services as tenants
 from tenants.models import Tenant, TenantHostname, TenantText, utcnow
 
@@ -35,8 +33,6 @@ FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 MIN_CONTRAST = 3.0
 AA_CONTRAST = 4.5
 WHITE = "#ffffff"
-VERIFICATION_PREFIX = "_heforshe-verification"
-DNS_TIMEOUT_SECONDS = 5.0
 
 
 class BrandingRefused(ValueError):
@@ -288,7 +284,7 @@ def find_domain(tenant: Tenant, hostname_id: int) -> TenantHostname | None:
 
 def verification_name(entry: TenantHostname) -> str:
     """The DNS name whose TXT record proves ownership of a domain."""
-    return f"{VERIFICATION_PREFIX}.{entry.hostname}"
+    return ownership.record_name(entry.hostname)
 
 
 def add_domain(tenant: Tenant, hostname: str) -> TenantHostname:
@@ -300,10 +296,10 @@ def add_domain(tenant: Tenant, hostname: str) -> TenantHostname:
     if hostname == base or hostname.endswith("." + base):
         raise BrandingRefused(_("Addresses under %(base)s are HeForShe's own: please give a domain of your "
                                 "organisation.", base=base))
-    if db.session.scalar(select(TenantHostname.id).where(TenantHostname.hostname == hostname)) is not None:
+    if not tenants.hostname_available(hostname, tenant.id):
         raise BrandingRefused(_("%(hostname)s is already in use.", hostname=hostname))
     entry = tenants.add_hostname(tenant, hostname, verified=False)
-    entry.verification_token = secrets.token_urlsafe(24)
+    entry.verification_token = ownership.new_token()
     record("branding.domain_added", hostname)
     db.session.flush()
     return entry
@@ -317,44 +313,17 @@ def remove_domain(entry: TenantHostname) -> None:
     db.session.flush()
 
 
-def _resolver() -> dns.resolver.Resolver:
-    """The system's resolver, or the one named by ``DNS_NAMESERVER`` (``host`` or ``host:port``)."""
-    nameserver = current_app.config.get("DNS_NAMESERVER") or ""
-    if not nameserver:
-        resolver = dns.resolver.Resolver()
-    else:
-        host, _sep, port = nameserver.rpartition(":") if nameserver.count(":") == 1 else (nameserver, "", "")
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [host]
-        if port:
-            resolver.port = int(port)
-    resolver.lifetime = DNS_TIMEOUT_SECONDS
-    return resolver
-
-
-def txt_values(name: str) -> list[str]:
-    """The TXT record values at a DNS name (several strings of one record are joined, as DNS intends)."""
-    answer = _resolver().resolve(name, "TXT", raise_on_no_answer=False)
-    return [b"".join(rdata.strings).decode("utf-8", "replace").strip() for rdata in answer]
-
-
 def verify_domain(entry: TenantHostname) -> None:
-    """Look for the domain's TXT record; when it carries the token, the domain is verified and starts routing.
-    Raises ``BrandingRefused`` saying what was found instead."""
+    """Look for the domain's TXT record; when it carries the token, the domain is verified and starts routing
+    (unless another tenant verified it first). Raises ``BrandingRefused`` saying what was found instead."""
     if entry.verified_at is not None:
         return
-    name = verification_name(entry)
+    if tenants.hostname_owner(entry.hostname) is not None:
+        raise BrandingRefused(_("%(hostname)s is already in use.", hostname=entry.hostname))
     try:
-        values = txt_values(name)
-    except dns.resolver.NXDOMAIN:
-        raise BrandingRefused(_("There is no TXT record at %(name)s yet. DNS changes can take a while to "
-                                "arrive: please try again later.", name=name)) from None
-    except dns.exception.DNSException as error:
-        current_app.logger.warning("TXT lookup of %s failed: %r", name, error)
-        raise BrandingRefused(_("The DNS lookup of %(name)s failed. Please try again later.", name=name)) from None
-    if entry.verification_token not in values:
-        raise BrandingRefused(_("The TXT record at %(name)s does not hold the verification code yet. DNS changes "
-                                "can take a while to arrive: please try again later.", name=name))
+        ownership.check(entry.hostname, entry.verification_token)
+    except ownership.NotProven as error:
+        raise BrandingRefused(str(error)) from None
     entry.verified_at = utcnow()
     record("branding.domain_verified", entry.hostname)
     db.session.flush()

@@ -1,4 +1,4 @@
-"""Operator commands: ``flask sso oidc | saml | refresh | break-glass | rotate-keys``."""
+"""Operator commands: ``flask sso oidc | saml | refresh | prove-domain | break-glass | rotate-keys``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def _mapping(options: dict) -> services.Mapping:
 def _mapping_options(email: str, name: str, groups: str):
     def decorate(command):
         for option in reversed([
-            click.option("--domains", help="Allowed email domains, comma-separated (also used for discovery)."),
+            click.option("--domains", help="Allowed email domains, comma-separated (used for discovery once proven: "
+                                           "see prove-domain)."),
             click.option("--claim-email", default=email, show_default=True),
             click.option("--claim-name", default=name, show_default=True),
             click.option("--claim-unit", help="Claim or attribute naming the person's unit."),
@@ -118,6 +119,27 @@ def refresh():
             db.session.commit()
     if failures:
         raise click.ClickException(f"{failures} identity provider(s) could not be read; their admins see why.")
+
+
+@sso_cli.command("prove-domain")
+@click.argument("slug")
+@click.argument("domain")
+@click.option("--revoke", is_flag=True, help="Withdraw the proof: the domain no longer sends people to SLUG.")
+def prove_domain_command(slug, domain, revoke):
+    """Take it as proven that DOMAIN, one of SLUG's allowed email domains, is SLUG's: addresses there are then
+    sent to SLUG's sign-in from the global page (as when its TXT record is found)."""
+    tenant = _tenant(slug)
+    with tenant_context(tenant):
+        try:
+            claim = (services.revoke_domain if revoke else services.prove_domain)(tenant, domain)
+        except InvalidTenantSetting as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+    if revoke:
+        click.echo(f"{claim.domain}: no longer proven for {slug}.")
+    else:
+        click.echo(f"{claim.domain}: proven for {slug}; addresses there are sent to its sign-in.")
 
 
 @sso_cli.command("break-glass")

@@ -6,7 +6,19 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, ForeignKeyConstraint, Integer, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -60,15 +72,23 @@ class SsoConnection(TenantScoped, db.Model):
 
 
 class SsoEmailDomain(db.Model):
-    """An email domain that sends people to one tenant's sign-in (home-realm discovery).
+    """An email domain a tenant's sign-in claims. It sends people to that sign-in (home-realm discovery) only once
+    proven: by a DNS TXT record ``_heforshe-verification.<domain>`` holding ``verification_token``, or by the
+    operator. Several tenants may claim a domain; the first to prove it owns it (one proven claim per domain).
 
     Readable before any tenant is known, like custom hostnames; written only inside its tenant.
     """
 
     __tablename__ = "sso_email_domains"
+    __table_args__ = (
+        Index("uq_sso_email_domains_proven_domain", "domain", unique=True,
+              sqlite_where=text("verified_at IS NOT NULL"), postgresql_where=text("verified_at IS NOT NULL")),
+    )
 
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    verification_token: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SsoRequest(TenantScoped, db.Model):

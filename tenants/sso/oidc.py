@@ -10,12 +10,13 @@ import time
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import OAuth
+from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
 
-from core import crypto
+from core import crypto, outbound
 from tenants.services import InvalidTenantSetting
 from tenants.sso.models import SsoConnection
 from tenants.sso.services import Identity, SsoError, identity_from_claims
@@ -26,9 +27,21 @@ _REGISTRY = "authlib.integrations.flask_client"
 METADATA_MAX_AGE_SECONDS = 24 * 3600
 
 
+class _GuardedSession(outbound.GuardedSession, OAuth2Session):
+    """authlib's session through the guarded client: discovery, keys, token and userinfo requests alike."""
+
+
+class _GuardedApp(FlaskOAuth2App):
+    client_cls = _GuardedSession
+
+
+class _Registry(OAuth):
+    oauth2_client_cls = _GuardedApp
+
+
 def init_app(app) -> None:
     """Give the app its own client registry (registrations never leak between app instances)."""
-    OAuth(app)
+    _Registry(app)
 
 
 def discovery_url(issuer: str) -> str:
@@ -38,12 +51,17 @@ def discovery_url(issuer: str) -> str:
 def check_issuer(issuer: str) -> None:
     """Refuse an issuer whose discovery document cannot be read or names another issuer."""
     try:
-        response = requests.get(discovery_url(issuer), timeout=10)
+        response = outbound.get(discovery_url(issuer))
         response.raise_for_status()
         document = response.json()
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
     except (requests.RequestException, ValueError) as error:
-        raise InvalidTenantSetting(_l("The discovery document at %(url)s could not be read: %(error)s",
-                                      url=discovery_url(issuer), error=error)) from error
+        # The error's text could tell what listens where (a port scan through us): it goes to the log only.
+        current_app.logger.warning("OIDC discovery at %s failed: %r", discovery_url(issuer), error)
+        raise InvalidTenantSetting(_l("The discovery document at %(url)s could not be read. Please check the "
+                                      "issuer URL: it must be your identity provider's public address.",
+                                      url=discovery_url(issuer))) from error
     if document.get("issuer", "").rstrip("/") != issuer.rstrip("/"):
         raise InvalidTenantSetting(_l("The discovery document names another issuer: %(issuer)s",
                                       issuer=document.get("issuer")))
@@ -73,8 +91,9 @@ def begin(conn: SsoConnection, redirect_uri: str, login_hint: str | None = None)
     try:
         return client(conn).authorize_redirect(redirect_uri, **extra)
     except (requests.RequestException, ValueError, AuthlibBaseError) as error:
+        current_app.logger.warning("OIDC discovery at %s failed: %r", discovery_url(conn.oidc_issuer), error)
         raise SsoError(f"the identity provider's discovery document at {discovery_url(conn.oidc_issuer)} "
-                       f"could not be read: {error}", "unavailable") from error
+                       "could not be read", "unavailable") from error
 
 
 def finish(conn: SsoConnection) -> tuple[Identity, str | None]:
@@ -94,7 +113,8 @@ def finish(conn: SsoConnection) -> tuple[Identity, str | None]:
     except (AuthlibBaseError, JoseError) as error:
         raise SsoError(f"OpenID Connect sign-in refused: {error}", hint=_hint(error)) from error
     except requests.RequestException as error:
-        raise SsoError(f"the identity provider could not be reached: {error}", "unavailable") from error
+        current_app.logger.warning("OIDC request to %s failed: %r", conn.oidc_issuer, error)
+        raise SsoError(f"the identity provider at {conn.oidc_issuer} could not be reached", "unavailable") from error
     return identity_from_claims(conn, f"{conn.oidc_issuer}|{claims['sub']}", claims), token.get("id_token")
 
 

@@ -15,13 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from core import crypto
 from core.database import insert
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
+from tenants import ownership
 from tenants.models import Member, Role, Tenant, TenantStatus, Unit, utcnow
-from tenants.services import InvalidTenantSetting, canonical_email, email_domain, find_or_create_member
+from tenants.services import InvalidTenantSetting, canonical_email, email_domain, find_or_create_member, fold_domain
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
 
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
@@ -333,7 +335,9 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
 
 
 def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
-    """Make ``domains`` the ones that send people to this tenant's sign-in; each belongs to one tenant only."""
+    """Make ``domains`` the ones this tenant's sign-in claims. A claim sends people here (home-realm discovery)
+    only once proven; several tenants may claim a domain, so a claim never blocks the domain's real owner.
+    Claims kept keep their token and proof; a claim dropped is forgotten."""
     domains = sorted({email_domain(d) for d in domains if d.strip()})  # "@acme.example" is acme.example
     for domain in domains:
         if "." not in domain or any(c.isspace() for c in domain):
@@ -341,20 +345,19 @@ def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
         if domain in PUBLIC_MAIL_DOMAINS:
             raise InvalidTenantSetting(_l("%(domain)s is a public mail service: it cannot belong to one organisation.",
                                               domain=domain))
-        owner = db.session.scalar(select(SsoEmailDomain.tenant_id).where(SsoEmailDomain.domain == domain))
-        if owner not in (None, tenant.id):
-            raise InvalidTenantSetting(_l("%(domain)s belongs to another organisation already.", domain=domain))
     db.session.execute(delete(SsoEmailDomain).where(SsoEmailDomain.tenant_id == tenant.id,
                                                     SsoEmailDomain.domain.not_in(domains)))
     for domain in domains:
-        db.session.execute(insert(SsoEmailDomain).values(domain=domain, tenant_id=tenant.id)
-                           .on_conflict_do_nothing(index_elements=["domain"]))
+        db.session.execute(insert(SsoEmailDomain)
+                           .values(tenant_id=tenant.id, domain=domain, verification_token=ownership.new_token())
+                           .on_conflict_do_nothing(index_elements=["tenant_id", "domain"]))
     return domains
 
 
 def refold_domains(tenant: Tenant) -> bool:
     """Store the current tenant's allowed domains folded as today (``tenants.services.fold_domain``); True if
-    they changed. Raises ``InvalidTenantSetting`` (and changes nothing) when a folded domain is another's."""
+    they changed. Raises ``InvalidTenantSetting`` (and changes nothing) when a folded domain is refused (a public
+    mail service spelled otherwise, say)."""
     conn = connection()
     if conn is None or not conn.allowed_domains:
         return False
@@ -366,13 +369,95 @@ def refold_domains(tenant: Tenant) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class DomainClaim:
+    """One of the tenant's email domains, as its admin sees it."""
+
+    domain: str
+    record_name: str
+    token: str
+    proven: bool
+    proven_elsewhere: bool
+
+
+def domain_claims(tenant: Tenant) -> list[DomainClaim]:
+    """The tenant's email domains with their state and the TXT record that proves each one."""
+    claims = db.session.scalars(select(SsoEmailDomain).where(SsoEmailDomain.tenant_id == tenant.id)
+                                .order_by(SsoEmailDomain.domain)).all()
+    taken = set(db.session.scalars(select(SsoEmailDomain.domain).where(
+        SsoEmailDomain.domain.in_([c.domain for c in claims]), SsoEmailDomain.tenant_id != tenant.id,
+        SsoEmailDomain.verified_at.is_not(None))))
+    return [DomainClaim(c.domain, ownership.record_name(c.domain), c.verification_token, c.verified_at is not None,
+                        c.domain in taken) for c in claims]
+
+
+def find_claim(tenant: Tenant, domain: str) -> SsoEmailDomain | None:
+    """One of the tenant's email domains; another tenant's claim is not found."""
+    return db.session.get(SsoEmailDomain, (tenant.id, fold_domain(domain)))
+
+
+def domain_owner(domain: str) -> int | None:
+    """The tenant that proved this email domain, if any."""
+    return db.session.scalar(select(SsoEmailDomain.tenant_id).where(SsoEmailDomain.domain == domain,
+                                                                    SsoEmailDomain.verified_at.is_not(None)))
+
+
+def check_domain(claim: SsoEmailDomain) -> None:
+    """Look for the claim's TXT record; when it holds the token, the domain is proven and discovery sends its
+    people here. Raises ``InvalidTenantSetting`` saying why not (nothing found, or proven by another tenant)."""
+    if claim.verified_at is not None:
+        return
+    if domain_owner(claim.domain) is not None:
+        raise InvalidTenantSetting(_l("%(domain)s is proven by another organisation. If it is yours, please "
+                                      "contact HeForShe.", domain=claim.domain))
+    try:
+        ownership.check(claim.domain, claim.verification_token)
+    except ownership.NotProven as error:
+        raise InvalidTenantSetting(str(error)) from None
+    _prove(claim)
+
+
+def prove_domain(tenant: Tenant, domain: str) -> SsoEmailDomain:
+    """The operator's word for it: the tenant's claim of ``domain`` is proven (unless another tenant's is)."""
+    claim = find_claim(tenant, domain)
+    if claim is None:
+        raise InvalidTenantSetting(f"{tenant.slug} does not claim {domain}: add it to its allowed domains first")
+    owner = domain_owner(claim.domain)
+    if owner not in (None, tenant.id):
+        slug = db.session.scalar(select(Tenant.slug).where(Tenant.id == owner))
+        raise InvalidTenantSetting(f"{claim.domain} is proven for {slug} already")
+    if claim.verified_at is None:
+        _prove(claim)
+    return claim
+
+
+def revoke_domain(tenant: Tenant, domain: str) -> SsoEmailDomain:
+    """The operator withdraws a domain's proof: discovery no longer sends its people to this tenant."""
+    claim = find_claim(tenant, domain)
+    if claim is None:
+        raise InvalidTenantSetting(f"{tenant.slug} does not claim {domain}")
+    claim.verified_at = None
+    db.session.flush()
+    return claim
+
+
+def _prove(claim: SsoEmailDomain) -> None:
+    try:
+        with db.session.begin_nested():  # another tenant may prove the same domain at this very moment
+            claim.verified_at = utcnow()
+    except IntegrityError:
+        raise InvalidTenantSetting(_l("%(domain)s is proven by another organisation. If it is yours, please "
+                                      "contact HeForShe.", domain=claim.domain)) from None
+
+
 def discover(email: str) -> Tenant | None:
-    """The active tenant whose people sign in with this address's domain (home-realm discovery), if its
-    sign-in is switched on; None otherwise (the person goes on with the public form)."""
+    """The active tenant that proved this address's domain (home-realm discovery), if its sign-in is switched
+    on; None otherwise (the person goes on with the public form). An unproven claim sends nobody anywhere."""
     domain = email_domain(email)
     tenant = db.session.scalar(
         select(Tenant).join(SsoEmailDomain, SsoEmailDomain.tenant_id == Tenant.id)
-        .where(SsoEmailDomain.domain == domain, Tenant.status == TenantStatus.ACTIVE)) if domain else None
+        .where(SsoEmailDomain.domain == domain, SsoEmailDomain.verified_at.is_not(None),
+               Tenant.status == TenantStatus.ACTIVE)) if domain else None
     if tenant is None:
         return None
     with tenant_context(tenant):

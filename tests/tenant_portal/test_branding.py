@@ -5,13 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
-import threading
 
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
 import pytest
 from PIL import Image, PngImagePlugin
 from playwright.sync_api import expect
@@ -236,41 +230,6 @@ def test_removing_the_logo_shows_the_name_again(client, acme_admin):
 # Custom domains -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def dns_server(app):
-    """A tiny real DNS server on a UDP port of the loopback: answers TXT queries from ``records``."""
-    records: dict[str, list[str]] = {}
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.1)
-    stopping = threading.Event()
-
-    def serve():
-        while not stopping.is_set():
-            try:
-                wire, address = sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            query = dns.message.from_wire(wire)
-            response = dns.message.make_response(query)
-            question = query.question[0]
-            values = records.get(question.name.to_text().rstrip(".").lower())
-            if values is None:
-                response.set_rcode(dns.rcode.NXDOMAIN)
-            elif question.rdtype == dns.rdatatype.TXT:
-                response.answer.append(dns.rrset.from_text_list(
-                    question.name, 60, "IN", "TXT", [f'"{value}"' for value in values]))
-            sock.sendto(response.to_wire(), address)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    app.config["DNS_NAMESERVER"] = f"127.0.0.1:{sock.getsockname()[1]}"
-    yield records
-    stopping.set()
-    thread.join(timeout=2)
-    sock.close()
-
-
 def add_domain(client, hostname: str):
     page = branding_page(client)
     return client.post("/portal/branding/domains", base_url=ACME,
@@ -315,6 +274,36 @@ def test_a_custom_domain_routes_once_its_txt_record_proves_ownership(client, db,
     assert client.get("/", base_url=CUSTOM).status_code == 404
     assert audit_actions(db, acme_admin) == [
         "branding.domain_added", "branding.domain_verified", "branding.domain_removed"]
+
+
+def test_an_unverified_claim_of_another_tenant_does_not_block_the_real_owner(app, client, db, make_tenant, acme_admin,
+                                                                            sign_in_as, dns_server):
+    from tenants.services import add_hostname
+
+    globex = make_tenant("globex", "Globex")
+    with tenant_context(globex):
+        squatter = add_hostname(globex, "join.acme.example", verified=False)
+        squatter.verification_token = "globex-token"
+        db.session.commit()
+        squatter_id = squatter.id
+    assert add_domain(client, "join.acme.example").status_code == 303
+    entry = db.session.scalars(select(TenantHostname).where(TenantHostname.tenant_id == acme_admin.id)).one()
+    dns_server["_heforshe-verification.join.acme.example"] = [entry.verification_token]
+    page = branding_page(client)
+    verified = client.post(f"/portal/branding/domains/{entry.id}/verify", base_url=ACME,
+                           data={"csrf_token": csrf_token(page)})
+    assert verified.status_code == 303
+    assert "Join Acme Corporation in HeForShe" in client.get("/", base_url=CUSTOM).get_data(as_text=True)
+
+    # Globex cannot take it over afterwards, even with its own code published too.
+    dns_server["_heforshe-verification.join.acme.example"] = [entry.verification_token, "globex-token"]
+    globex_admin = app.test_client()
+    sign_in_as(globex, Role.ADMIN, client=globex_admin)
+    globex_page = branding_page(globex_admin, host("globex"))
+    taken = globex_admin.post(f"/portal/branding/domains/{squatter_id}/verify", base_url=host("globex"),
+                              data={"csrf_token": csrf_token(globex_page)})
+    assert taken.status_code == 400 and "join.acme.example is already in use." in taken.get_data(as_text=True)
+    assert "Join Acme Corporation in HeForShe" in client.get("/", base_url=CUSTOM).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("hostname, message", [

@@ -233,6 +233,28 @@ def test_a_provider_that_cannot_be_reached_is_explained_to_the_admin(client, db,
     assert "/.well-known/openid-configuration could not be read" in last_error(db, acme)
 
 
+@pytest.mark.parametrize("moment", ["discovery", "token exchange"])
+def test_where_identity_providers_must_be_public_a_loopback_one_is_not_reached(app, client, db, acme, oidc_provider,
+                                                                               moment):
+    """The production policy covers authlib's own requests (discovery, keys, token, userinfo), not only the
+    settings page's check: the OpenID provider here listens on the loopback."""
+    if moment == "discovery":
+        app.config["OUTBOUND_ALLOW_PRIVATE"] = False
+        answer = client.get("/sso/login", base_url=ACME)
+    else:
+        start = client.get("/sso/login", base_url=ACME)
+        result = oidc_provider.sign_in(start.location, "ada", ADA["password"])
+        app.config["OUTBOUND_ALLOW_PRIVATE"] = False
+        answer = client.get(result.callback_url)
+    assert answer.location == "/sso/failed"
+    assert "not working at the moment" in client.get("/sso/failed", base_url=ACME).get_data(as_text=True)
+    error = last_error(db, acme)
+    assert "could not be" in error and "127.0.0.1" in error  # the configured issuer: the admin knows it anyway
+    assert "Errno" not in error and "InvalidIPAddress" not in error and "refused" not in error
+    with tenant_context(acme):
+        assert db.session.scalar(select(Member)) is None
+
+
 def test_signing_out_offers_the_providers_own_sign_out(client, acme, oidc_provider):
     sign_in_through(client, oidc_provider, ADA)
     page = client.post("/sso/logout", base_url=ACME, data={"csrf_token": csrf_token(page_of(client))})
@@ -249,7 +271,10 @@ def test_signing_out_needs_the_csrf_token(client, acme, oidc_provider):
     assert "Signed in" in page_of(client)
 
 
-def test_a_work_address_on_the_global_page_goes_to_its_organisations_sign_in(client, acme):
+def test_a_work_address_on_the_global_page_goes_to_its_organisations_sign_in(client, db, acme):
+    with tenant_context(acme):
+        services.prove_domain(acme, "acme.example")
+        db.session.commit()
     page = client.get("/", base_url=host()).get_data(as_text=True)
     answer = client.post("/sso/discover", base_url=host(), data={"csrf_token": csrf_token(page),
                                                                  "email": "Ada@ACME.example"})
