@@ -105,7 +105,7 @@ def test_fold_addresses_recomputes_keys_stored_before_look_alikes_were_folded(ap
         sso.configure(acme, Protocol.OIDC, replace(OIDC_MAPPING, allowed_domains=["acme.example"]),
                       oidc=sso.OidcSettings("https://idp.invalid", "client", "secret"))
         sso.connection().allowed_domains = ["acme.example", "bücher.example"]
-        db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=acme.id))
+        db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=acme.id, verification_token="token"))
         db.session.commit()
 
     result = app.test_cli_runner().invoke(args=["tenants", "fold-addresses"])
@@ -117,6 +117,7 @@ def test_fold_addresses_recomputes_keys_stored_before_look_alikes_were_folded(ap
         assert sso.connection().allowed_domains == ["acme.example", "xn--bcher-kva.example"]
         db.session.rollback()
     assert set(db.session.scalars(select(SsoEmailDomain.domain))) == {"acme.example", "xn--bcher-kva.example"}
+    assert app.test_cli_runner().invoke(args=["sso", "prove-domain", "acme", "bücher.example"]).exit_code == 0
     page = client.get("/", base_url=host()).get_data(as_text=True)
     found = client.post("/sso/discover", base_url=host(), data={"csrf_token": csrf_token(page),
                                                                "email": "sam@bücher.example"})
@@ -129,17 +130,22 @@ def test_fold_addresses_recomputes_keys_stored_before_look_alikes_were_folded(ap
     assert again.exit_code == 0 and "Folded 1 address keys" in again.output
 
 
-def test_fold_addresses_leaves_a_domain_that_now_folds_to_another_organisations(app, db, make_tenant):
+def test_fold_addresses_leaves_a_domain_that_now_folds_to_another_organisations_unproven(app, db, make_tenant):
+    tenants = {}
     for slug, domain in (("acme", "acme.example"), ("globex", "xn--bcher-kva.example")):
-        tenant = make_tenant(slug)
+        tenant = tenants[slug] = make_tenant(slug)
         with tenant_context(tenant):
             sso.configure(tenant, Protocol.OIDC, replace(OIDC_MAPPING, allowed_domains=[domain]),
                           oidc=sso.OidcSettings("https://idp.invalid", "client", "secret"))
             if slug == "acme":  # stored before domains were folded
                 sso.connection().allowed_domains = ["acme.example", "bücher.example"]
-                db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=tenant.id))
+                db.session.add(SsoEmailDomain(domain="bücher.example", tenant_id=tenant.id, verification_token="t"))
+            else:
+                sso.prove_domain(tenant, domain)
             db.session.commit()
     result = app.test_cli_runner().invoke(args=["tenants", "fold-addresses"])
-    assert result.exit_code == 1
-    assert ("acme: allowed domains left as they were: xn--bcher-kva.example belongs to another organisation "
-            "already.") in result.output
+    assert result.exit_code == 0, result.output
+    # Both claim the one domain now; it stays globex's, the one that proved it.
+    claims = db.session.execute(select(SsoEmailDomain.tenant_id, SsoEmailDomain.verified_at.is_not(None))
+                                .where(SsoEmailDomain.domain == "xn--bcher-kva.example")).all()
+    assert sorted(claims) == sorted([(tenants["acme"].id, False), (tenants["globex"].id, True)])

@@ -19,10 +19,13 @@ from tests.sso_fixtures import OIDC_MAPPING
 
 
 def connect(db, tenant, domains: list[str]):
-    """Connect ``tenant`` to an OpenID provider (never called here) allowing ``domains``."""
+    """Connect ``tenant`` to an OpenID provider (never called here) allowing ``domains``, proven as the
+    operator proves them."""
     with tenant_context(tenant):
         services.configure(tenant, Protocol.OIDC, replace(OIDC_MAPPING, allowed_domains=domains),
                            oidc=services.OidcSettings("https://idp.invalid", "client", "secret"))
+        for domain in domains:
+            services.prove_domain(tenant, domain)
         db.session.commit()
 
 
@@ -59,9 +62,9 @@ def test_a_public_mail_service_cannot_be_claimed_under_another_spelling(app, db,
 
 
 @pytest.mark.parametrize("domain", ["ａｃｍｅ.example", "xn--bcher-kva.example"])
-def test_another_organisations_domain_cannot_be_claimed_under_another_spelling(app, db, acme, make_tenant, domain):
+def test_another_organisations_domain_cannot_be_proven_under_another_spelling(app, db, acme, make_tenant, domain):
     globex = make_tenant("globex")
-    with app.test_request_context(), pytest.raises(InvalidTenantSetting, match="belongs to another organisation"):
+    with app.test_request_context(), pytest.raises(InvalidTenantSetting, match="is proven for acme already"):
         connect(db, globex, [domain])
 
 
