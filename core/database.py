@@ -2,10 +2,11 @@
 
 from functools import lru_cache
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
+from core.tenancy import reviewed_sql
 
 
 def insert(target):
@@ -34,7 +35,7 @@ def lock_for_recount(*tables) -> None:
     """On PostgreSQL, hold off writers while tallies are rebuilt, so none is counted twice or lost."""
     if db.session.get_bind().dialect.name == "postgresql":
         names = ", ".join(table.name for table in tables)
-        db.session.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
+        db.session.execute(reviewed_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def database_role_bypasses_rls() -> bool:
@@ -42,4 +43,4 @@ def database_role_bypasses_rls() -> bool:
     if db.session.get_bind().dialect.name != "postgresql":
         return False
     return bool(db.session.execute(
-        text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar())
+        reviewed_sql("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar())

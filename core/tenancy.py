@@ -3,9 +3,15 @@
 The current tenant lives in a ContextVar, set from the request's host (see ``core.hosts``) or by
 ``tenant_context`` in commands and tests. Every model that mixes in ``TenantScoped``:
 
-- is filtered to the current tenant on every ORM SELECT, UPDATE and DELETE (``with_loader_criteria``);
+- is filtered to the current tenant wherever a statement run through the session reads, updates or
+  deletes its table: the statement itself, its joins, subqueries, CTEs, ``exists``, unions and
+  aggregates, whether built from ORM classes or Core tables (``_tenant_guard``);
 - refuses to be queried at all when no tenant is set (fail closed: ``TenantNotSet``);
 - takes its ``tenant_id`` from the context when created, and can never move to another tenant.
+
+Raw SQL (``text()``) cannot be checked, so the guard refuses it (``StatementRefused``) unless it was
+written with ``reviewed_sql``. Everything goes through the session: no code runs statements on an
+engine or a connection of its own, which the guard would not see.
 
 On PostgreSQL each transaction also carries ``app.tenant_id`` (``set_config(..., true)``), which
 the row-level security policies check: a second wall that holds even for raw SQL.
@@ -18,8 +24,10 @@ from contextvars import ContextVar
 from typing import Iterator
 
 from flask import has_app_context
-from sqlalchemy import ForeignKey, event, text
+from sqlalchemy import Alias, Delete, ForeignKey, Join, Select, TableClause, TextClause, Update, event, or_, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.base import ExecutableOption
 
 from core.extensions import db
 
@@ -34,8 +42,23 @@ class CrossTenantWrite(RuntimeError):
     """A row was about to be written into, or moved to, a tenant other than the current one."""
 
 
+class StatementRefused(RuntimeError):
+    """A statement the guard cannot limit to the tenant: raw SQL not written with ``reviewed_sql``, or
+    a tenant table named without its ``tenant_id`` column."""
+
+
+# The tables of every TenantScoped model, by name: a Core ``table("members")`` is one of them too.
+_TENANT_TABLES: set[str] = set()
+# Execution option carried by statements written with ``reviewed_sql``.
+_REVIEWED_SQL = "tenancy_reviewed_sql"
+
+
 class TenantScoped:
     """Mixin for tenant-owned models: ``tenant_id`` leads the composite primary key."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _TENANT_TABLES.add(cls.__tablename__)
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
@@ -93,12 +116,21 @@ def _sync_open_transaction() -> None:
         _set_database_tenant(session, session.connection())
 
 
+def reviewed_sql(sql: str) -> TextClause:
+    """``text(sql)`` that the guard lets through unchecked. Only for SQL read line by line: it must touch
+    no tenant table, or bind the current tenant itself (PostgreSQL's row-level security still applies)."""
+    return text(sql).execution_options(**{_REVIEWED_SQL: True})
+
+
+_SET_DATABASE_TENANT = reviewed_sql("SELECT set_config('app.tenant_id', :tenant_id, true)")
+
+
 def _set_database_tenant(session, connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant_id = _current_tenant_id.get()
     connection.execute(
-        text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
+        _SET_DATABASE_TENANT,
         {"tenant_id": "" if tenant_id is None else str(tenant_id)},
     )
     session.info[_DATABASE_TENANT] = tenant_id
@@ -117,14 +149,78 @@ def _on_end(session, transaction) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _tenant_guard(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
+    """Every statement run through the session: limit each place it reads a tenant table to the current
+    tenant's rows, or refuse it (no tenant set, raw SQL not reviewed)."""
+    if state.is_relationship_load:
+        # Built by the ORM from the parent's composite foreign key, which starts with its tenant_id;
+        # the loader criteria below filter it too.
+        _add_loader_criteria(state)
         return
-    if not any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+    if state.execution_options.get(_REVIEWED_SQL):
+        return
+    tenant_tables, raw_sql = _what_it_touches(state.statement)
+    if raw_sql:
+        raise StatementRefused("raw SQL cannot be checked for its tenant: build the statement, or use reviewed_sql()")
+    if not tenant_tables:
         return
     tenant_id = current_tenant_id()
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-    )
+    state.statement = _limited_to_tenant(state.statement, tenant_id)
+    _add_loader_criteria(state)
+
+
+def _add_loader_criteria(state: ORMExecuteState) -> None:
+    """ORM entities, also where the ORM adds them while compiling (eager loads, joins by relationship),
+    get the criterion in their ON clause."""
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        tenant_id = current_tenant_id()
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True))
+
+
+def _what_it_touches(statement) -> tuple[bool, bool]:
+    """Whether a statement names a tenant table anywhere, and whether it holds raw SQL."""
+    tenant_tables = raw_sql = False
+    for element in visitors.iterate(statement):
+        if isinstance(element, TableClause) and element.name in _TENANT_TABLES:
+            tenant_tables = True
+        elif isinstance(element, TextClause):
+            raw_sql = True
+    return tenant_tables, raw_sql
+
+
+def _limited_to_tenant(statement, tenant_id: int):
+    """A copy of ``statement`` in which every SELECT (nested ones too: subqueries, CTEs, ``exists``,
+    unions), UPDATE and DELETE keeps only the tenant's rows of each tenant table in its FROM."""
+
+    def nested(element):
+        if isinstance(element, ExecutableOption):
+            return element  # options (the loader criteria among them) stay as they are
+        if element is not statement and isinstance(element, (Select, Update, Delete)):
+            return _limited_to_tenant(element, tenant_id)
+        return None
+
+    copy = visitors.replacement_traverse(statement, {}, nested)
+    if isinstance(copy, Select):
+        criteria = [c for from_ in copy.get_final_froms() for c in _criteria(from_, tenant_id, nullable=False)]
+        return copy.where(*criteria) if criteria else copy
+    if isinstance(copy, (Update, Delete)):
+        return copy.where(*_criteria(copy.table, tenant_id, nullable=False))
+    return copy
+
+
+def _criteria(from_, tenant_id: int, nullable: bool) -> list:
+    """The criteria that keep one FROM element to the tenant's rows. A table on the empty side of an
+    outer join may also be NULL there: it then stands for no row at all, never another tenant's."""
+    if isinstance(from_, Join):
+        return (_criteria(from_.left, tenant_id, nullable or from_.full)
+                + _criteria(from_.right, tenant_id, nullable or from_.isouter or from_.full))
+    table = from_.element if isinstance(from_, Alias) else from_
+    if not (isinstance(table, TableClause) and table.name in _TENANT_TABLES):
+        return []  # a subquery or CTE is limited inside; other tables belong to no tenant
+    if "tenant_id" not in from_.c:
+        raise StatementRefused(f"{table.name} is named without its tenant_id column: use the model or its table")
+    column = from_.c.tenant_id
+    return [or_(column == tenant_id, column.is_(None)) if nullable else column == tenant_id]
 
 
 @event.listens_for(Session, "before_flush")

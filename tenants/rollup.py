@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, select, text
+from sqlalchemy import DateTime, bindparam, delete, func, select
 
 from core import live
 from core.database import lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
-from core.tenancy import current_tenant_id, tenant_context
+from core.tenancy import current_tenant_id, reviewed_sql, tenant_context
 from tenants.models import Commitment, Gender, Source, Tenant, TenantTally
 
 Key = tuple[str, str]
@@ -50,9 +50,10 @@ def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: d
             ("gender", gender.value), ("tenant", str(tenant_id))]
 
 
+# Raw SQL, reviewed: each binds the current tenant itself (:tenant_id).
 # PostgreSQL: both tables in one statement, one round trip, built once. Rows are written in a fixed order
 # (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
-_RECORD_POSTGRESQL = text("""
+_RECORD_POSTGRESQL = reviewed_sql("""
     WITH tenant_rows AS (
         INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, updated_at)
         SELECT :tenant_id, dimension, key, :shard, :delta, :men, :now
@@ -69,13 +70,13 @@ _RECORD_POSTGRESQL = text("""
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 # SQLite (the embedded run and the tests) has no data-modifying WITH: one statement per table, a row per key.
-_RECORD_SQLITE_TENANT = text("""
+_RECORD_SQLITE_TENANT = reviewed_sql("""
     INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, updated_at)
     VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :now)
     ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
     SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
-_RECORD_SQLITE_GLOBAL = text("""
+_RECORD_SQLITE_GLOBAL = reviewed_sql("""
     INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at)
     VALUES (:dimension, :key, :shard, :delta, :men, :now)
     ON CONFLICT (dimension, key, shard) DO UPDATE

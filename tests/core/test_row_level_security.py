@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from core.app import create_app
 from core.extensions import db
-from core.tenancy import tenant_context
+from core.tenancy import reviewed_sql, tenant_context
 from tenants import rollup, services
 from tenants.models import Commitment, Gender, Member
 
@@ -90,12 +90,12 @@ def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(ap
     app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
     with app.app_context():
         with tenant_context(acme_id):
-            first_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            first_pid = db.session.scalar(reviewed_sql("SELECT pg_backend_pid()"))
             assert db.session.scalar(select(func.count(Member.id))) == 1
             db.session.commit()
-        assert db.session.scalar(text("SELECT pg_backend_pid()")) == first_pid, "the same pooled connection"
-        assert db.session.scalar(text("SELECT current_setting('app.tenant_id', true)")) in ("", None)
-        assert db.session.scalar(text("SELECT count(*) FROM members")) == 0
+        assert db.session.scalar(reviewed_sql("SELECT pg_backend_pid()")) == first_pid, "the same pooled connection"
+        assert db.session.scalar(reviewed_sql("SELECT current_setting('app.tenant_id', true)")) in ("", None)
+        assert db.session.scalar(reviewed_sql("SELECT count(*) FROM members")) == 0
         db.session.rollback()
         db.engine.dispose()
 
@@ -105,7 +105,7 @@ def test_a_tenant_switched_inside_an_open_transaction_reaches_the_database(app_c
     make_commitment(acme, email="a@example.org")
     make_commitment(globex, email="g@example.org")
     acme_id, globex_id = acme.id, globex.id
-    emails = lambda: db.session.scalars(text("SELECT email FROM members")).all()
+    emails = lambda: db.session.scalars(reviewed_sql("SELECT email FROM members")).all()
     app = create_app(app_config)
     with app.app_context():
         with tenant_context(acme_id):
