@@ -24,7 +24,8 @@ from contextvars import ContextVar
 from typing import Iterator
 
 from flask import has_app_context
-from sqlalchemy import Alias, Delete, ForeignKey, Join, Select, TableClause, TextClause, Update, event, or_, text
+from sqlalchemy import (Alias, CompoundSelect, Delete, ForeignKey, Join, Select, TableClause, TextClause, Update,
+                        event, or_, text)
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ExecutableOption
@@ -158,14 +159,13 @@ def _tenant_guard(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(_REVIEWED_SQL):
         return
-    tenant_tables, raw_sql = _what_it_touches(state.statement)
-    if raw_sql:
-        raise StatementRefused("raw SQL cannot be checked for its tenant: build the statement, or use reviewed_sql()")
-    if not tenant_tables:
-        return
-    tenant_id = current_tenant_id()
-    state.statement = _limited_to_tenant(state.statement, tenant_id)
-    _add_loader_criteria(state)
+    elements = list(_walk(state.statement, into_nested=True))
+    if any(isinstance(element, TextClause) for element in elements):
+        raise StatementRefused("raw SQL cannot be checked for its tenant: build it, or use reviewed_sql()")
+    if (any(_tenant_table_key(element) is not None for element in elements)
+            and any(isinstance(element, _READS) for element in elements)):  # not a plain INSERT (see before_flush)
+        state.statement = _limited_to_tenant(state.statement, current_tenant_id(), elements)
+        _add_loader_criteria(state)
 
 
 def _add_loader_criteria(state: ORMExecuteState) -> None:
@@ -177,50 +177,68 @@ def _add_loader_criteria(state: ORMExecuteState) -> None:
             with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True))
 
 
-def _what_it_touches(statement) -> tuple[bool, bool]:
-    """Whether a statement names a tenant table anywhere, and whether it holds raw SQL."""
-    tenant_tables = raw_sql = False
-    for element in visitors.iterate(statement):
-        if isinstance(element, TableClause) and element.name in _TENANT_TABLES:
-            tenant_tables = True
-        elif isinstance(element, TextClause):
-            raw_sql = True
-    return tenant_tables, raw_sql
+_READS = (Select, Update, Delete)
+_STATEMENTS = (Select, CompoundSelect, Update, Delete)
 
 
-def _limited_to_tenant(statement, tenant_id: int):
-    """A copy of ``statement`` in which every SELECT (nested ones too: subqueries, CTEs, ``exists``,
-    unions), UPDATE and DELETE keeps only the tenant's rows of each tenant table in its FROM."""
-
-    def nested(element):
-        if isinstance(element, ExecutableOption):
-            return element  # options (the loader criteria among them) stay as they are
-        if element is not statement and isinstance(element, (Select, Update, Delete)):
-            return _limited_to_tenant(element, tenant_id)
-        return None
-
-    copy = visitors.replacement_traverse(statement, {}, nested)
-    if isinstance(copy, Select):
-        criteria = [c for from_ in copy.get_final_froms() for c in _criteria(from_, tenant_id, nullable=False)]
-        return copy.where(*criteria) if criteria else copy
-    if isinstance(copy, (Update, Delete)):
-        return copy.where(*_criteria(copy.table, tenant_id, nullable=False))
-    return copy
+def _walk(statement, into_nested: bool):
+    """The statement and the elements in it, down to the tables (not their columns); nested statements
+    are given but not entered unless ``into_nested``."""
+    pending = [statement]
+    while pending:
+        element = pending.pop()
+        yield element
+        if isinstance(element, (TableClause, ExecutableOption)) or _tenant_table_key(element) is not None:
+            continue
+        if element is not statement and not into_nested and isinstance(element, _STATEMENTS):
+            continue
+        pending.extend(element.get_children())
 
 
-def _criteria(from_, tenant_id: int, nullable: bool) -> list:
-    """The criteria that keep one FROM element to the tenant's rows. A table on the empty side of an
-    outer join may also be NULL there: it then stands for no row at all, never another tenant's."""
-    if isinstance(from_, Join):
-        return (_criteria(from_.left, tenant_id, nullable or from_.full)
-                + _criteria(from_.right, tenant_id, nullable or from_.isouter or from_.full))
-    table = from_.element if isinstance(from_, Alias) else from_
-    if not (isinstance(table, TableClause) and table.name in _TENANT_TABLES):
-        return []  # a subquery or CTE is limited inside; other tables belong to no tenant
-    if "tenant_id" not in from_.c:
-        raise StatementRefused(f"{table.name} is named without its tenant_id column: use the model or its table")
-    column = from_.c.tenant_id
-    return [or_(column == tenant_id, column.is_(None)) if nullable else column == tenant_id]
+def _limited_to_tenant(statement, tenant_id: int, elements: list):
+    """``statement`` with every SELECT in it (nested ones too: subqueries, CTEs, ``exists``, unions), and
+    an UPDATE or DELETE, keeping only the tenant's rows of each tenant table it names. ``elements``: what
+    ``_walk`` finds in it, nested statements included."""
+    own = elements
+    if any(element is not statement and isinstance(element, _STATEMENTS) for element in elements):
+        statement = visitors.replacement_traverse(statement, {}, lambda element: (
+            element if isinstance(element, ExecutableOption)  # the options (loader criteria) stay as they are
+            else _limited_to_tenant(element, tenant_id, list(_walk(element, into_nested=True)))
+            if element is not statement and isinstance(element, _READS) else None))
+        own = list(_walk(statement, into_nested=False))  # the copy's own aliases, not the original's
+    if not isinstance(statement, _READS):
+        return statement  # a UNION, an INSERT ... SELECT: the statements inside are limited
+    tables, outer = {}, set()
+    for element in own:
+        if (key := _tenant_table_key(element)) is not None:
+            tables.setdefault(key, element)
+        elif isinstance(element, Join) and (element.isouter or element.full):
+            outer |= _tenant_table_keys(element.right) | (_tenant_table_keys(element.left) if element.full else set())
+    # Joins added with Select.join() / outerjoin() keep their kind beside the target, not in a Join.
+    for target, _onclause, _left, flags in getattr(statement, "_setup_joins", ()):
+        if flags["isouter"] or flags["full"]:
+            outer |= _tenant_table_keys(target)
+    criteria = []
+    for key, from_ in tables.items():
+        if "tenant_id" not in from_.c:
+            raise StatementRefused(f"{from_.name} is named without its tenant_id column: use the model or its table")
+        column = from_.c.tenant_id
+        # On the empty side of an outer join a NULL stands for no row at all, never another tenant's.
+        criteria.append(or_(column == tenant_id, column.is_(None)) if key in outer else column == tenant_id)
+    return statement.where(*criteria)
+
+
+def _tenant_table_key(element):
+    """A tenant table's name, or an alias of one (its annotated copies alike); None for anything else."""
+    if isinstance(element, TableClause):
+        return element.name if element.name in _TENANT_TABLES else None
+    if isinstance(element, Alias) and isinstance(element.element, TableClause):
+        return hash(element) if element.element.name in _TENANT_TABLES else None
+    return None
+
+
+def _tenant_table_keys(element) -> set:
+    return {key for part in _walk(element, into_nested=False) if (key := _tenant_table_key(part)) is not None}
 
 
 @event.listens_for(Session, "before_flush")
