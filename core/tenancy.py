@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from typing import Iterator
 
 from flask import has_app_context
-from sqlalchemy import (Alias, CompoundSelect, Delete, ForeignKey, Join, Select, TableClause, TextClause, Update,
-                        event, or_, text)
+from sqlalchemy import (Alias, ColumnClause, CompoundSelect, Delete, ForeignKey, Join, Select, TableClause,
+                        TextClause, Update, event, or_, text)
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ExecutableOption
@@ -160,7 +160,7 @@ def _tenant_guard(state: ORMExecuteState) -> None:
     if state.execution_options.get(_REVIEWED_SQL):
         return
     elements = list(_walk(state.statement, into_nested=True))
-    if any(isinstance(element, TextClause) for element in elements):
+    if any(_is_raw_sql(element) for element in elements):
         raise StatementRefused("raw SQL cannot be checked for its tenant: build it, or use reviewed_sql()")
     if (any(_tenant_table_key(element) is not None for element in elements)
             and any(isinstance(element, _READS) for element in elements)):  # not a plain INSERT (see before_flush)
@@ -226,6 +226,12 @@ def _limited_to_tenant(statement, tenant_id: int, elements: list):
         # On the empty side of an outer join a NULL stands for no row at all, never another tenant's.
         criteria.append(or_(column == tenant_id, column.is_(None)) if key in outer else column == tenant_id)
     return statement.where(*criteria)
+
+
+def _is_raw_sql(element) -> bool:
+    """``text()``, or a ``literal_column()`` other than the ``*`` of ``count(*)`` and ``exists()``."""
+    return isinstance(element, TextClause) or (
+        isinstance(element, ColumnClause) and element.is_literal and element.name != "*")
 
 
 def _tenant_table_key(element):

@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import column, delete, exists, func, select, table, text, union_all, update
+from sqlalchemy import column, delete, exists, func, literal_column, select, table, text, union_all, update
 from sqlalchemy.orm import aliased
 
 from core.app import create_app
@@ -96,6 +96,8 @@ def test_raw_sql_is_refused_unless_it_was_reviewed(db, make_tenant, make_commitm
             db.session.scalar(text("SELECT count(*) FROM members"))
         with pytest.raises(StatementRefused):
             db.session.scalar(select(func.count(Member.id)).where(text("1 = 1")))
+        with pytest.raises(StatementRefused):
+            db.session.scalar(select(literal_column("(SELECT count(*) FROM members)")))
         with pytest.raises(StatementRefused):  # a lightweight table without its tenant_id column
             db.session.scalar(select(func.count()).select_from(table("members", column("id"))))
         assert db.session.scalar(reviewed_sql("SELECT 40 + 2")) == 42
