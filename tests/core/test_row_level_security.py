@@ -111,7 +111,8 @@ def test_the_app_role_cannot_suspend_rename_or_remove_even_its_own_tenant(app_en
 
 
 @pytest.mark.parametrize("write", [
-    "INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at) VALUES ('gender', 'man', 99, 1000000, 1000000, now())",
+    "INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at) "
+    "VALUES ('gender', 'man', 99, 1000000, 1000000, now())",
     "UPDATE global_tallies SET total = total + 1000000",
     "DELETE FROM global_tallies",
     "SELECT add_to_global_tallies(ARRAY['gender'], ARRAY['man'], 0, 1000000, 0, now())",
