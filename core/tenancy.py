@@ -10,8 +10,10 @@ The current tenant lives in a ContextVar, set from the request's host (see ``cor
 - takes its ``tenant_id`` from the context when created, and can never move to another tenant.
 
 Raw SQL (``text()``) cannot be checked, so the guard refuses it (``StatementRefused``) unless it was
-written with ``reviewed_sql``. Everything goes through the session: no code runs statements on an
-engine or a connection of its own, which the guard would not see.
+written with ``reviewed_sql``. The app runs every statement through the session, never on an engine or
+a connection of its own, so the guard sits there rather than on the engine: there it would meet the
+flush's own statements and the migrations too, already turned into SQL strings. On PostgreSQL the
+policies below hold on any connection.
 
 On PostgreSQL each transaction also carries ``app.tenant_id`` (``set_config(..., true)``), which
 the row-level security policies check: a second wall that holds even for raw SQL.
