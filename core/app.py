@@ -15,7 +15,7 @@ import tenant_portal
 import tenants
 from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
 from core import config as config_module
-from core.database import database_role_bypasses_rls
+from core.database import database_role_refusal
 from core.extensions import babel, db, limiter, login_manager, migrate
 from tenants.models import Member, Tenant
 from tenants.services import match_host
@@ -53,7 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config["PRODUCTION"]:
         with app.app_context():
-            _refuse_rls_bypass()
+            _refuse_privileged_database_role()
     if not app.testing:
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     load_shedding.init_app(app)  # last: it wraps everything above
@@ -79,12 +79,12 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
         raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
 
 
-def _refuse_rls_bypass() -> None:
-    bypasses = database_role_bypasses_rls()
+def _refuse_privileged_database_role() -> None:
+    problem = database_role_refusal()
     db.session.rollback()
-    if bypasses:
-        raise RuntimeError("the database role in DATABASE_URL can bypass row-level security: "
-                           "connect as the app role (NOSUPERUSER NOBYPASSRLS), not as the owner")
+    if problem:
+        raise RuntimeError(f"the database role in DATABASE_URL {problem}: connect as the app role "
+                           "(NOSUPERUSER NOBYPASSRLS, owning nothing), not as the owner")
 
 
 def _resolve_tenant():

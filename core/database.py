@@ -2,10 +2,11 @@
 
 from functools import lru_cache
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
+from core.tenancy import reviewed_sql
 
 
 def insert(target):
@@ -34,12 +35,22 @@ def lock_for_recount(*tables) -> None:
     """On PostgreSQL, hold off writers while tallies are rebuilt, so none is counted twice or lost."""
     if db.session.get_bind().dialect.name == "postgresql":
         names = ", ".join(table.name for table in tables)
-        db.session.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
+        db.session.execute(reviewed_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def database_role_bypasses_rls() -> bool:
-    """True when the connected PostgreSQL role is a superuser or has BYPASSRLS (never in production)."""
+def database_role_refusal() -> str | None:
+    """Why the connected PostgreSQL role must not run the app, or None. A superuser or a role with BYPASSRLS
+    escapes row-level security; a table's owner, or a member of the owner's role, may change its policies
+    and grants."""
     if db.session.get_bind().dialect.name != "postgresql":
-        return False
-    return bool(db.session.execute(
-        text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar())
+        return None
+    bypasses, owns = db.session.execute(reviewed_sql("""
+        SELECT rolsuper OR rolbypassrls,
+               EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = ANY(current_schemas(false)) AND pg_has_role(current_user, c.relowner, 'USAGE'))
+        FROM pg_roles WHERE rolname = current_user""")).one()
+    if bypasses:
+        return "can bypass row-level security"
+    if owns:
+        return "owns tables, or may act as their owner"
+    return None

@@ -1,7 +1,10 @@
 """Alembic environment: migrations run as the table owner (``MIGRATION_DATABASE_URL``).
 
-On PostgreSQL, after upgrading, the app role (``DATABASE_APP_ROLE``) is granted what it needs and no
-more: it reads and writes rows, under row-level security, and owns nothing.
+On PostgreSQL, after upgrading (or downgrading), the app role (``DATABASE_APP_ROLE``) is granted what
+it needs and no more, from scratch each time: it reads and writes the rows of the tables under forced
+row-level security (their policies decide which), has on the other tables exactly what
+``APP_ROLE_PRIVILEGES`` lists, and owns nothing. A new table that is neither is closed to the app until
+its migration's author adds it here.
 """
 
 import logging
@@ -24,15 +27,50 @@ def _skip_empty_autogenerate(context_, revision, directives):
         logger.info("No changes in schema detected.")
 
 
+# Tables without forced row-level security: what the app role may do on each, by column where it matters.
+APP_ROLE_PRIVILEGES = {
+    # Read by the host lookup and the global page; added by `flask tenants create`. Its policies let an
+    # UPDATE reach only the current tenant's row, and only the settings its admins and commands change:
+    # never its id, slug, name, kind, status or creation time (the operators' business, as the owner).
+    "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
+        "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
+        "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
+        "eligible_men", "eligible_total", "break_glass_enabled")},
+    # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
+    "global_tallies": {"SELECT": None},
+}
+APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
+
+
 def _grant_app_role(connection) -> None:
     role = current_app.config.get("DATABASE_APP_ROLE")
     if connection.dialect.name != "postgresql" or not role:
         return
     quoted = connection.dialect.identifier_preparer.quote(role)
     connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {quoted}"))
-    connection.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"))
+    connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}"))  # columns' too
+    connection.execute(text(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {quoted}"))
+    tables = dict(connection.execute(text(
+        "SELECT c.relname, c.relforcerowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')")).all())
+    for table, forced in tables.items():
+        if forced:
+            connection.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {quoted}"))
+    for table, privileges in APP_ROLE_PRIVILEGES.items():
+        if table not in tables:
+            continue  # a downgrade went back before it
+        columns = {name for name, in connection.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = :t"),
+            {"t": table})}
+        for privilege, only in privileges.items():
+            on = "" if only is None else f" ({', '.join(c for c in only if c in columns)})"
+            connection.execute(text(f"GRANT {privilege}{on} ON {table} TO {quoted}"))
+    for function, arguments in connection.execute(text(
+            "SELECT p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.proname = ANY(:names)"),
+            {"names": list(APP_ROLE_FUNCTIONS)}):
+        connection.execute(text(f"GRANT EXECUTE ON FUNCTION {function}({arguments}) TO {quoted}"))
     connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
-    connection.execute(text(f"REVOKE ALL ON alembic_version FROM {quoted}"))
 
 
 def run_migrations_offline() -> None:

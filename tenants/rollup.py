@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, select, text
+from sqlalchemy import DateTime, bindparam, delete, func, select
 
 from core import live
 from core.database import lock_for_recount
 from core.extensions import db
 from core.models import GlobalTally
-from core.tenancy import current_tenant_id, tenant_context
+from core.tenancy import current_tenant_id, reviewed_sql, tenant_context
 from tenants.models import Commitment, Gender, Source, Tenant, TenantTally
 
 Key = tuple[str, str]
@@ -50,9 +50,11 @@ def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: d
             ("gender", gender.value), ("tenant", str(tenant_id))]
 
 
+# Raw SQL, reviewed: each binds the current tenant itself (:tenant_id).
 # PostgreSQL: both tables in one statement, one round trip, built once. Rows are written in a fixed order
-# (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
-_RECORD_POSTGRESQL = text("""
+# (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock. The app
+# role may not write the global tallies itself: add_to_global_tallies() (migration 0008) adds +1 or -1 for it.
+_RECORD_POSTGRESQL = reviewed_sql("""
     WITH tenant_rows AS (
         INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, updated_at)
         SELECT :tenant_id, dimension, key, :shard, :delta, :men, :now
@@ -60,22 +62,18 @@ _RECORD_POSTGRESQL = text("""
         ORDER BY dimension, key
         ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
         SET total = t.total + excluded.total, men = t.men + excluded.men, updated_at = excluded.updated_at)
-    INSERT INTO global_tallies AS g (dimension, key, shard, total, men, updated_at)
-    SELECT dimension, key, :shard, :delta, :men, :now
-    FROM unnest(CAST(:global_dimensions AS text[]), CAST(:global_keys AS text[])) AS added(dimension, key)
-    ORDER BY dimension, key
-    ON CONFLICT (dimension, key, shard) DO UPDATE
-    SET total = g.total + excluded.total, men = g.men + excluded.men, updated_at = excluded.updated_at
+    SELECT add_to_global_tallies(CAST(:global_dimensions AS text[]), CAST(:global_keys AS text[]), :shard, :delta,
+                                 :men, :now)
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 # SQLite (the embedded run and the tests) has no data-modifying WITH: one statement per table, a row per key.
-_RECORD_SQLITE_TENANT = text("""
+_RECORD_SQLITE_TENANT = reviewed_sql("""
     INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, updated_at)
     VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :now)
     ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
     SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
-_RECORD_SQLITE_GLOBAL = text("""
+_RECORD_SQLITE_GLOBAL = reviewed_sql("""
     INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at)
     VALUES (:dimension, :key, :shard, :delta, :men, :now)
     ON CONFLICT (dimension, key, shard) DO UPDATE
@@ -180,6 +178,9 @@ def _compare(scope: str, stored: Counts, totals: Counter, men: Counter) -> list[
     return drifts
 
 
+_REBUILD_GLOBAL_POSTGRESQL = reviewed_sql("SELECT rebuild_global_tallies()")
+
+
 def _rewrite(model, totals: Counter, men: Counter, **fixed) -> None:
     db.session.execute(delete(model))
     now = datetime.now(timezone.utc)
@@ -199,7 +200,8 @@ def recount(repair: bool = False, progress: Callable[[Tenant], None] | None = No
     global_totals, global_men = Counter(), Counter()
     drifts: list[Drift] = []
     if repair:
-        lock_for_recount(Commitment.__table__, TenantTally.__table__, GlobalTally.__table__)
+        # Every write to the global tallies comes with one to the tenant tallies, so this holds them off too.
+        lock_for_recount(Commitment.__table__, TenantTally.__table__)
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
         with tenant_context(tenant):
             totals, men = _expected_tenant_counts(tenant.id)
@@ -218,5 +220,9 @@ def recount(repair: bool = False, progress: Callable[[Tenant], None] | None = No
             progress(tenant)
     global_drift = _compare("global", global_counts(ALL_GLOBAL_DIMENSIONS), global_totals, global_men)
     if repair and global_drift:
-        _rewrite(GlobalTally, global_totals, global_men)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # From the tenants' tallies, repaired above; the app role may not write the global ones itself.
+            db.session.execute(_REBUILD_GLOBAL_POSTGRESQL)
+        else:
+            _rewrite(GlobalTally, global_totals, global_men)
     return drifts + global_drift

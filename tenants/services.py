@@ -108,7 +108,8 @@ def create_tenant(slug: str, name: str, kind: TenantKind, admin_email: str | Non
 
 def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, privacy_k: int | None = None,
               listed: bool | None = None) -> Tenant:
-    """Change the settings given (None leaves one as it is); the privacy threshold never goes below 5."""
+    """Change the settings given (None leaves one as it is); the privacy threshold never goes below 5.
+    Written as the tenant: on PostgreSQL the app role may change no other tenant's row."""
     if privacy_k is not None:
         try:
             tenant.privacy_k = privacy.validate_k(privacy_k)
@@ -118,7 +119,8 @@ def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, priva
         tenant.map_visibility = map_visibility
     if listed is not None:
         tenant.listed = listed
-    db.session.flush()
+    with tenant_context(tenant):
+        db.session.flush()
     return tenant
 
 

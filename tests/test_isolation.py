@@ -226,3 +226,17 @@ def test_a_viewer_can_change_nothing(app, client, db, make_tenant, make_unit, si
     assert response.status_code == 403, f"POST {path} as a viewer"
     with tenant_context(acme):
         assert db.session.scalar(select(func.count(AuditEntry.id))) == 0
+
+
+def test_counts_on_the_portal_pages_are_the_tenants_own(client, db, make_tenant, make_commitment, sign_in_as):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    for _ in range(2):
+        make_commitment(acme)
+    for _ in range(5):
+        make_commitment(globex)
+    sign_in_as(acme, Role.ADMIN, client=client)  # the third member of Acme
+    members = client.get("/portal/members", base_url=host("acme")).get_data(as_text=True)
+    assert "Showing 1 to 3 of 3." in members
+    assert "3 members in all" in members
+    dashboard = client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True)
+    assert re.findall(r'class="stat-value">([\d,]+)<', dashboard)[:2] == ["2", "2"]  # men, all commitments

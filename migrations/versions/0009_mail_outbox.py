@@ -3,14 +3,14 @@
 No tenant_id: the worker sends every tenant's mail, and sent or given-up messages keep no text.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

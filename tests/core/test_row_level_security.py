@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from core.app import create_app
 from core.extensions import db
-from core.tenancy import tenant_context
+from core.tenancy import reviewed_sql, tenant_context
 from tenants import rollup, services
 from tenants.models import Commitment, Gender, Member
 
@@ -82,6 +82,53 @@ def test_the_app_role_cannot_bypass_row_level_security(app_engine):
     assert owns == 0
 
 
+def test_the_app_role_changes_no_other_tenants_row(app_engine, make_tenant):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    with app_engine.begin() as connection:
+        as_tenant(connection, acme.id)
+        changed = connection.execute(text("UPDATE tenants SET primary_color = '#000000' WHERE id = :g"),
+                                     {"g": globex.id}).rowcount
+        own = connection.execute(text("UPDATE tenants SET primary_color = '#000000' WHERE id = :a"),
+                                 {"a": acme.id}).rowcount
+    assert (changed, own) == (0, 1)
+    with app_engine.connect() as connection:
+        assert connection.scalar(text("SELECT primary_color FROM tenants WHERE id = :g"), {"g": globex.id}) != "#000000"
+    with app_engine.begin() as connection:  # with no tenant set, no row at all
+        assert connection.execute(text("UPDATE tenants SET listed = false")).rowcount == 0
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE tenants SET status = 'suspended' WHERE id = :a",
+    "UPDATE tenants SET slug = 'taken' WHERE id = :a",
+    "DELETE FROM tenants WHERE id = :a",
+], ids=["status", "slug", "delete"])
+def test_the_app_role_cannot_suspend_rename_or_remove_even_its_own_tenant(app_engine, make_tenant, change):
+    acme = make_tenant("acme")
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        with app_engine.begin() as connection:
+            as_tenant(connection, acme.id)
+            connection.execute(text(change), {"a": acme.id})
+
+
+@pytest.mark.parametrize("write", [
+    "INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at) "
+    "VALUES ('gender', 'man', 99, 1000000, 1000000, now())",
+    "UPDATE global_tallies SET total = total + 1000000",
+    "DELETE FROM global_tallies",
+    "SELECT add_to_global_tallies(ARRAY['gender'], ARRAY['man'], 0, 1000000, 0, now())",
+    "SELECT add_to_global_tallies(ARRAY['tenant'], ARRAY[CAST(:g AS text)], 0, 1, 1, now())",
+], ids=["insert", "update", "delete", "a million at once", "for another tenant"])
+def test_the_app_role_writes_the_global_tallies_only_one_commitment_of_its_own_at_a_time(
+        app_engine, make_tenant, make_commitment, write):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    make_commitment(acme)
+    with pytest.raises(sa.exc.DBAPIError):
+        with app_engine.begin() as connection:
+            as_tenant(connection, acme.id)
+            connection.execute(text(write), {"g": str(globex.id)} if ":g" in write else {})
+    assert rollup.recount() == []
+
+
 def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(app_config, make_tenant,
                                                                              make_commitment):
     acme = make_tenant("acme")
@@ -90,12 +137,12 @@ def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(ap
     app = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
     with app.app_context():
         with tenant_context(acme_id):
-            first_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            first_pid = db.session.scalar(reviewed_sql("SELECT pg_backend_pid()"))
             assert db.session.scalar(select(func.count(Member.id))) == 1
             db.session.commit()
-        assert db.session.scalar(text("SELECT pg_backend_pid()")) == first_pid, "the same pooled connection"
-        assert db.session.scalar(text("SELECT current_setting('app.tenant_id', true)")) in ("", None)
-        assert db.session.scalar(text("SELECT count(*) FROM members")) == 0
+        assert db.session.scalar(reviewed_sql("SELECT pg_backend_pid()")) == first_pid, "the same pooled connection"
+        assert db.session.scalar(reviewed_sql("SELECT current_setting('app.tenant_id', true)")) in ("", None)
+        assert db.session.scalar(reviewed_sql("SELECT count(*) FROM members")) == 0
         db.session.rollback()
         db.engine.dispose()
 
@@ -105,7 +152,7 @@ def test_a_tenant_switched_inside_an_open_transaction_reaches_the_database(app_c
     make_commitment(acme, email="a@example.org")
     make_commitment(globex, email="g@example.org")
     acme_id, globex_id = acme.id, globex.id
-    emails = lambda: db.session.scalars(text("SELECT email FROM members")).all()
+    emails = lambda: db.session.scalars(reviewed_sql("SELECT email FROM members")).all()
     app = create_app(app_config)
     with app.app_context():
         with tenant_context(acme_id):
@@ -133,10 +180,12 @@ def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(
         db.engine.dispose()
 
 
-def test_production_refuses_a_role_that_bypasses_row_level_security(app_config, postgres):
+def test_production_refuses_a_role_that_bypasses_row_level_security_or_owns_tables(app_config, postgres):
     settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40, "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
     with pytest.raises(RuntimeError, match="bypass row-level security"):
         create_app({**settings, "SQLALCHEMY_DATABASE_URI": postgres["admin"].render_as_string(False)})
+    with pytest.raises(RuntimeError, match="owns tables"):
+        create_app({**settings, "SQLALCHEMY_DATABASE_URI": postgres["owner"]})
     create_app(settings)  # the app role is accepted
 
 
