@@ -38,6 +38,9 @@ APP_ROLE_PRIVILEGES = {
         "eligible_men", "eligible_total", "break_glass_enabled")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
     "global_tallies": {"SELECT": None},
+    # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as
+    # the app role too); rows are kept (without their text) as the record of what was sent.
+    "mail_outbox": {"SELECT": None, "INSERT": None, "UPDATE": None},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
 
