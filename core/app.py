@@ -10,12 +10,13 @@ from uuid import UUID
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 import tenant_portal
 import tenants
 from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
 from core import config as config_module
-from core.database import database_role_bypasses_rls
+from core.database import refuse_rls_bypass
 from core.extensions import babel, db, login_manager, migrate
 from tenants.models import Member, Tenant
 from tenants.services import match_host
@@ -51,8 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
 
     if app.config["PRODUCTION"]:
-        with app.app_context():
-            _refuse_rls_bypass()
+        _check_database_role(app)
     if not app.testing:
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     load_shedding.init_app(app)  # last: it wraps everything above
@@ -78,12 +78,18 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
         raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
 
 
-def _refuse_rls_bypass() -> None:
-    bypasses = database_role_bypasses_rls()
-    db.session.rollback()
-    if bypasses:
-        raise RuntimeError("the database role in DATABASE_URL can bypass row-level security: "
-                           "connect as the app role (NOSUPERUSER NOBYPASSRLS), not as the owner")
+def _check_database_role(app: Flask) -> None:
+    """Refuse a database role that can bypass row-level security on every connection, and open one now, so
+    that a wrong role stops the start. A database that cannot be reached now (restarting) does not stop it:
+    gunicorn shuts every worker down when one fails to start, so a worker replaced during a database
+    outage would otherwise take the whole site down until someone restarts it."""
+    with app.app_context():
+        refuse_rls_bypass(db.engine)
+        try:
+            db.engine.connect().close()
+        except OperationalError as error:
+            app.logger.warning("the database cannot be reached at start; each connection is checked as it "
+                               "opens: %s", error.orig)
 
 
 def _resolve_tenant():

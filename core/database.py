@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from sqlalchemy import Table, text
+from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
@@ -37,9 +37,21 @@ def lock_for_recount(*tables) -> None:
         db.session.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def database_role_bypasses_rls() -> bool:
-    """True when the connected PostgreSQL role is a superuser or has BYPASSRLS (never in production)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return False
-    return bool(db.session.execute(
-        text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar())
+def refuse_rls_bypass(engine: Engine) -> None:
+    """Check each connection ``engine`` opens, as it opens: a role that is a superuser or has BYPASSRLS is
+    refused (production). Per connection rather than once at start, so that a worker starting while the
+    database is unreachable still starts, and is checked all the same once it connects."""
+    event.listen(engine, "connect", _refuse_role_that_bypasses_rls)
+
+
+def _refuse_role_that_bypasses_rls(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        bypasses = cursor.fetchone()[0]
+    finally:
+        cursor.close()
+        dbapi_connection.rollback()
+    if bypasses:
+        raise RuntimeError("the database role in DATABASE_URL can bypass row-level security: "
+                           "connect as the app role (NOSUPERUSER NOBYPASSRLS), not as the owner")
