@@ -8,8 +8,6 @@ once, none twice; the counts equal a recount."""
 
 import shutil
 
-import pytest
-
 from tests.conftest import cannot_run
 
 
