@@ -31,8 +31,9 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH, connect_with_form, environment,
-                          free_port, goal, gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments,
-                          percentile_ms, populate, prepare_database, read_response, start_server, write_results)
+                          free_port, goal, gunicorn_command, log, machine, markdown_goals, markdown_header,
+                          parse_arguments, percentile_ms, populate, prepare_database, read_response, start_server,
+                          write_results)
 
 WORKERS = 2
 
@@ -86,7 +87,8 @@ async def _load(port: int, hosts: list[str], clients: int, seconds: float, path:
     stored, shed tries and their ``Retry-After`` included, and those still waiting at the end counted with
     their wait so far); ``served_*`` are the times of the requests served."""
     record = {"served": [], "waits": [], "accepted": [], "errors": 0, "shed": 0, "unserved": 0}
-    connections = await asyncio.gather(*(connect_with_form(port, hosts[n % len(hosts)], form_page) for n in range(clients)))
+    connections = await asyncio.gather(*(connect_with_form(port, hosts[n % len(hosts)], form_page)
+                                         for n in range(clients)))
     started = time.perf_counter()
     await asyncio.gather(*(_post_until(connection, started + seconds, path, record) for connection in connections))
     elapsed = time.perf_counter() - started
