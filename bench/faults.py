@@ -63,7 +63,8 @@ def _run_as() -> dict:
     return {"user": "postgres"} if os.geteuid() == 0 else {}
 
 
-def _postgres_bin() -> Path:
+def postgres_bin() -> Path:
+    """The folder of PostgreSQL's server programs: Debian's newest version, else whatever ``initdb`` is on PATH."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     if found:
         return Path(found[-1]).parent
@@ -77,7 +78,7 @@ class PrivatePostgres:
     """A PostgreSQL cluster of its own in ``folder``, on a free loopback port: safe to stop and start."""
 
     def __init__(self, folder: Path) -> None:
-        self.bin = _postgres_bin()
+        self.bin = postgres_bin()
         self.data, self.port = folder / "data", free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self.log = folder / "postgresql.log"

@@ -15,7 +15,7 @@ def test_the_site_recovers_from_a_killed_worker_and_restarted_databases(postgres
     from bench import faults
 
     try:
-        faults._postgres_bin()
+        faults.postgres_bin()
     except FileNotFoundError as error:
         cannot_run("postgres", f"needs PostgreSQL's server programs (apt-get install postgresql): {error}")
     if shutil.which("redis-server") is None:
