@@ -169,6 +169,8 @@ def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
                                              "countries": COUNTRIES, "c": len(COUNTRIES)})
         log(f"    {last:,} / {commitments:,} ({time.monotonic() - started:.0f} s)")
     engine.dispose()
+    if not commitments:  # no commitments, no tallies: nothing to rebuild
+        return time.monotonic() - started
     log("  tallies rebuilt by `flask rollup recount --repair`, then checked ...")
     subprocess.run([*flask, "rollup", "recount", "--repair"], cwd=ROOT, env=env, capture_output=True)
     check = subprocess.run([*flask, "rollup", "recount"], cwd=ROOT, env=env, capture_output=True, text=True)

@@ -40,6 +40,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -251,13 +252,20 @@ def _probe(port: int, limit: float = 2 * RECOVERY_LIMIT) -> tuple[str, float | N
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            status, _ = asyncio.run(asyncio.wait_for(attempt(), REQUEST_TIMEOUT))
+            status, _ = _in_own_thread(asyncio.wait_for(attempt(), REQUEST_TIMEOUT))
             if status == 303:
                 return email, time.monotonic()
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, KeyError, AttributeError, ValueError):
             pass
         time.sleep(0.2)
     return email, None
+
+
+def _in_own_thread(coroutine):
+    """``asyncio.run(coroutine)`` in a thread of its own: the caller's thread may be running an event loop
+    already (playwright's, in the test suite)."""
+    with ThreadPoolExecutor(1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
 
 
 def _worker_holding(master: int, local_port: int) -> int:
@@ -331,7 +339,7 @@ def drill(clients: int = 4, down_seconds: float = 2.0) -> dict:
         redis_server.start()
         urls = prepare_database(postgres.url)
         env = environment(urls, redis_server.url)
-        populate(urls, env, tenants=3, commitments=30)
+        populate(urls, env, tenants=3, commitments=0)
         measured_on = machine(postgres.url, redis_server.url)
         port = free_port()
         server = start_server(env, port, workers=WORKERS)
@@ -340,7 +348,11 @@ def drill(clients: int = 4, down_seconds: float = 2.0) -> dict:
     finally:
         if server is not None:
             server.send_signal(signal.SIGQUIT)  # quick shutdown: the open stream need not finish
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         if redis_server is not None and redis_server.process is not None:
             redis_server.process.kill()
             redis_server.process.wait()
