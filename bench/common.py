@@ -4,11 +4,13 @@ the product served by gunicorn as in production."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import json
 import math
 import os
 import platform
+import re
 import resource
 import socket
 import subprocess
@@ -54,6 +56,38 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+async def read_response(reader) -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 answer: status, headers (lower-case names) and body."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the server closed the connection")
+    status = int(status_line.split()[1])
+    headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", 0)))
+    return status, headers, body
+
+
+async def connect_with_form(port: int, host: str, form_page: bool = True) -> tuple:
+    """A connection, with the form's session cookie and CSRF token when ``form_page``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cookie, token = "", b""
+    while form_page and not token:
+        writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        status, headers, body = await read_response(reader)
+        if status == 503:
+            await asyncio.sleep(float(headers.get("retry-after", 1)))
+            continue
+        cookie = headers["set-cookie"].split(";")[0]
+        token = TOKEN.search(body).group(1)
+    return reader, writer, port, host, cookie, token
 
 
 def prepare_database(admin_url: str, name: str = "hfs_bench") -> dict:
@@ -135,6 +169,8 @@ def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
                                              "countries": COUNTRIES, "c": len(COUNTRIES)})
         log(f"    {last:,} / {commitments:,} ({time.monotonic() - started:.0f} s)")
     engine.dispose()
+    if not commitments:  # no commitments, no tallies: nothing to rebuild
+        return time.monotonic() - started
     log("  tallies rebuilt by `flask rollup recount --repair`, then checked ...")
     subprocess.run([*flask, "rollup", "recount", "--repair"], cwd=ROOT, env=env, capture_output=True)
     check = subprocess.run([*flask, "rollup", "recount"], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -156,9 +192,10 @@ def raise_open_file_limit() -> None:
 
 
 def gunicorn_command(port: int, workers: int, app: str = "wsgi:app") -> list[str]:
-    """The production command line (README), on loopback."""
+    """The production command line (README), on loopback; without gunicorn's control socket, whose one shared
+    path every other instance on the machine would overwrite."""
     return [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(workers),
-            "--worker-connections", "20000", "--bind", f"127.0.0.1:{port}", app]
+            "--worker-connections", "20000", "--bind", f"127.0.0.1:{port}", "--no-control-socket", app]
 
 
 def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:

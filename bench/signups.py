@@ -30,40 +30,12 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH, environment, free_port, goal,
-                          gunicorn_command, log, machine, markdown_goals, markdown_header, parse_arguments,
-                          percentile_ms, populate, prepare_database, start_server, write_results)
+from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH, connect_with_form, environment,
+                          free_port, goal, gunicorn_command, log, machine, markdown_goals, markdown_header,
+                          parse_arguments, percentile_ms, populate, prepare_database, read_response, start_server,
+                          write_results)
 
-TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 WORKERS = 2
-
-
-async def _read_response(reader) -> tuple[int, dict, bytes]:
-    status_line = await reader.readline()
-    if not status_line:
-        raise ConnectionResetError("the server closed the connection")
-    status = int(status_line.split()[1])
-    headers = {}
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode().partition(":")
-        headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", 0)))
-    return status, headers, body
-
-
-async def _connect(port: int, host: str, form_page: bool) -> tuple:
-    """A connection, with the form's session cookie and CSRF token when ``form_page``."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    cookie, token = "", b""
-    while form_page and not token:
-        writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-        status, headers, body = await _read_response(reader)
-        if status == 503:
-            await asyncio.sleep(float(headers.get("retry-after", 1)))
-            continue
-        cookie = headers["set-cookie"].split(";")[0]
-        token = TOKEN.search(body).group(1)
-    return reader, writer, port, host, cookie, token
 
 
 async def _post_until(connection: tuple, until: float, path: str, record: dict) -> None:
@@ -84,7 +56,7 @@ async def _post_until(connection: tuple, until: float, path: str, record: dict) 
         started = time.perf_counter()
         try:
             writer.write(request.encode() + form)
-            status, headers, _ = await _read_response(reader)
+            status, headers, _ = await read_response(reader)
         except ConnectionError:  # the server closed it (a worker restarting): the person tries again
             writer.close()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -115,7 +87,8 @@ async def _load(port: int, hosts: list[str], clients: int, seconds: float, path:
     stored, shed tries and their ``Retry-After`` included, and those still waiting at the end counted with
     their wait so far); ``served_*`` are the times of the requests served."""
     record = {"served": [], "waits": [], "accepted": [], "errors": 0, "shed": 0, "unserved": 0}
-    connections = await asyncio.gather(*(_connect(port, hosts[n % len(hosts)], form_page) for n in range(clients)))
+    connections = await asyncio.gather(*(connect_with_form(port, hosts[n % len(hosts)], form_page)
+                                         for n in range(clients)))
     started = time.perf_counter()
     await asyncio.gather(*(_post_until(connection, started + seconds, path, record) for connection in connections))
     elapsed = time.perf_counter() - started

@@ -10,12 +10,13 @@ from uuid import UUID
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 import tenant_portal
 import tenants
 from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
 from core import config as config_module
-from core.database import database_role_refusal
+from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
 from tenants.models import Member, Tenant
 from tenants.services import match_host
@@ -52,8 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
 
     if app.config["PRODUCTION"]:
-        with app.app_context():
-            _refuse_privileged_database_role()
+        _check_database_role(app)
     if not app.testing:
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     load_shedding.init_app(app)  # last: it wraps everything above
@@ -79,12 +79,18 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
         raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
 
 
-def _refuse_privileged_database_role() -> None:
-    problem = database_role_refusal()
-    db.session.rollback()
-    if problem:
-        raise RuntimeError(f"the database role in DATABASE_URL {problem}: connect as the app role "
-                           "(NOSUPERUSER NOBYPASSRLS, owning nothing), not as the owner")
+def _check_database_role(app: Flask) -> None:
+    """Refuse a privileged database role on every connection, and open one now, so that a wrong role stops the
+    start. A database that cannot be reached now (restarting) does not stop it: gunicorn shuts every worker
+    down when one fails to start, so a worker replaced during a database outage would otherwise take the whole
+    site down until someone restarts it."""
+    with app.app_context():
+        refuse_privileged_role(db.engine)
+        try:
+            db.engine.connect().close()
+        except OperationalError as error:
+            app.logger.warning("the database cannot be reached at start; each connection is checked as it "
+                               "opens: %s", error.orig)
 
 
 def _resolve_tenant():

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
@@ -38,19 +38,31 @@ def lock_for_recount(*tables) -> None:
         db.session.execute(reviewed_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def database_role_refusal() -> str | None:
-    """Why the connected PostgreSQL role must not run the app, or None. A superuser or a role with BYPASSRLS
-    escapes row-level security; a table's owner, or a member of the owner's role, may change its policies
-    and grants."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return None
-    bypasses, owns = db.session.execute(reviewed_sql("""
-        SELECT rolsuper OR rolbypassrls,
-               EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = ANY(current_schemas(false)) AND pg_has_role(current_user, c.relowner, 'USAGE'))
-        FROM pg_roles WHERE rolname = current_user""")).one()
-    if bypasses:
-        return "can bypass row-level security"
-    if owns:
-        return "owns tables, or may act as their owner"
-    return None
+def refuse_privileged_role(engine: Engine) -> None:
+    """Check each connection ``engine`` opens, as it opens (production): a superuser or a role with BYPASSRLS
+    escapes row-level security; a table's owner, or a member of the owner's role, may change its policies and
+    grants. Per connection rather than once at start, so that a worker starting while the database is
+    unreachable still starts, and is checked all the same once it connects."""
+    event.listen(engine, "connect", _refuse_privileged_role)
+
+
+_ROLE_CHECK = """
+    SELECT rolsuper OR rolbypassrls,
+           EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = ANY(current_schemas(false)) AND pg_has_role(current_user, c.relowner, 'USAGE'))
+    FROM pg_roles WHERE rolname = current_user"""
+
+
+def _refuse_privileged_role(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(_ROLE_CHECK)
+        bypasses, owns = cursor.fetchone()
+    finally:
+        cursor.close()
+        dbapi_connection.rollback()
+    problem = ("can bypass row-level security" if bypasses else
+               "owns tables, or may act as their owner" if owns else None)
+    if problem:
+        raise RuntimeError(f"the database role in DATABASE_URL {problem}: connect as the app role "
+                           "(NOSUPERUSER NOBYPASSRLS, owning nothing), not as the owner")

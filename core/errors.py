@@ -1,8 +1,12 @@
 """Branded, translated error pages; nobody sees a stack trace."""
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.extensions import db
+from core.load_shedding import N_, RETRY_AFTER_SECONDS, busy_page, page_language, translated
 
 MESSAGES = {
     400: (_l("Something in that request was not right"), _l("Please go back, check what you entered and try again.")),
@@ -15,6 +19,8 @@ MESSAGES = {
           _l("We could not finish that. Nothing you entered has been counted twice; please try again in a moment.")),
     503: (_l("We are very busy"), _l("Please try again in a moment.")),
 }
+DATABASE_AWAY = N_("We could not reach our database just now. Please try again in a few seconds: nothing you "
+                   "entered will be counted twice.")
 
 
 def render_error(code: int):
@@ -34,13 +40,25 @@ def _handle_http(error: HTTPException):
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http(error)
-    from flask import current_app
-
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _handle_http(InternalServerError())
+
+
+def _handle_database_away(error: OperationalError):
+    """The database cannot be reached (restarting, failing over) or gave up on a transaction: 503 with
+    ``Retry-After``, on a page that needs no database (the error page's layout reads the tenant's settings)."""
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    db.session.rollback()
+    language = page_language(request.environ)
+    message = translated(current_app.config["BABEL_TRANSLATION_DIRECTORIES"], language, DATABASE_AWAY)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if request.path.endswith(".json"):
+        return {"error": message}, 503, headers
+    return busy_page(language, message), 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
 
 
 def init_app(app):
     """Answer every error with a page of our own."""
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(OperationalError, _handle_database_away)
     app.register_error_handler(Exception, _handle_unexpected)

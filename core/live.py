@@ -10,6 +10,10 @@ How a commitment reaches every open page within about a second:
    snapshot once and hands it to every stream of that channel open in this worker.
 4. A stream sends ``retry:``, the snapshot on connect, each new snapshot, and a keep-alive comment every
    15 seconds. Streams never touch the database themselves.
+
+While the broker is unreachable (Redis restarting), a change made through another worker cannot be heard:
+the hub then recomputes every channel it has streams for every ``POLL_SECONDS`` (as the pages themselves poll
+``count.json`` when a stream is refused), and once more as soon as it has subscribed again, for what it missed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 REDIS_CHANNEL = "heforshe:changed"
 KEEP_ALIVE_SECONDS = 15
 RETRY_MILLISECONDS = 3000
+POLL_SECONDS = 5
 
 Snapshot = dict
 
@@ -69,7 +74,7 @@ class InProcessBroker:
         for channel in channels:
             self.deliver(channel)
 
-    def start(self, deliver: Callable[[str], None]) -> None:
+    def start(self, deliver: Callable[[str], None], resubscribed: Callable[[], None]) -> None:
         self.deliver = deliver
 
 
@@ -83,29 +88,31 @@ class RedisBroker:
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self.healthy = False  # until the listener has subscribed
 
-
     def publish(self, channels) -> None:
         try:
             self.client.publish(REDIS_CHANNEL, json.dumps(sorted(channels)))
         except Exception:  # a broker outage must never fail a sign-up: pages fall back to polling
             log.warning("could not announce %s: the live broker is unreachable", sorted(channels))
 
-    def start(self, deliver: Callable[[str], None]) -> None:
-        threading.Thread(target=self._listen, args=(deliver,), name="live-redis", daemon=True).start()
+    def start(self, deliver: Callable[[str], None], resubscribed: Callable[[], None]) -> None:
+        threading.Thread(target=self._listen, args=(deliver, resubscribed), name="live-redis", daemon=True).start()
 
-    def _listen(self, deliver) -> None:
+    def _listen(self, deliver, resubscribed) -> None:
         while True:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(REDIS_CHANNEL)
                 self.healthy = True
+                resubscribed()
                 for message in pubsub.listen():
                     for channel in json.loads(message["data"]):
                         deliver(channel)
             except Exception:
-                self.healthy = False  # new streams are refused, so pages poll count.json meanwhile
+                self.healthy = False  # new streams are refused (pages poll count.json); open ones are polled
                 log.warning("live broker connection lost; retrying in 1 s")
                 time.sleep(1)
+            finally:
+                pubsub.close()
 
 
 class Hub:
@@ -127,7 +134,7 @@ class Hub:
             if self._started:
                 return
             self._started = True
-        self.broker.start(self.changed)
+        self.broker.start(self.changed, self.refresh)
         threading.Thread(target=self._broadcast_loop, name="live-hub", daemon=True).start()
 
     def changed(self, channel: str) -> None:
@@ -135,6 +142,12 @@ class Hub:
             if channel in self._streams:
                 self._changed.add(channel)
                 self._wake.set()
+
+    def refresh(self) -> None:
+        """Recompute every channel with open streams (its changes may have gone unheard)."""
+        with self._lock:
+            self._changed.update(self._streams)
+            self._wake.set()
 
     def open(self, channel: str) -> queue.Queue:
         """A new stream's mailbox; it holds only the latest snapshot (older ones are worthless)."""
@@ -165,7 +178,8 @@ class Hub:
 
     def _broadcast_loop(self) -> None:
         while True:
-            self._wake.wait()
+            if not self._wake.wait(POLL_SECONDS) and not self.broker.healthy:
+                self.refresh()  # the broker is down: poll for what other workers changed
             with self._lock:
                 channels, self._changed = self._changed, set()
                 self._wake.clear()
@@ -199,12 +213,19 @@ def event_stream(hub: Hub, channel: str, first: Snapshot, last_event_id: str | N
     mailbox = hub.open(channel)
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        if str(first["version"]) != last_event_id:
+        sent, spoke = str(first["version"]), time.monotonic()
+        if sent != last_event_id:
             yield _event(first)
         while True:
             try:
-                yield _event(mailbox.get(timeout=KEEP_ALIVE_SECONDS))
+                snapshot = mailbox.get(timeout=max(0.0, spoke + KEEP_ALIVE_SECONDS - time.monotonic()))
             except queue.Empty:
+                snapshot = None
+            if snapshot is not None and str(snapshot["version"]) != sent:  # a poll often finds nothing new
+                sent, spoke = str(snapshot["version"]), time.monotonic()
+                yield _event(snapshot)
+            elif time.monotonic() >= spoke + KEEP_ALIVE_SECONDS:
+                spoke = time.monotonic()
                 yield ": keep-alive\n\n"
     finally:
         hub.close(channel, mailbox)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from functools import lru_cache
 from html import escape
 
 from babel import Locale
@@ -43,6 +44,21 @@ def busy_page(language: str, message: str) -> bytes:
     return (f'<!doctype html>\n<html lang="{language}" dir="{direction}">\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>HeForShe</title>\n'
             f"<p>{escape(message)}</p>\n</html>\n").encode()
+
+
+def page_language(environ) -> str:
+    """The visitor's language as the pages choose it (core/i18n.py), without the tenant's own list: no database."""
+    chosen = parse_cookie(environ).get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+    return accepted.best_match(LANGUAGES, default="en")
+
+
+@lru_cache(maxsize=None)
+def translated(directory: str, language: str, message: str) -> str:
+    """``message`` in ``language``, from the catalogs in ``directory``, outside any request."""
+    return Translations.load(directory, [language]).gettext(message)
 
 
 class Turns:
@@ -105,7 +121,7 @@ class LoadShedding:
             if admitted:
                 self.in_flight += 1
         if not admitted:
-            page = self.pages.get(self._language(environ)) or self.pages["en"]
+            page = self.pages.get(page_language(environ)) or self.pages["en"]
             start_response("503 Service Unavailable", [
                 ("Retry-After", str(RETRY_AFTER_SECONDS)), ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(page))), ("Cache-Control", "no-store"),
@@ -124,15 +140,6 @@ class LoadShedding:
             self._release()
             raise
 
-    @staticmethod
-    def _language(environ) -> str:
-        # As the pages choose it (core/i18n.py), without the tenant's own list: no database here.
-        chosen = parse_cookie(environ).get(LANGUAGE_COOKIE)
-        if chosen in LANGUAGES:
-            return chosen
-        accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
-        return accepted.best_match(LANGUAGES, default="en")
-
     def _release(self) -> None:
         if self.turns is not None:
             self.turns.give_back()
@@ -150,6 +157,5 @@ def init_app(app) -> None:
     serving = int(app.config.get("MAX_SERVING") or 0)
     if (limit > 0 or serving > 0) and "load_shedding" not in app.extensions:
         directory = app.config.get("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
-        pages = {language: busy_page(language, Translations.load(directory, [language]).gettext(BUSY))
-                 for language in LANGUAGES}
+        pages = {language: busy_page(language, translated(directory, language, BUSY)) for language in LANGUAGES}
         app.wsgi_app = app.extensions["load_shedding"] = LoadShedding(app.wsgi_app, limit, pages, serving)

@@ -17,7 +17,7 @@ class RecordingBroker:
     def publish(self, channels):
         self.published.append(sorted(channels))
 
-    def start(self, deliver):
+    def start(self, deliver, resubscribed):
         self.deliver = deliver
 
 
@@ -87,6 +87,50 @@ def test_a_resumed_stream_skips_what_the_page_has_already(monkeypatch):
     hub = live.Hub(live.InProcessBroker(), lambda channel: {}, interval=0)
     stream = live.event_stream(hub, "global", {"version": 5}, last_event_id="5")
     assert next(stream) == "retry: 3000\n\n"
+    assert next(stream) == ": keep-alive\n\n"
+    stream.close()
+
+
+class BrokerDown:
+    """A broker that lost its connection: it hears nothing until it has subscribed again."""
+
+    healthy = False
+
+    def publish(self, channels):
+        pass
+
+    def start(self, deliver, resubscribed):
+        self.resubscribed = resubscribed
+
+
+def test_while_the_broker_is_down_open_streams_still_see_new_totals(monkeypatch):
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.2)
+    totals = iter(range(8, 100))
+    hub = live.Hub(BrokerDown(), lambda channel: {"version": (n := next(totals)), "total": n}, interval=0)
+    stream = live.event_stream(hub, "tenant:1", {"version": 7, "total": 7}, last_event_id=None)
+    assert next(stream) == "retry: 3000\n\n"
+    assert next(stream) == 'id: 7\nevent: totals\ndata: {"version":7,"total":7}\n\n'
+    assert next(stream) == 'id: 8\nevent: totals\ndata: {"version":8,"total":8}\n\n'  # nothing was announced
+    stream.close()
+
+
+def test_once_the_broker_is_back_open_streams_get_what_they_missed():
+    computed = []
+    hub = live.Hub(BrokerDown(), lambda channel: computed.append(channel) or {"version": 2}, interval=0)
+    mailbox = hub.open("tenant:1")
+    hub.broker.healthy = True  # subscribed again; what was announced meanwhile never arrived
+    hub.broker.resubscribed()
+    assert mailbox.get(timeout=2) == {"version": 2}
+    assert computed == ["tenant:1"]
+
+
+def test_a_poll_that_finds_nothing_new_sends_nothing(monkeypatch):
+    monkeypatch.setattr(live, "KEEP_ALIVE_SECONDS", 0.3)
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.05)
+    hub = live.Hub(BrokerDown(), lambda channel: {"version": 7, "total": 7}, interval=0)
+    stream = live.event_stream(hub, "tenant:1", {"version": 7, "total": 7}, last_event_id=None)
+    assert next(stream) == "retry: 3000\n\n"
+    assert next(stream) == 'id: 7\nevent: totals\ndata: {"version":7,"total":7}\n\n'
     assert next(stream) == ": keep-alive\n\n"
     stream.close()
 

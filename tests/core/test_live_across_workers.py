@@ -53,14 +53,15 @@ def two_workers(app_config, redis_url, tmp_path, make_tenant):
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", "1",
              "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=environment, stdout=log, stderr=log))
-    for port in ports:
-        deadline = time.monotonic() + 20
+    for port in ports:  # listening at once, answering once the worker has loaded the app (slower on a busy machine)
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{port}/count.json", headers={"Host": f"acme.{BASE_DOMAIN}"}), timeout=5).close()
                 break
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
     yield ports
     for process in processes:
         process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: open streams need not finish
