@@ -53,7 +53,7 @@ def brand_css():
 @bp.get("/privacy")
 def privacy():
     """The privacy notice people consent to, with its version."""
-    return render_template("core/privacy.html", version=current_app.config["PRIVACY_NOTICE_VERSION"])
+    return render_template("core/privacy.html", notice_version=current_app.config["PRIVACY_NOTICE_VERSION"])
 
 
 def _require_public_map() -> None:
