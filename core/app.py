@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 import tenant_portal
 import tenants
-from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
+from core import cli, errors, i18n, live, load_shedding, maps, params, places, stats, templating, tenancy, views
 from core import config as config_module
 from core.database import database_role_bypasses_rls
 from core.extensions import babel, db, login_manager, migrate
@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.user_loader(_load_member)
 
     app.before_request(_resolve_tenant)
+    app.before_request(params.refuse_nul_bytes)
     app.teardown_request(_forget_tenant)
     app.after_request(_commit_or_roll_back)
     app.after_request(i18n.remember_language)

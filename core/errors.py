@@ -4,6 +4,8 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.extensions import db
+
 MESSAGES = {
     400: (_l("Something in that request was not right"), _l("Please go back, check what you entered and try again.")),
     403: (_l("You cannot open this page"), _l("This page is not open to you.")),
@@ -36,6 +38,9 @@ def _handle_unexpected(error: Exception):
     from flask import current_app
 
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # A failed flush leaves the transaction void, and the error page reads the database too (the
+    # signed-in person): start it afresh, or the error page itself fails.
+    db.session.rollback()
     return _handle_http(InternalServerError())
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import auth
+from core.params import page_number
 from tenants.services import InvalidTenantSetting, signup_units
 from tenants.sso import break_glass, oidc, saml
 from tenants.sso import services as sso
@@ -38,9 +39,9 @@ def home():
 @admin_required
 def audit():
     """Who changed which setting, when."""
-    page = request.args.get("page", 1, type=int) or 1
-    entries, has_more = portal.audit_log(max(page, 1))
-    return render_template("tenant_portal/audit.html", entries=entries, page=max(page, 1), has_more=has_more)
+    page = page_number()
+    entries, has_more = portal.audit_log(page)
+    return render_template("tenant_portal/audit.html", entries=entries, page=page, has_more=has_more)
 
 
 @bp.route("/sso", methods=["GET", "POST"])

@@ -28,13 +28,15 @@ def _connection(protocol: Protocol | None = None, enabled_only: bool = True) -> 
 
 
 def local_path(target: str | None) -> str | None:
-    """Only a path on this same host may be returned to after sign-in (no open redirect)."""
-    if not target:
+    """Only a path on this same host may be returned to after sign-in (no open redirect), and one short
+    enough to keep (a pending SAML sign-in stores it in 500 characters)."""
+    if not target or len(target) > 500 or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # not an address at all (an unclosed "[", say)
         return None
-    return target
+    return None if parts.scheme or parts.netloc else target
 
 
 def start(conn: SsoConnection, purpose: str, next_url: str | None, login_hint: str | None = None):

@@ -180,6 +180,13 @@ def test_an_unsolicited_answer_is_refused(client, db, hostile_northfield, hostil
     assert not signed_in(client)
 
 
+@pytest.mark.parametrize("relay_state", ["\x00", "a" * 5000, "\u202e"], ids=["nul", "long", "unicode"])
+def test_a_relay_state_we_never_made_is_refused_politely(client, db, hostile_northfield, hostile_idp, relay_state):
+    request_id, _ = pending_request(client)
+    assert post_answer(client, hostile_idp, request_id, relay_state).location == "/sso/failed"
+    assert not signed_in(client)
+
+
 def test_the_same_assertion_twice_is_a_replay(client, db, hostile_northfield, hostile_idp):
     first = post_answer(client, hostile_idp, *pending_request(client), assertion_id="_assertion-1")
     assert first.location == "/"
