@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import auth
+from core.navigation import continue_to
 from core.params import page_number
 from tenants.services import InvalidTenantSetting, signup_units
 from tenants.sso import break_glass, oidc, saml
@@ -110,7 +111,7 @@ def test_connection():
     conn = sso.connection()
     if conn is None or not TestConnectionForm().validate_on_submit():
         abort(400)
-    return sso_views.start(conn, "test", None)
+    return continue_to(sso_views.start(conn, "test", None).location)  # to the identity provider: see core.navigation
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
