@@ -180,23 +180,37 @@ def test_an_unsolicited_answer_is_refused(client, db, hostile_northfield, hostil
     assert not signed_in(client)
 
 
-def test_a_connection_test_is_answered_without_the_admins_cookie(app, client, db, hostile_northfield, hostile_idp,
-                                                                sign_in_as):
-    sign_in_as(hostile_northfield, Role.ADMIN, client=client)
+def start_test(client, tenant, sign_in_as) -> tuple[str, str]:
+    """An admin clicks "Test connection"; returns the AuthnRequest's id and its RelayState."""
+    sign_in_as(tenant, Role.ADMIN, client=client)
     page = client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
     to_idp = continues_to(client.post("/portal/sso/test", base_url=NORTHFIELD, data={"csrf_token": csrf_token(page)}))
     query = parse_qs(urlsplit(to_idp).query)
     request_id = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15)).get("ID")
+    return request_id, query["RelayState"][0]
+
+
+def test_a_connection_test_is_answered_without_the_admins_cookie(app, client, db, hostile_northfield, hostile_idp,
+                                                                sign_in_as):
+    request_id, relay_state = start_test(client, hostile_northfield, sign_in_as)
     # The identity provider's cross-site POST: the browser sends no SameSite=Lax cookie with it.
     without_cookie = app.test_client()
-    answer = post_answer(without_cookie, hostile_idp, request_id, query["RelayState"][0])
+    answer = post_answer(without_cookie, hostile_idp, request_id, relay_state)
     assert answer.status_code == 303 and answer.location == "/portal/sso#test-result"
     assert "Set-Cookie" not in answer.headers  # nobody is signed in, and the admin's session stays as it was
     assert "student@northfield.edu" in client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
     with tenant_context(hostile_northfield):
         assert db.session.scalar(select(Member).where(Member.email == "student@northfield.edu")) is None
     # Used once: the same answer again is refused, and records nothing.
-    assert post_answer(without_cookie, hostile_idp, request_id, query["RelayState"][0]).location == "/sso/failed"
+    assert post_answer(without_cookie, hostile_idp, request_id, relay_state).location == "/sso/failed"
+
+
+def test_a_failed_connection_test_shows_the_admin_why(app, client, db, hostile_northfield, hostile_idp, sign_in_as):
+    request_id, relay_state = start_test(client, hostile_northfield, sign_in_as)
+    answer = post_answer(app.test_client(), hostile_idp, request_id, relay_state, sign_assertion=False)
+    assert answer.status_code == 303 and answer.location == "/portal/sso#test-result"
+    assert "Set-Cookie" not in answer.headers
+    assert "not signed" in client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
 
 
 def test_a_sign_in_answer_never_counts_as_a_connection_test(client, db, hostile_northfield, hostile_idp):
