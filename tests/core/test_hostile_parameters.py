@@ -67,10 +67,13 @@ def get_routes(app) -> list:
                    if "GET" in rule.methods and rule.endpoint != "test_sign_in"), key=lambda r: r.rule)
 
 
+ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
 def path_for(rule, value: str) -> str:
     """The rule's path with ``value`` in each string argument (a fresh id in uuid and int ones)."""
     path = rule.rule
-    for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule):
+    for converter, name in ARGUMENT.findall(rule.rule):
         filler = {"uuid": str(uuid.uuid4()), "int": "7"}.get(converter, encoded(value))
         path = re.sub(rf"<(?:\w+:)?{name}>", lambda _: filler, path)
     return path
@@ -89,7 +92,7 @@ def status(client, base_url: str, target: str) -> int:
 
 @pytest.fixture
 def site(app, client, db, make_tenant, make_unit, make_commitment, sign_in_as):
-    """Acme, with a unit, a commitment and a (unreachable) OpenID provider, and its admin's browser;
+    """Acme, with a unit, a commitment and an unreachable OpenID provider, and its admin's browser;
     unexpected errors answered with a 500 page as in production, so that the status is what is checked."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     acme = make_tenant("acme", "Acme Corporation")
@@ -102,11 +105,14 @@ def site(app, client, db, make_tenant, make_unit, make_commitment, sign_in_as):
     return app, client
 
 
+READS_A_PARAMETER = re.compile(r"""(?:request\.args\.get|page_number|search_text)\(\s*["'](\w+)["']""")
+
+
 def test_every_parameter_a_view_reads_is_fuzzed():
     read = set()
     for package in ("core", "tenants", "tenant_portal", "billing"):
         for source in (ROOT / package).rglob("*.py"):
-            read |= set(re.findall(r"""request\.args\.get\(\s*["'](\w+)["']""", source.read_text()))
+            read |= set(READS_A_PARAMETER.findall(source.read_text()))
     assert read <= {name for names in QUERY_PARAMETERS.values() for name in names} | set(EVERY_PAGE)
 
 
@@ -119,7 +125,7 @@ def test_known_hostile_values_in_every_parameter_and_path(site, base_url):
     for rule in get_routes(app):
         names = QUERY_PARAMETERS.get(rule.endpoint, []) + (EVERY_PAGE if rule.rule == "/" else [])
         targets += [url(rule, {name: value}) for name in names for value in HOSTILE]
-        if any(converter not in ("uuid", "int") for converter, _ in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule)):
+        if any(converter not in ("uuid", "int") for converter, _ in ARGUMENT.findall(rule.rule)):
             targets += [url(rule, {}, path_value=value) for value in HOSTILE]
     failures = [f"{target[:120]}: {code}" for target in targets if (code := status(client, base_url, target)) >= 500]
     assert not failures, "\n".join(failures)
