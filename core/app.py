@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 import tenant_portal
 import tenants
-from core import cli, errors, i18n, live, load_shedding, maps, places, stats, templating, tenancy, views
+from core import cli, errors, i18n, live, load_shedding, maps, params, places, stats, templating, tenancy, views
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(_resolve_tenant)
     limiter.init_app(app)  # after the tenant is known: limits are counted per host
+    app.before_request(params.refuse_nul_bytes)
     app.teardown_request(_forget_tenant)
     app.after_request(_commit_or_roll_back)
     app.after_request(i18n.remember_language)

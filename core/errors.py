@@ -41,6 +41,9 @@ def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http(error)
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # A failed flush leaves the transaction void, and the error page reads the database too (the
+    # signed-in person): start it afresh, or the error page itself fails.
+    db.session.rollback()
     return _handle_http(InternalServerError())
 
 

@@ -7,7 +7,9 @@ from functools import lru_cache
 from babel import support
 from flask import current_app
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import FormField
 from wtforms.i18n import messages_path
 
 
@@ -17,11 +19,32 @@ def _wtforms_translations(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
+CONTROL_CHARACTER = _l("Please use letters, digits and ordinary punctuation only.")
+
+
 class Form(FlaskForm):
-    """A Flask-WTF form whose built-in messages ("This field is required.") come in the page's language."""
+    """A Flask-WTF form whose built-in messages ("This field is required.") come in the page's language,
+    and which refuses a NUL byte in any field (no person types one, and PostgreSQL cannot store it)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in _fields(self):
+            if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
+                field.errors = [*field.errors, CONTROL_CHARACTER]
+                valid = False
+        return valid
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return None
             return _wtforms_translations(str(get_locale()))
+
+
+def _fields(form):
+    """Every field of a form, those of its sub-forms included."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _fields(field.form)
+        else:
+            yield field

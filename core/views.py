@@ -8,7 +8,7 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
 
-from core import live, maps, places, stats
+from core import live, maps, params, places, stats
 from tenants import services as tenant_services
 from tenants import views as tenant_views
 from tenants.services import brand_colors
@@ -53,7 +53,7 @@ def brand_css():
 @bp.get("/privacy")
 def privacy():
     """The privacy notice people consent to, with its version."""
-    return render_template("core/privacy.html", version=current_app.config["PRIVACY_NOTICE_VERSION"])
+    return render_template("core/privacy.html", notice_version=current_app.config["PRIVACY_NOTICE_VERSION"])
 
 
 def _require_public_map() -> None:
@@ -161,7 +161,7 @@ def places_json():
     country with coordinates, for the browser to find the nearest one itself."""
     country = request.args.get("country", "")[:2].upper()
     language = str(get_locale())
-    query = request.args.get("q", "")[:100].strip()  # no city name is that long
+    query = params.search_text("q", max_length=100)  # no city name is that long
     found = places.search(country, query, language) if query else places.cities_in(country, language)
     return _json({"places": [{"id": p.id, "name": p.name, "latitude": p.latitude, "longitude": p.longitude}
                              for p in found]}, max_age=3600)

@@ -10,6 +10,8 @@ from flask_limiter.util import get_remote_address
 
 from core import auth
 from core.extensions import limiter
+from core.navigation import continue_to
+from core.params import page_number
 from tenants.services import InvalidTenantSetting, signup_units
 from tenants.sso import break_glass, oidc, presets, saml
 from tenants.sso import services as sso
@@ -40,9 +42,9 @@ def home():
 @admin_required
 def audit():
     """Who changed which setting, when."""
-    page = request.args.get("page", 1, type=int) or 1
-    entries, has_more = portal.audit_log(max(page, 1))
-    return render_template("tenant_portal/audit.html", entries=entries, page=max(page, 1), has_more=has_more)
+    page = page_number()
+    entries, has_more = portal.audit_log(page)
+    return render_template("tenant_portal/audit.html", entries=entries, page=page, has_more=has_more)
 
 
 @bp.route("/sso", methods=["GET", "POST"])
@@ -139,7 +141,7 @@ def test_connection():
     conn = sso.connection()
     if conn is None or not TestConnectionForm().validate_on_submit():
         abort(400)
-    return sso_views.start(conn, "test", None)
+    return continue_to(sso_views.start(conn, "test", None).location)  # to the identity provider: see core.navigation
 
 
 def _host_and_address() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 BASE_DOMAIN = "hfs.test"
@@ -31,3 +32,14 @@ def sign_up(client, slug: str, path: str = "/", **fields):
     for key in [k for k, v in fields.items() if v is None]:
         form.pop(key, None)
     return client.post(path, base_url=host(slug), data=form)
+
+
+REFRESH_PATTERN = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)">')
+
+
+def continues_to(response) -> str:
+    """Where a "continue" page (``core.navigation``: the answer to a form that leads to another host) goes."""
+    assert response.status_code == 200
+    match = REFRESH_PATTERN.search(response.get_data(as_text=True))
+    assert match, "the page does not move on by itself"
+    return html.unescape(match.group(1))

@@ -1,7 +1,8 @@
 """Portal pages: the dashboard and the exports."""
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, render_template
 
+from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.dashboard import charts, services
 
@@ -12,7 +13,7 @@ bp = Blueprint("portal_dashboard", __name__, url_prefix="/portal")
 @viewer_required
 def show():
     """The tenant's numbers at a glance."""
-    numbers = services.dashboard(g.tenant, request.args.get("units_page", 1, type=int) or 1)
+    numbers = services.dashboard(g.tenant, page_number("units_page"))
     return render_template("tenant_portal/dashboard/show.html", numbers=numbers, chart=charts.by_day(numbers.days),
                            source_label=services.source_label)
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core import auth
+from core.params import page_number, search_text
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
 from tenant_portal.members.forms import ROLE_NAMES, ConfirmForm, InviteForm, RoleForm, SignInLinkForm, role_choices
@@ -25,8 +26,8 @@ me = Blueprint("me", __name__)
 
 
 def _index(invite_form: InviteForm | None = None, problem: str | None = None, status: int = 200):
-    search = request.args.get("q", "").strip()[:200]
-    listing = services.member_page(search, request.args.get("page", 1, type=int) or 1)
+    search = search_text()
+    listing = services.member_page(search, page_number())
     return render_template(
         "tenant_portal/members/index.html", listing=listing, search=search, problem=problem,
         invite_form=invite_form or InviteForm(formdata=None),

@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.targets import charts, services
 from tenant_portal.targets.forms import METRIC_NAMES, DeleteForm, TargetForm
@@ -25,7 +26,7 @@ def public_target() -> dict | None:
 @viewer_required
 def index():
     """Every target with its tracker: progress, pace needed, forecast and chart."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     today = services.today_utc()
     targets, has_more = services.target_page(page, today)
     trackers = services.trackers(g.tenant, targets, today)

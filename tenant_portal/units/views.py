@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.units import services
 from tenant_portal.units.cli import import_command
@@ -24,7 +25,7 @@ RESUBMIT_LIMIT = 3 * services.MAX_WEB_BYTES + 16 * 1024
 
 
 def _index(headcount_form: HeadcountForm | None = None, status: int = 200):
-    tree = services.unit_tree(g.tenant, request.args.get("page", 1, type=int) or 1)
+    tree = services.unit_tree(g.tenant, page_number())
     if headcount_form is None:
         headcount_form = HeadcountForm(formdata=None, data={
             "eligible_men": g.tenant.eligible_men, "eligible_total": g.tenant.eligible_total})

@@ -22,7 +22,7 @@ from core import crypto, outbound
 from tenants.models import utcnow
 from tenants.services import InvalidTenantSetting
 from tenants.sso import services
-from tenants.sso.models import SsoConnection
+from tenants.sso.models import SsoConnection, SsoRequest
 from tenants.sso.services import Identity, SsoError
 
 
@@ -164,9 +164,9 @@ def begin(conn: SsoConnection, purpose: str, next_url: str | None) -> str:
     return url
 
 
-def finish(conn: SsoConnection) -> tuple[Identity, str, dict]:
-    """Check the identity provider's POSTed answer; returns the identity, the purpose and what logout needs."""
-    pending = services.take_request(request.form.get("RelayState"))
+def finish(conn: SsoConnection, pending: SsoRequest | None) -> tuple[Identity, dict]:
+    """Check the identity provider's POSTed answer to ``pending`` (the request its RelayState names, taken
+    by the caller); returns the identity and what logout needs."""
     if pending is None:
         raise SsoError("the SAML response answers no sign-in started here in the last 10 minutes "
                        "(unknown, used or expired RelayState)")
@@ -190,8 +190,7 @@ def finish(conn: SsoConnection) -> tuple[Identity, str, dict]:
     subject = f"{settings(conn)['idp']['entityId']}|{auth.get_nameid()}"
     logout = {"name_id": auth.get_nameid(), "name_id_format": auth.get_nameid_format(),
               "session_index": auth.get_session_index()}
-    return services.identity_from_claims(conn, subject, claims), pending.purpose, {"next": pending.next_url,
-                                                                                   "saml": logout}
+    return services.identity_from_claims(conn, subject, claims), logout
 
 
 def _checked(conn: SsoConnection, request_id: str) -> OneLogin_Saml2_Auth:

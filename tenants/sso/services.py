@@ -5,6 +5,7 @@ Plain functions; they flush and never commit (the request that calls them owns t
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,8 @@ from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoReque
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
 # The least time between two readings of an identity provider's metadata prompted by refused answers.
 METADATA_REREAD_INTERVAL = timedelta(minutes=5)
+# What ``secrets.token_urlsafe`` makes: the only RelayState worth a database lookup.
+_RELAY_STATE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Public mailbox providers: nobody's organisation, so no tenant may claim them for discovery.
 PUBLIC_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
@@ -486,7 +489,7 @@ def open_request(token: str, request_id: str, purpose: str, next_url: str | None
 
 def take_request(token: str | None) -> SsoRequest | None:
     """The request a RelayState token names, used up (a token works once, and only for 10 minutes)."""
-    if not token:
+    if not token or not _RELAY_STATE.fullmatch(token):  # not one of ours: nothing to look up
         return None
     pending = db.session.get(SsoRequest, (current_tenant_id(), token))
     if pending is None:

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_login import current_user
 
 from core import auth, stats
+from core.navigation import continue_to
 from core.templating import site_url
 from tenants.models import Role
 from tenants.sso import oidc, saml, services
@@ -28,13 +29,15 @@ def _connection(protocol: Protocol | None = None, enabled_only: bool = True) -> 
 
 
 def local_path(target: str | None) -> str | None:
-    """Only a path on this same host may be returned to after sign-in (no open redirect)."""
-    if not target:
+    """Only a path on this same host may be returned to after sign-in (no open redirect), and one short
+    enough to keep (a pending SAML sign-in stores it in 500 characters)."""
+    if not target or len(target) > 500 or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # not an address at all (an unclosed "[", say)
         return None
-    return target
+    return None if parts.scheme or parts.netloc else target
 
 
 def start(conn: SsoConnection, purpose: str, next_url: str | None, login_hint: str | None = None):
@@ -63,8 +66,8 @@ def discover():
         abort(404)
     form = DiscoveryForm()
     tenant = services.discover(form.email.data) if form.validate_on_submit() else None
-    if tenant is not None:
-        return redirect(f"{site_url(tenant.slug)}sso/login?{urlencode({'login_hint': form.email.data})}", code=303)
+    if tenant is not None:  # on another host: see core.navigation
+        return continue_to(f"{site_url(tenant.slug)}sso/login?{urlencode({'login_hint': form.email.data})}")
     return render_template("core/global.html", overview=stats.global_overview(), discovery_form=form,
                            discovery_missed=not form.errors), 400 if form.errors else 200
 
@@ -78,18 +81,29 @@ def oidc_callback():
         identity, id_token = oidc.finish(conn)
     except SsoError as error:
         return _failed(conn, error)
+    # This flow's purpose came from this browser's session: a test needs its admin still signed in here.
+    if flow["purpose"] == "test" and not (auth.signed_in_via() in auth.PORTAL_SIGN_INS
+                                          and current_user.role is Role.ADMIN):
+        abort(403)
     return _complete(conn, identity, flow["purpose"], flow["next"], {"id_token": id_token})
 
 
 @bp.post("/saml/acs")
 def saml_acs():
-    """The SAML identity provider POSTs its signed answer here."""
+    """The SAML identity provider POSTs its signed answer here. That cross-site POST carries no SameSite=Lax
+    cookie, so nothing here reads the session: the one-time RelayState names the request we made, its purpose
+    and where to go next. A "test" request exists only because an admin of this tenant started it (its CSRF-
+    protected form); its result is kept for the settings page, where the admin's next, same-site, request sees it."""
     conn = _connection(Protocol.SAML, enabled_only=False)
+    pending = services.take_request(request.form.get("RelayState"))
     try:
-        identity, purpose, extra = saml.finish(conn)
+        identity, logout = saml.finish(conn, pending)
     except SsoError as error:
+        if pending is not None and pending.purpose == "test":
+            services.record_failure(conn, error)  # shown on the settings page; the admin's session is left alone
+            return _test_done()
         return _failed(conn, error)
-    return _complete(conn, identity, purpose, extra["next"], {"saml": extra["saml"]})
+    return _complete(conn, identity, pending.purpose, pending.next_url, {"saml": logout})
 
 
 @bp.get("/saml/metadata")
@@ -109,10 +123,8 @@ def saml_sls():
 def _complete(conn: SsoConnection, identity: services.Identity, purpose: str, next_url: str | None,
               logout: dict):
     if purpose == "test":
-        if not (auth.signed_in_via() in auth.PORTAL_SIGN_INS and current_user.role is Role.ADMIN):
-            abort(403)
         services.record_test(conn, identity)
-        return redirect(url_for("tenant_portal.sso_settings") + "#test-result", code=303)
+        return _test_done()
     try:
         member = services.sign_in_member(conn, identity)
     except SsoError as error:
@@ -121,6 +133,10 @@ def _complete(conn: SsoConnection, identity: services.Identity, purpose: str, ne
     session["sso_logout"] = logout
     session["sso_email_verified"] = services.address_trusted(conn, identity)
     return redirect(next_url or url_for("core.home"), code=303)
+
+
+def _test_done():
+    return redirect(url_for("tenant_portal.sso_settings") + "#test-result", code=303)
 
 
 def _failed(conn: SsoConnection, error: SsoError):

@@ -1,8 +1,11 @@
 """The app factory's safety checks, error pages and response headers."""
 
+import uuid
+
 import pytest
 
 from core.app import create_app
+from tenants.models import Unit, UnitKind
 from tests.helpers import host
 
 
@@ -54,3 +57,19 @@ def test_pages_carry_a_strict_content_security_policy(client, make_tenant):
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "unsafe-inline" not in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_failed_database_write_still_shows_the_error_page(app, client, db, make_tenant, sign_in_as):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/write-twice")
+    def write_twice():
+        unit_id = uuid.uuid4()
+        db.session.add_all([Unit(id=unit_id, name="One", kind=UnitKind.OFFICE), Unit(id=unit_id, name="Two", kind=UnitKind.OFFICE)])
+        db.session.flush()  # the same key twice: the flush fails and leaves its transaction void
+
+    acme = make_tenant("acme", "Acme Corporation")
+    sign_in_as(acme, client=client)  # the page greets the member, so it reads the database again
+    response = client.get("/write-twice", base_url=host("acme"))
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)

@@ -19,7 +19,7 @@ from tenants.models import Commitment, Member, Role, Source, TenantKind, UnitKin
 from tenants.sso import services
 from tenants.sso.models import SsoConnection
 from tests.conftest import cannot_run
-from tests.helpers import csrf_token, host
+from tests.helpers import continues_to, csrf_token, host
 from tests.idp import hostile_saml, saml
 from tests.sso_fixtures import ALICE, BRUNO, MAIL, SAML_MAPPING, connect_saml, sp_entry
 
@@ -256,6 +256,53 @@ def test_an_unsolicited_answer_is_refused(client, db, hostile_northfield, hostil
     _, relay_state = pending_request(client)
     assert post_answer(client, hostile_idp, None, relay_state).location == "/sso/failed"
     assert post_answer(client, hostile_idp, None, "made-up").location == "/sso/failed"
+    assert not signed_in(client)
+
+
+def start_test(client, tenant, sign_in_as) -> tuple[str, str]:
+    """An admin clicks "Test connection"; returns the AuthnRequest's id and its RelayState."""
+    sign_in_as(tenant, Role.ADMIN, client=client)
+    page = client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
+    to_idp = continues_to(client.post("/portal/sso/test", base_url=NORTHFIELD, data={"csrf_token": csrf_token(page)}))
+    query = parse_qs(urlsplit(to_idp).query)
+    request_id = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15)).get("ID")
+    return request_id, query["RelayState"][0]
+
+
+def test_a_connection_test_is_answered_without_the_admins_cookie(app, client, db, hostile_northfield, hostile_idp,
+                                                                sign_in_as):
+    request_id, relay_state = start_test(client, hostile_northfield, sign_in_as)
+    # The identity provider's cross-site POST: the browser sends no SameSite=Lax cookie with it.
+    without_cookie = app.test_client()
+    answer = post_answer(without_cookie, hostile_idp, request_id, relay_state)
+    assert answer.status_code == 303 and answer.location == "/portal/sso#test-result"
+    assert "Set-Cookie" not in answer.headers  # nobody is signed in, and the admin's session stays as it was
+    assert "student@northfield.edu" in client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
+    with tenant_context(hostile_northfield):
+        assert db.session.scalar(select(Member).where(Member.email == "student@northfield.edu")) is None
+    # Used once: the same answer again is refused, and records nothing.
+    assert post_answer(without_cookie, hostile_idp, request_id, relay_state).location == "/sso/failed"
+
+
+def test_a_failed_connection_test_shows_the_admin_why(app, client, db, hostile_northfield, hostile_idp, sign_in_as):
+    request_id, relay_state = start_test(client, hostile_northfield, sign_in_as)
+    answer = post_answer(app.test_client(), hostile_idp, request_id, relay_state, sign_assertion=False)
+    assert answer.status_code == 303 and answer.location == "/portal/sso#test-result"
+    assert "Set-Cookie" not in answer.headers
+    assert "not signed" in client.get("/portal/sso", base_url=NORTHFIELD).get_data(as_text=True)
+
+
+def test_a_sign_in_answer_never_counts_as_a_connection_test(client, db, hostile_northfield, hostile_idp):
+    answer = post_answer(client, hostile_idp, *pending_request(client))
+    assert answer.location == "/" and signed_in(client)
+    with tenant_context(hostile_northfield):
+        assert db.session.scalar(select(SsoConnection.last_test)) is None
+
+
+@pytest.mark.parametrize("relay_state", ["\x00", "a" * 5000, "\u202e"], ids=["nul", "long", "unicode"])
+def test_a_relay_state_we_never_made_is_refused_politely(client, db, hostile_northfield, hostile_idp, relay_state):
+    request_id, _ = pending_request(client)
+    assert post_answer(client, hostile_idp, request_id, relay_state).location == "/sso/failed"
     assert not signed_in(client)
 
 
