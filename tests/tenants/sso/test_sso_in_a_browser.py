@@ -82,7 +82,10 @@ def test_sign_in_with_acme_then_one_click_commitment(page, axe, acme, make_unit)
     assert axe(page) == []
 
 
-def test_continue_on_the_global_page_leads_to_the_organisations_sign_in(page, axe, acme):
+def test_continue_on_the_global_page_leads_to_the_organisations_sign_in(page, axe, acme, db):
+    with tenant_context(acme):
+        services.prove_domain(acme, "acme.example")  # discovery follows proven domains only
+        db.session.commit()
     page.goto(site(page) + "/")
     page.get_by_label("Email").fill("ada@acme.example")
     page.get_by_role("button", name="Continue").click()
