@@ -161,7 +161,7 @@ def request_link():
     if not form.validate_on_submit():
         return render_template("tenant_portal/members/me_sign_in.html", form=form,
                                sso_on=sso.connection(enabled_only=True) is not None), 400
-    services.send_sign_in_link(g.tenant, form.email.data, str(get_locale()))
+    services.ask_for_sign_in_link(g.tenant, form.email.data, str(get_locale()))
     flash(_("If %(email)s belongs to someone who committed here, a sign-in link is on its way. "
             "It works for one hour.", email=form.email.data))
     return redirect(url_for("me.show"), code=303)
