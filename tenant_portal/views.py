@@ -6,10 +6,9 @@ import uuid
 
 from flask_babel import gettext as _
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 
 from core import auth
-from core.extensions import limiter
+from core.extensions import host_and_address, limiter
 from tenants.services import InvalidTenantSetting, signup_units
 from tenants.sso import break_glass, oidc, presets, saml
 from tenants.sso import services as sso
@@ -142,13 +141,9 @@ def test_connection():
     return sso_views.start(conn, "test", None)
 
 
-def _host_and_address() -> str:
-    # Behind a proxy that hides the address this is per host: a form an admin uses once in a long while.
-    return f"{request.host}|{get_remote_address()}"
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["BREAK_GLASS_RATE_LIMIT"], key_func=_host_and_address, methods=["POST"])
+@limiter.limit(lambda: current_app.config["BREAK_GLASS_RATE_LIMIT"], key_func=host_and_address,
+               methods=["POST"])
 def sign_in():
     """How admins sign in: through the identity provider, or (if the operator turned it on) break-glass."""
     if g.get("tenant") is None:

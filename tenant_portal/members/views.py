@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core import auth
+from core.extensions import host_and_address, limiter
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
 from tenant_portal.members.forms import ROLE_NAMES, ConfirmForm, InviteForm, RoleForm, SignInLinkForm, role_choices
@@ -154,6 +155,7 @@ def show():
 
 
 @me.post("/me/sign-in-link")
+@limiter.limit(lambda: current_app.config["SIGN_IN_LINK_RATE_LIMIT"], key_func=host_and_address)
 def request_link():
     """Mail a sign-in link to a member's address; the answer is the same for any address."""
     _require_tenant()

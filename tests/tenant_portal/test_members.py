@@ -470,6 +470,31 @@ def test_a_sign_in_link_asked_for_while_the_mail_server_is_down_arrives_later_an
     assert accept(client, smtp_server.link(smtp_server.last_to("sam@acme.example"))).status_code == 303
 
 
+def test_sign_in_links_are_throttled_per_address_and_host_with_a_translated_page_that_says_when(
+        client, app, db, acme, make_tenant):
+    make_tenant("globex", "Globex")
+
+    def ask(visitor, base=ACME, email="someone@acme.example", **query):
+        token = csrf_token(visitor.get("/me", base_url=base).get_data(as_text=True))
+        return visitor.post("/me/sign-in-link", base_url=base, query_string=query,
+                            data={"csrf_token": token, "email": email})
+
+    assert app.config["SIGN_IN_LINK_RATE_LIMIT"] == "5 per minute"
+    assert [ask(client).status_code for _ in range(5)] == [303] * 5
+    throttled = ask(client)
+    assert throttled.status_code == 429 and "Too many tries" in throttled.get_data(as_text=True)
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 61  # within the minute (rounded up to whole seconds)
+    assert '<html lang="fr"' in ask(client, lang="fr").get_data(as_text=True)  # the error page, in French
+    assert ask(client, email="other@acme.example").status_code == 429  # per client, not per address asked for
+    assert ask(client, base=host("globex")).status_code == 303  # another tenant's host counts apart
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "127.9.0.9"
+    assert ask(elsewhere).status_code == 303
+    assert client.get("/me", base_url=ACME).status_code == 200  # the page itself still opens
+    # Only the answered requests queued a mail job.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 7
+
+
 def test_a_sign_in_link_expires_and_works_on_its_own_tenants_host_only(client, app, db, acme, make_tenant,
                                                                       make_commitment, smtp_server):
     globex = make_tenant("globex", "Globex")
