@@ -27,13 +27,15 @@ def from_environment() -> dict:
         "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
         "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        # Rate limits (the break-glass form) are counted in Redis when there is one, shared by all workers;
+        # Rate limits (the break-glass form, /me's sign-in links) are counted in Redis when there is one, shared by all workers;
         # else in each worker. If Redis fails, a limit is counted in the worker rather than break the form.
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # Break-glass sign-in attempts (POSTs) per client address and tenant host.
         "BREAK_GLASS_RATE_LIMIT": os.environ.get("BREAK_GLASS_RATE_LIMIT", "10 per minute"),
+        # Sign-in links asked for at /me, per client address and tenant host: each may mail a member.
+        "SIGN_IN_LINK_RATE_LIMIT": os.environ.get("SIGN_IN_LINK_RATE_LIMIT", "5 per minute"),
         # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

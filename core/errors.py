@@ -1,11 +1,14 @@
 """Branded, translated error pages; nobody sees a stack trace."""
 
-from flask import current_app, render_template, request
+import math
+import time
+
+from flask import current_app, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from core.extensions import db
+from core.extensions import db, limiter
 from core.load_shedding import N_, RETRY_AFTER_SECONDS, busy_page, page_language, translated
 
 MESSAGES = {
@@ -33,8 +36,21 @@ def _handle_http(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     if request.path.endswith(".json"):
-        return {"error": str(MESSAGES.get(error.code, MESSAGES[400])[0])}, error.code
-    return render_error(error.code)
+        response = make_response({"error": str(MESSAGES.get(error.code, MESSAGES[400])[0])}, error.code)
+    else:
+        response = make_response(render_error(error.code))
+    if error.code == 429:
+        response.headers["Retry-After"] = _retry_after()
+    return response
+
+
+def _retry_after() -> str:
+    """Seconds until the rate limit that refused the request lets it through again. (flask-limiter's own
+    headers, RATELIMIT_HEADERS_ENABLED, would go on every answer of a limited form and count down the tries
+    left, so two otherwise identical answers would differ.)"""
+    breached = limiter.current_limit
+    seconds = breached.reset_at - time.time() if breached is not None else 60
+    return str(max(1, math.ceil(seconds)))
 
 
 def _handle_unexpected(error: Exception):

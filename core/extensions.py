@@ -1,5 +1,6 @@
 """The Flask extensions, created once and bound to the app in the factory."""
 
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,5 +28,11 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 login_manager = LoginManager()
-# No default limits: a view that needs one (the break-glass form) says so.
+# No default limits: a view that needs one (the break-glass form, /me's sign-in links) says so.
 limiter = Limiter(get_remote_address)
+
+
+def host_and_address() -> str:
+    """The key of a form's limit: the client's address on this host. Behind a proxy that hides the address
+    this is per host: fine for forms a person uses once in a while."""
+    return f"{request.host}|{get_remote_address()}"

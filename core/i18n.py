@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pycountry
 from babel import Locale
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_babel import get_locale
 
 LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
@@ -23,7 +23,12 @@ def available_languages() -> list[str]:
 
 
 def select_locale() -> str:
-    """An explicit choice (``?lang=``, then the remembered cookie), else Accept-Language, else the default."""
+    """An explicit choice (``?lang=``, then the remembered cookie), else Accept-Language, else the default.
+
+    Outside a request (an operator command echoing a refused setting) texts are in English.
+    """
+    if not has_request_context():
+        return "en"
     offered = available_languages()
     for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if choice in offered:

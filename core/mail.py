@@ -7,6 +7,11 @@ The worker is ``flask mail work`` (a process of its own in production), or, with
 (the embedded run), a thread of the web process started by ``wsgi.py``. A failed send is tried again
 after ``MAIL_RETRY_SECONDS``, doubled at each try, and given up after ``MAIL_MAX_ATTEMPTS`` tries.
 
+A message whose text depends on what the request must not reveal (is this address a member's?) is queued
+as a job instead (``queue_job``): a kind and a payload, the same row for any address. The worker has the
+composer registered for that kind (``register_composer``, called by the package that owns the kind in its
+``init_app``) make the message, or nothing, before sending it.
+
 With ``MAIL_SERVER`` empty (the default) the worker writes each message to the app log instead, so the
 embedded demo works without an SMTP server: the links in the "mail" are there to copy.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email import message_from_string, policy
 from email.message import EmailMessage
@@ -34,6 +40,11 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 CLAIM_EXPIRY = timedelta(minutes=10)
 #: Messages one pass claims at most, before it looks again for what is due.
 BATCH = 50
+
+
+#: A job's composer: from its payload, the message to send, or None when there is nothing to send.
+Composer = Callable[[dict], EmailMessage | None]
+_composers: dict[str, Composer] = {}
 
 
 class MailNotSent(RuntimeError):
@@ -69,6 +80,40 @@ def queue(to: str, subject: str, body: str, sender_name: str | None = None) -> O
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def register_composer(kind: str, composer: Composer) -> None:
+    """Let the worker make the messages of jobs of this kind (once per kind, at app set-up)."""
+    if _composers.get(kind, composer) is not composer:
+        raise ValueError(f"a mail composer for {kind!r} is registered already")
+    _composers[kind] = composer
+
+
+def queue_job(kind: str, recipient: str, payload: dict) -> OutboxMessage:
+    """Queue a message the worker composes later from ``payload`` (a JSON object), in the current transaction.
+
+    Costs a request the same one insert as ``queue``, whatever the composer will find; the composer may
+    decide there is nothing to send (``recipient`` is then forgotten with the job).
+    """
+    if kind not in _composers:
+        raise ValueError(f"no mail composer for {kind!r}")
+    now = _now()
+    entry = OutboxMessage(recipient=recipient, kind=kind, payload=payload, status=MailStatus.QUEUED, attempts=0,
+                          next_attempt_at=now, created_at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _compose(entry: OutboxMessage) -> bool:
+    """Make a claimed job's message and keep it (a later try sends the same one); False, and the job is
+    deleted, when its composer has nothing to send."""
+    message = _composers[entry.kind](entry.payload)
+    if message is None:
+        db.session.delete(entry)
+        return False
+    entry.recipient, entry.message, entry.payload = message["To"], message.as_string(), None
+    return True
 
 
 def deliver(message: EmailMessage) -> None:
@@ -117,6 +162,11 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
         if claimed.rowcount != 1:
             continue  # another worker has it
         entry = db.session.get(OutboxMessage, message_id)
+        if entry.message is None:  # a job: its message is made once, and kept for any later try
+            composed = _compose(entry)
+            db.session.commit()  # what the composer wrote (a sign-in link) stands before its mail leaves
+            if not composed:
+                continue
         try:
             deliver(message_from_string(entry.message, policy=policy.default))
         except MailNotSent as error:

@@ -4,7 +4,7 @@ the mail outbox."""
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -39,6 +39,10 @@ class OutboxMessage(db.Model):
     sends nothing) and sent by the mail worker (``core/mail.py``), never while a request waits.
 
     The text is dropped once the message is sent or given up: it may hold a sign-in link.
+
+    A job (``kind`` set) is queued without its text: the worker has the registered composer of its kind make
+    the message from ``payload`` first (``core/mail.py``), so the request does the same work whatever it is
+    about.
     """
 
     __tablename__ = "mail_outbox"
@@ -47,6 +51,8 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient: Mapped[str] = mapped_column(String(320))
     message: Mapped[str | None] = mapped_column(Text)  # the whole message as sent (RFC 5322)
+    kind: Mapped[str | None] = mapped_column(String(32))  # a job's composer; None for a message queued whole
+    payload: Mapped[dict | None] = mapped_column(JSON)  # what the composer needs; dropped once composed
     status: Mapped[MailStatus] = mapped_column(
         Enum(MailStatus, native_enum=False, create_constraint=False, length=16,
              values_callable=lambda members: [m.value for m in members]), default=MailStatus.QUEUED)

@@ -23,7 +23,9 @@ NAVIGATION = (
 
 def init_app(app):
     """Register the portal's pages, area by area; none of them may be kept by a browser or a proxy."""
+    from core import mail
     from tenant_portal import cli, views
+    from tenant_portal.members import services as members
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
                   import_module("tenant_portal.members.views").me]  # /me and invitation links
@@ -31,6 +33,7 @@ def init_app(app):
         app.register_blueprint(blueprint)
     app.context_processor(views.navigation)
     cli.init_app(app)
+    mail.register_composer(members.SIGN_IN_LINK_JOB, members.compose_sign_in_link)
     private = frozenset(blueprint.name for blueprint in blueprints)
 
     @app.after_request

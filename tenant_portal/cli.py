@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core.extensions import db
-from core.tenancy import tenant_context
 from tenant_portal.members import services as members
+from tenants import services as tenants
 from tenants.models import Role, Tenant
 
 portal_cli = AppGroup("portal", help="Look after tenants' portals.")
@@ -26,9 +25,7 @@ def invite_admin(slug, email, url):
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"no tenant {slug!r}")
-    scheme = "https" if current_app.config["SESSION_COOKIE_SECURE"] else "http"
-    base_url = url or f"{scheme}://{slug}.{current_app.config['BASE_DOMAIN']}/"
-    with current_app.test_request_context(base_url=base_url), tenant_context(tenant):
+    with tenants.on_site(tenant, url):
         try:
             members.invite(tenant, email, Role.ADMIN, actor=None)
         except members.MemberChangeRefused as error:

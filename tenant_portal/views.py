@@ -6,10 +6,9 @@ import uuid
 
 from flask_babel import gettext as _
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 
 from core import auth
-from core.extensions import limiter
+from core.extensions import host_and_address, limiter
 from core.navigation import continue_to
 from core.params import page_number
 from tenants.services import InvalidTenantSetting, signup_units
@@ -144,13 +143,9 @@ def test_connection():
     return continue_to(sso_views.start(conn, "test", None).location)  # to the identity provider: see core.navigation
 
 
-def _host_and_address() -> str:
-    # Behind a proxy that hides the address this is per host: a form an admin uses once in a long while.
-    return f"{request.host}|{get_remote_address()}"
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["BREAK_GLASS_RATE_LIMIT"], key_func=_host_and_address, methods=["POST"])
+@limiter.limit(lambda: current_app.config["BREAK_GLASS_RATE_LIMIT"], key_func=host_and_address,
+               methods=["POST"])
 def sign_in():
     """How admins sign in: through the identity provider, or (if the operator turned it on) break-glass."""
     if g.get("tenant") is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.extensions import db
@@ -117,7 +116,7 @@ def fold_addresses():
     upgrading, so that people stored before are still recognised. Safe to run again."""
     changed, problems = 0, []
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
-        with tenant_context(tenant), force_locale("en"):
+        with tenant_context(tenant):
             keys, clashes = services.refold_member_keys()
             changed += keys
             problems += [f"{tenant.slug}: {' and '.join(m.email for m in group)} are one address: keep one "

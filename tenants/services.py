@@ -11,6 +11,8 @@ import re
 import time
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -150,6 +152,22 @@ def hostname_available(hostname: str, tenant_id: int) -> bool:
     (Another tenant's unverified claim never blocks the domain's real owner.)"""
     return hostname_owner(hostname) is None and db.session.scalar(select(TenantHostname.id).where(
         TenantHostname.hostname == hostname, TenantHostname.tenant_id == tenant_id)) is None
+
+
+def site_address(tenant: Tenant) -> str:
+    """The tenant's address under ``BASE_DOMAIN``, for links made outside a request: https where the session
+    cookie is secure (in production), http otherwise."""
+    scheme = "https" if current_app.config["SESSION_COOKIE_SECURE"] else "http"
+    return f"{scheme}://{tenant.slug}.{current_app.config['BASE_DOMAIN']}/"
+
+
+@contextmanager
+def on_site(tenant: Tenant, base_url: str | None = None) -> Iterator[None]:
+    """Work for a tenant outside a request (a command, the mail worker): inside the tenant's context and a
+    request context on its address (``base_url``, by default ``site_address``), so that external
+    ``url_for`` links and ``force_locale`` work as in one of its pages."""
+    with current_app.test_request_context(base_url=base_url or site_address(tenant)), tenant_context(tenant):
+        yield
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
 
-from flask import render_template, url_for
+from flask import render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
@@ -28,6 +29,8 @@ from tenants.models import Commitment, Member, Role, Tenant, utcnow
 PER_PAGE = 50
 INVITATION_LIFETIME = timedelta(days=7)
 SIGN_IN_LINK_LIFETIME = timedelta(hours=1)
+#: The mail job of a sign-in link (``compose_sign_in_link`` makes its message).
+SIGN_IN_LINK_JOB = "sign_in_link"
 #: Who may be invited from the portal: the roles that open it.
 INVITABLE_ROLES = (Role.ADMIN, Role.VIEWER)
 
@@ -241,28 +244,38 @@ def accept_invitation(token: str) -> Member:
     return member
 
 
-def send_sign_in_link(tenant: Tenant, email: str, language: str) -> bool:
-    """Mail a member a single-use link to their own page, valid for an hour; True if the address is a member's.
+def ask_for_sign_in_link(tenant: Tenant, email: str, language: str) -> None:
+    """Queue a sign-in link to ``email``, made by the mail worker (``compose_sign_in_link``).
 
-    The caller answers the same either way, so the page reveals nobody's membership; the mail is queued,
-    so the answer does not wait for the SMTP server either. Only a hash of the token is stored; the mail
-    holds the one copy.
+    The request writes the same one outbox row for any address and looks nothing up, so neither its answer
+    nor the time it takes tells whether the address is a member's. The link is for the host it was asked on.
     """
-    member = db.session.scalars(select(Member).where(
-        Member.email_canonical == tenants.canonical_email(email))).one_or_none()
-    if member is None:
-        return False
-    db.session.execute(delete(SignInLink).where(SignInLink.expires_at < utcnow()))
-    token = secrets.token_urlsafe(32)
-    db.session.add(SignInLink(token_hash=_hash(token), member_id=member.id,
-                              expires_at=utcnow() + SIGN_IN_LINK_LIFETIME))
-    db.session.flush()
-    with force_locale(language):
-        subject = _("Your HeForShe commitment at %(name)s", name=tenant.name)
-        body = render_template("tenant_portal/members/sign_in_mail.txt", tenant=tenant,
-                               link=url_for("me.sign_in", link_token=token, _external=True))
-    mail.queue(member.email, subject, body, sender_name=tenant.name)
-    return True
+    mail.queue_job(SIGN_IN_LINK_JOB, email, {"tenant_id": tenant.id, "email": email, "language": language,
+                                             "base_url": request.host_url})
+
+
+def compose_sign_in_link(asked: dict) -> EmailMessage | None:
+    """The mail worker's half of ``ask_for_sign_in_link``: a member's mail with a single-use link to their own
+    page, valid for an hour; None (no mail at all, so the form cannot send mail to any address) when the
+    address is no member's. Only a hash of the token is stored; the mail holds the one copy."""
+    tenant = db.session.get(Tenant, asked["tenant_id"])
+    if tenant is None:
+        return None
+    with tenants.on_site(tenant, asked["base_url"]):
+        member = db.session.scalars(select(Member).where(
+            Member.email_canonical == tenants.canonical_email(asked["email"]))).one_or_none()
+        if member is None:
+            return None
+        db.session.execute(delete(SignInLink).where(SignInLink.expires_at < utcnow()))
+        token = secrets.token_urlsafe(32)
+        db.session.add(SignInLink(token_hash=_hash(token), member_id=member.id,
+                                  expires_at=utcnow() + SIGN_IN_LINK_LIFETIME))
+        db.session.flush()
+        with force_locale(asked["language"]):
+            subject = _("Your HeForShe commitment at %(name)s", name=tenant.name)
+            body = render_template("tenant_portal/members/sign_in_mail.txt", tenant=tenant,
+                                   link=url_for("me.sign_in", link_token=token, _external=True))
+        return mail.build(member.email, subject, body, sender_name=tenant.name)
 
 
 def usable_sign_in_link(token: str) -> SignInLink:

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core import auth
+from core.extensions import host_and_address, limiter
 from core.params import page_number, search_text
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
@@ -155,6 +156,7 @@ def show():
 
 
 @me.post("/me/sign-in-link")
+@limiter.limit(lambda: current_app.config["SIGN_IN_LINK_RATE_LIMIT"], key_func=host_and_address)
 def request_link():
     """Mail a sign-in link to a member's address; the answer is the same for any address."""
     _require_tenant()
@@ -162,7 +164,7 @@ def request_link():
     if not form.validate_on_submit():
         return render_template("tenant_portal/members/me_sign_in.html", form=form,
                                sso_on=sso.connection(enabled_only=True) is not None), 400
-    services.send_sign_in_link(g.tenant, form.email.data, str(get_locale()))
+    services.ask_for_sign_in_link(g.tenant, form.email.data, str(get_locale()))
     flash(_("If %(email)s belongs to someone who committed here, a sign-in link is on its way. "
             "It works for one hour.", email=form.email.data))
     return redirect(url_for("me.show"), code=303)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.extensions import db
@@ -26,7 +25,7 @@ def import_command(slug: str, path: Path, dry_run: bool):
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"no tenant {slug!r}")
-    with tenant_context(tenant), force_locale("en"):
+    with tenant_context(tenant):
         plan = services.check_import(path.read_bytes())
         if plan.problems:
             for problem in plan.problems:

@@ -95,6 +95,7 @@ def test_the_form_is_throttled_per_address(client, app, db, make_tenant):
     throttled = attempt(client, "123456", "guess number 11")
     assert throttled.status_code == 429
     assert "Too many tries" in throttled.get_data(as_text=True)
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 61  # the browser (and the person) learn how long
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "127.9.0.9"
     assert attempt(elsewhere, "123456", "someone else").status_code == 200

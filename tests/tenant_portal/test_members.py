@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import mail
 from core.extensions import db as _db
@@ -416,6 +416,83 @@ def test_asking_for_a_sign_in_link_is_answered_at_once_and_alike_while_the_mail_
     assert smtp_server.deliver() == 1  # the mail worker waits for the slow server instead
     assert time.monotonic() - started >= 2
     assert [m["To"] for m in smtp_server.messages] == ["sam@acme.example"]
+
+
+def test_asking_for_a_sign_in_link_writes_the_same_for_any_address_and_only_a_member_gets_mail(
+        client, app, db, acme, make_commitment, smtp_server):
+    make_commitment(acme, "sam@acme.example")
+
+    def rows() -> dict[str, int]:
+        with tenant_context(acme):
+            counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
+                      for table in db.metadata.sorted_tables}
+            db.session.rollback()
+            return counts
+
+    def ask(email):
+        visitor = app.test_client()  # a server-like client of its own (the ``client`` fixture sets the class)
+        token = csrf_token(visitor.get("/me", base_url=ACME).get_data(as_text=True))
+        before = rows()
+        answer = visitor.post("/me/sign-in-link", base_url=ACME, data={"csrf_token": token, "email": email})
+        after = rows()
+        written = {table: after[table] - before[table] for table in after if after[table] != before[table]}
+        return written, (answer.status_code, answer.location, answer.data)
+
+    known_written, known_answer = ask("SAM@acme.example")
+    unknown_written, unknown_answer = ask("nobody@acme.example")
+    # The request does the same work for both: one queued mail job, nothing else (no link, no lookup's trace).
+    assert known_written == unknown_written == {"mail_outbox": 1}
+    assert known_answer == unknown_answer
+
+    # The mail worker finds the member: one mail with a working single-use link; nothing for the stranger.
+    assert [m["To"] for m in smtp_server.delivered()] == ["sam@acme.example"]
+    link = smtp_server.link(smtp_server.last_to("sam@acme.example"))
+    assert local(link)[0] == ACME
+    assert accept(app.test_client(), link).status_code == 303
+    assert accept(app.test_client(), link).status_code == 410
+    assert db.session.scalars(select(OutboxMessage.recipient)).all() == ["sam@acme.example"]
+
+
+def test_a_sign_in_link_asked_for_while_the_mail_server_is_down_arrives_later_and_works(client, app, db, acme,
+                                                                                      make_commitment, smtp_server):
+    make_commitment(acme, "sam@acme.example")
+    up = smtp_server.port
+    app.config.update(MAIL_PORT=_free_port())  # nobody listens there: the mail server is down
+    token = csrf_token(client.get("/me", base_url=ACME).get_data(as_text=True))
+    client.post("/me/sign-in-link", base_url=ACME, data={"csrf_token": token, "email": "sam@acme.example"})
+    assert smtp_server.deliver() == 0
+    app.config.update(MAIL_PORT=up)
+    with app.app_context():
+        assert mail.deliver_due(now=utcnow() + timedelta(seconds=app.config["MAIL_RETRY_SECONDS"])) == 1
+    # The second try sent the mail made at the first: its link is the one link there is, and it works.
+    with tenant_context(acme):
+        assert len(db.session.scalars(select(SignInLink)).all()) == 1
+    assert accept(client, smtp_server.link(smtp_server.last_to("sam@acme.example"))).status_code == 303
+
+
+def test_sign_in_links_are_throttled_per_address_and_host_with_a_translated_page_that_says_when(
+        client, app, db, acme, make_tenant):
+    make_tenant("globex", "Globex")
+
+    def ask(visitor, base=ACME, email="someone@acme.example", **query):
+        token = csrf_token(visitor.get("/me", base_url=base).get_data(as_text=True))
+        return visitor.post("/me/sign-in-link", base_url=base, query_string=query,
+                            data={"csrf_token": token, "email": email})
+
+    assert app.config["SIGN_IN_LINK_RATE_LIMIT"] == "5 per minute"
+    assert [ask(client).status_code for _ in range(5)] == [303] * 5
+    throttled = ask(client)
+    assert throttled.status_code == 429 and "Too many tries" in throttled.get_data(as_text=True)
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 61  # within the minute (rounded up to whole seconds)
+    assert '<html lang="fr"' in ask(client, lang="fr").get_data(as_text=True)  # the error page, in French
+    assert ask(client, email="other@acme.example").status_code == 429  # per client, not per address asked for
+    assert ask(client, base=host("globex")).status_code == 303  # another tenant's host counts apart
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "127.9.0.9"
+    assert ask(elsewhere).status_code == 303
+    assert client.get("/me", base_url=ACME).status_code == 200  # the page itself still opens
+    # Only the answered requests queued a mail job.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 7
 
 
 def test_a_sign_in_link_expires_and_works_on_its_own_tenants_host_only(client, app, db, acme, make_tenant,

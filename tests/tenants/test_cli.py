@@ -149,3 +149,14 @@ def test_fold_addresses_leaves_a_domain_that_now_folds_to_another_organisations_
     claims = db.session.execute(select(SsoEmailDomain.tenant_id, SsoEmailDomain.verified_at.is_not(None))
                                 .where(SsoEmailDomain.domain == "xn--bcher-kva.example")).all()
     assert sorted(claims) == sorted([(tenants["acme"].id, False), (tenants["globex"].id, True)])
+
+
+def test_a_refused_sso_setting_is_a_readable_error_not_a_traceback(app, db, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    result = app.test_cli_runner().invoke(args=[
+        "sso", "oidc", "acme", "--issuer", "https://login.acme.example", "--client-id", "portal",
+        "--client-secret", "s3cret", "--domains", "acme.example,gmail.com"])
+    assert result.exit_code == 1, result.output
+    assert "Error: gmail.com is a public mail service: it cannot belong to one organisation." in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
