@@ -163,8 +163,15 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
             continue  # another worker has it
         entry = db.session.get(OutboxMessage, message_id)
         if entry.message is None:  # a job: its message is made once, and kept for any later try
-            composed = _compose(entry)
-            db.session.commit()  # what the composer wrote (a sign-in link) stands before its mail leaves
+            try:
+                composed = _compose(entry)
+                db.session.commit()  # what the composer wrote (a sign-in link) stands before its mail leaves
+            except Exception as error:  # noqa: BLE001 - a composer's bug must not stop the worker: tried again, then given up
+                db.session.rollback()
+                current_app.logger.exception("mail job %s (%s) could not be composed", message_id, entry.kind)
+                _try_later(db.session.get(OutboxMessage, message_id), f"could not be composed: {error!r}", now)
+                db.session.commit()
+                continue
             if not composed:
                 continue
         try:

@@ -76,6 +76,26 @@ def test_a_failed_send_is_tried_again_later_and_given_up_after_the_last_try(app,
     assert smtp_server.messages == []
 
 
+def test_a_job_whose_mail_cannot_be_made_is_tried_again_then_given_up_and_the_worker_goes_on(
+        app, smtp_server, caplog, monkeypatch):
+    app.config.update(MAIL_MAX_ATTEMPTS=2)
+
+    def broken(payload):
+        raise KeyError("a template bug")
+
+    monkeypatch.setitem(mail._composers, "broken", broken)
+    with app.app_context():
+        mail.queue_job("broken", "sam@example.org", {})
+        mail.queue("ada@example.org", "Hello", "A message queued after the broken job")
+        _db.session.commit()
+        assert mail.deliver_due(now=later(0)) == 1  # the broken job stopped nothing
+        assert mail.deliver_due(now=later(60)) == 0
+    broken_job = outbox(app)[0]
+    assert (broken_job.status, broken_job.attempts) == (MailStatus.FAILED, 2)
+    assert "could not be composed" in broken_job.last_error and "given up after 2 tries" in caplog.text
+    assert [m["To"] for m in smtp_server.messages] == ["ada@example.org"]
+
+
 def test_a_request_rolled_back_queues_nothing(app, smtp_server):
     @app.post("/queue-then-fail")
     def queue_then_fail():
