@@ -53,7 +53,8 @@ messages: $(BIN)/.installed
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
 lock: $(BIN)/.installed
 	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
