@@ -39,8 +39,9 @@ APP_ROLE_PRIVILEGES = {
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
     "global_tallies": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as
-    # the app role too); rows are kept (without their text) as the record of what was sent.
-    "mail_outbox": {"SELECT": None, "INSERT": None, "UPDATE": None},
+    # the app role too); rows are kept (without their text) as the record of what was sent, except a job
+    # that turns out to have nothing to send (a sign-in link asked for an address nobody has), deleted.
+    "mail_outbox": {"SELECT": None, "INSERT": None, "UPDATE": None, "DELETE": None},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
 
