@@ -5,6 +5,7 @@ Plain functions; they flush and never commit (the request that calls them owns t
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -198,7 +199,13 @@ def _link_by_address(identity: Identity, trusted: bool) -> Member:
     vouches for the address and that member is linked to no identity yet; else a new member."""
     owner = db.session.scalars(select(Member).where(
         Member.email_canonical == canonical_email(identity.email))).one_or_none()
-    if owner is None:
+    if owner is None and not trusted:
+        # An address nobody vouches for recognises nobody: the member is keyed by its identity, not by the
+        # address, so an invitation, a break-glass account or a /me link for that address never lands on it.
+        member = Member(email=identity.email, email_canonical=_unvouched_key(identity.subject),
+                        display_name=identity.name[:100] if identity.name else None, role=Role.MEMBER)
+        db.session.add(member)
+    elif owner is None:
         member = find_or_create_member(identity.email, identity.name)
     elif not trusted:
         raise SsoError(f"{identity.email} is outside the allowed domains, so the identity provider's word for it "
@@ -210,6 +217,11 @@ def _link_by_address(identity: Identity, trusted: bool) -> Member:
         member = owner
     member.sso_subject = identity.subject
     return member
+
+
+def _unvouched_key(subject: str) -> str:
+    """The key of a member whose address the identity provider did not vouch for: no address folds to it."""
+    return "unvouched:" + hashlib.sha256(subject.encode()).hexdigest()
 
 
 def _refuse_an_owned_address(member: Member, identity: Identity) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.tenancy import tenant_context
 from tenants.models import Commitment, Member, Role
+from tenants.services import find_or_create_member
 from tenants.sso import break_glass, services
 from tests.helpers import csrf_token, host
 from tests.sso_fixtures import ADA, ADA_TWIN, ALICE, BRUNO, EVE, NEWCOMER, ROOT
@@ -144,3 +145,20 @@ def test_a_newcomer_whose_saml_address_is_not_trusted_signs_in_but_is_not_counte
                                                         "country": "BR", "consent": "y"})
     with tenant_context(northfield):
         assert db.session.scalars(select(Commitment.verified)).one() is False
+
+
+def test_an_address_nobody_vouched_for_is_not_the_key_an_invitation_or_break_glass_finds(db, acme):
+    with tenant_context(acme):
+        services.connection().allowed_domains = []  # a provider that says nothing is trusted nowhere
+        db.session.commit()
+        intruder = services.sign_in_member(services.connection(), services.Identity(
+            subject="https://idp|intruder", email="boss@acme.example", name="Not the boss", unit=None, groups=[]))
+        db.session.commit()
+        # The real boss is invited (or given break-glass) later: a member of their own, not the intruder's.
+        boss = find_or_create_member("boss@acme.example")
+        boss.role = Role.ADMIN
+        db.session.commit()
+        assert boss.id != intruder.id
+        again = services.sign_in_member(services.connection(), services.Identity(
+            subject="https://idp|intruder", email="boss@acme.example", name="Not the boss", unit=None, groups=[]))
+        assert again.id == intruder.id and again.role is Role.MEMBER
