@@ -64,6 +64,12 @@ def _read_capped(response: requests.Response, **_kwargs) -> None:
     response._content_consumed = True
 
 
+def public_only() -> bool:
+    """Whether outbound requests keep to public addresses over https (production): an answer over plain http
+    could come from anyone on the way, and a signing key read from it would let them sign in as anybody."""
+    return not current_app.config["OUTBOUND_ALLOW_PRIVATE"]
+
+
 def get(url: str, **kwargs) -> requests.Response:
     """GET ``url`` through the guarded client."""
     with GuardedSession() as session:

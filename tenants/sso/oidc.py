@@ -19,7 +19,7 @@ from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, Inv
 from core import crypto, outbound
 from tenants.services import InvalidTenantSetting
 from tenants.sso.models import SsoConnection
-from tenants.sso.services import Identity, SsoError, identity_from_claims
+from tenants.sso.services import Identity, SsoError, identity_from_claims, require_https
 
 _REGISTRY = "authlib.integrations.flask_client"
 # How long a worker trusts the provider's discovery document and keys before reading them again (a key the
@@ -50,6 +50,7 @@ def discovery_url(issuer: str) -> str:
 
 def check_issuer(issuer: str) -> None:
     """Refuse an issuer whose discovery document cannot be read or names another issuer."""
+    require_https(issuer)
     try:
         response = outbound.get(discovery_url(issuer))
         response.raise_for_status()

@@ -75,7 +75,8 @@ def parse_metadata(xml: str) -> dict:
 
 
 def fetch_metadata(url: str) -> str:
-    """Download an identity provider's metadata (at configuration time, never during a sign-in)."""
+    """Download an identity provider's metadata (when the settings are saved, and to read it again)."""
+    services.require_https(url)
     try:
         response = outbound.get(url)
         response.raise_for_status()

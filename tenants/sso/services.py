@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from core import crypto
+from core import crypto, outbound
 from core.database import insert
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
@@ -310,6 +310,13 @@ class Mapping:
     admin_group: str | None
     allowed_domains: list[str]
     default_unit_id: uuid.UUID | None
+
+
+def require_https(url: str) -> None:
+    """Refuse an identity provider's address that is not https where outbound requests keep to public addresses
+    (production): its keys and metadata are what every sign-in is checked against."""
+    if outbound.public_only() and not url.lower().startswith("https://"):
+        raise InvalidTenantSetting(_l("Please use an address that starts with https://: %(url)s does not.", url=url))
 
 
 def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSettings | None = None,

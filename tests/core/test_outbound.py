@@ -210,7 +210,7 @@ def test_the_admin_sees_a_generic_message_and_nothing_is_probed(app, client, mak
     answer = client.post("/portal/sso", base_url=base, data={
         "csrf_token": csrf_token(page), "protocol": protocol, "enabled": "y", "oidc_client_id": "heforshe",
         "oidc_client_secret": "a-secret", "claim_email": "email",
-        field: f"http://127.0.0.1:{redis_like_port['port']}/"})
+        field: f"https://127.0.0.1:{redis_like_port['port']}/"})
     body = answer.get_data(as_text=True)
     assert answer.status_code == 400
     assert "could not be" in body and "public address" in body
@@ -237,3 +237,19 @@ def test_an_open_and_a_closed_port_look_the_same_to_the_admin(app, client, make_
         messages.append(body.split('role="alert"', 1)[1].split("</div>", 1)[0].replace(str(port), "PORT"))
     assert messages[0] == messages[1]
     assert [leak for leak in LEAKS if leak in messages[0]] == []
+
+
+@pytest.mark.parametrize("protocol, field", [("oidc", "oidc_issuer"), ("saml", "saml_metadata_url")])
+def test_where_addresses_must_be_public_an_identity_provider_over_plain_http_is_refused(
+        app, client, make_tenant, sign_in_as, production_policy, network, web_server, protocol, field):
+    network["names"]["idp.example.com"] = [PUBLIC_ADDRESS]
+    acme = make_tenant("acme", "Acme Corporation")
+    sign_in_as(acme, Role.ADMIN, client=client)
+    page = client.get("/portal/sso", base_url=host("acme")).get_data(as_text=True)
+    answer = client.post("/portal/sso", base_url=host("acme"), data={
+        "csrf_token": csrf_token(page), "protocol": protocol, "enabled": "y", "oidc_client_id": "heforshe",
+        "oidc_client_secret": "a-secret", "claim_email": "email",
+        field: f"http://idp.example.com:{network['port']}/ok"})
+    assert answer.status_code == 400
+    assert "Please use an address that starts with https://" in answer.get_data(as_text=True)
+    assert web_server.seen == []  # its answer is never read: anyone on the way could have written it
