@@ -178,6 +178,9 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
             deliver(message_from_string(entry.message, policy=policy.default))
         except MailNotSent as error:
             _try_later(entry, str(error), now)
+        except Exception as error:  # noqa: BLE001 - anything else must not stop the worker: tried again, then given up
+            current_app.logger.exception("mail %s could not be sent", message_id)
+            _try_later(entry, repr(error), now)
         else:
             entry.status, entry.sent_at, entry.message, entry.last_error = MailStatus.SENT, _now(), None, None
             sent += 1

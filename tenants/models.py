@@ -160,7 +160,7 @@ class TenantHostname(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     hostname: Mapped[str] = mapped_column(String(253))
-    # Ownership proof: a DNS TXT record or a file at /.well-known/heforshe-verification carrying this token.
+    # Ownership proof: a DNS TXT record _heforshe-verification.<hostname> carrying this token.
     verification_token: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -14,6 +14,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.i18n import LANGUAGES
@@ -324,6 +325,10 @@ def verify_domain(entry: TenantHostname) -> None:
         ownership.check(entry.hostname, entry.verification_token)
     except ownership.NotProven as error:
         raise BrandingRefused(str(error)) from None
-    entry.verified_at = utcnow()
+    try:
+        with db.session.begin_nested():  # another tenant may verify the same name at this very moment
+            entry.verified_at = utcnow()
+    except IntegrityError:
+        raise BrandingRefused(_("%(hostname)s is already in use.", hostname=entry.hostname)) from None
     record("branding.domain_verified", entry.hostname)
     db.session.flush()

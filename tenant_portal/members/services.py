@@ -161,8 +161,8 @@ def invite(tenant: Tenant, email: str, role: Role, actor: Member | None) -> Invi
 
     ``actor`` None is the operator inviting a tenant's first admin (``flask portal invite-admin``), who may
     be an admin already: the link is their way in before single sign-on is set up.
-    Only a hash of the token is stored; the mail, in the invitee's language, holds the one copy (queued
-    with the invitation: the mail worker sends it once the request or command commits).
+    Only a hash of the token is stored with the invitation; the mail, in the invitee's language, holds the one
+    copy, in the outbox until the mail worker has sent it (then its text is deleted).
     Raises ``MemberChangeRefused`` for a role that cannot be invited or a person who has it already.
     """
     if role not in INVITABLE_ROLES:
@@ -257,7 +257,8 @@ def ask_for_sign_in_link(tenant: Tenant, email: str, language: str) -> None:
 def compose_sign_in_link(asked: dict) -> EmailMessage | None:
     """The mail worker's half of ``ask_for_sign_in_link``: a member's mail with a single-use link to their own
     page, valid for an hour; None (no mail at all, so the form cannot send mail to any address) when the
-    address is no member's. Only a hash of the token is stored; the mail holds the one copy."""
+    address is no member's. Only a hash of the token is stored with the link; the mail holds the one copy, in
+    the outbox until it is sent (then its text is deleted)."""
     tenant = db.session.get(Tenant, asked["tenant_id"])
     if tenant is None:
         return None

@@ -96,6 +96,27 @@ def test_a_job_whose_mail_cannot_be_made_is_tried_again_then_given_up_and_the_wo
     assert [m["To"] for m in smtp_server.messages] == ["ada@example.org"]
 
 
+def test_an_unexpected_error_while_sending_is_tried_again_and_the_worker_goes_on(app, smtp_server, monkeypatch):
+    queued(app, count=2)
+    real_deliver, calls = mail.deliver, []
+
+    def first_one_breaks(message):
+        calls.append(message["To"])
+        if len(calls) == 1:
+            raise UnicodeEncodeError("ascii", "ü", 0, 1, "a surprise")
+        real_deliver(message)
+
+    monkeypatch.setattr(mail, "deliver", first_one_breaks)
+    with app.app_context():
+        assert mail.deliver_due(now=later(0)) == 1
+    first, second = outbox(app)
+    assert (first.status, second.status) == (MailStatus.QUEUED, MailStatus.SENT)
+    assert "UnicodeEncodeError" in first.last_error
+    with app.app_context():
+        assert mail.deliver_due(now=later(60)) == 1
+    assert len(smtp_server.messages) == 2
+
+
 def test_a_request_rolled_back_queues_nothing(app, smtp_server):
     @app.post("/queue-then-fail")
     def queue_then_fail():

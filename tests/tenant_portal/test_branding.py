@@ -404,3 +404,25 @@ def test_the_preview_follows_typing_and_the_page_passes_accessibility_checks(pag
     page.goto(url(page, "/portal/branding?lang=ar"))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     assert axe(page) == []
+
+
+def test_two_tenants_verifying_one_name_at_the_same_moment_get_a_message_not_an_error(app, db, make_tenant,
+                                                                                      monkeypatch):
+    from tenant_portal.branding import services as branding
+    from tenants import ownership
+    from tenants import services as tenant_services
+
+    first, second = make_tenant("acme"), make_tenant("globex")
+    with tenant_context(second):
+        tenant_services.add_hostname(second, "join.example.org", verified=False)
+        db.session.commit()
+    with tenant_context(first):
+        tenant_services.add_hostname(first, "join.example.org", verified=True)  # the other request won the race
+        db.session.commit()
+    # The second request checked before the first committed: it saw no owner, and its TXT record was there.
+    monkeypatch.setattr(branding.tenants, "hostname_owner", lambda hostname: None)
+    monkeypatch.setattr(ownership, "check", lambda hostname, token: None)
+    with app.test_request_context(), tenant_context(second):
+        entry = db.session.scalars(select(TenantHostname).where(TenantHostname.tenant_id == second.id)).one()
+        with pytest.raises(branding.BrandingRefused, match="already in use"):
+            branding.verify_domain(entry)
