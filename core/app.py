@@ -11,6 +11,7 @@ from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenant_portal
 import tenants
@@ -57,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
         _check_database_role(app)
     if not app.testing:
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    if app.config["PROXY_COUNT"]:  # the client's address and scheme as the proxies in front saw them
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     load_shedding.init_app(app)  # last: it wraps everything above
     return app
 

@@ -32,6 +32,9 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Proxies in front that add X-Forwarded-For / -Proto (a TLS-terminating proxy: 1). Without it every
+        # client has the proxy's address, and a per-address rate limit becomes one for the whole host.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         # Break-glass sign-in attempts (POSTs) per client address and tenant host.
         "BREAK_GLASS_RATE_LIMIT": os.environ.get("BREAK_GLASS_RATE_LIMIT", "10 per minute"),
         # Sign-in links asked for at /me, per client address and tenant host: each may mail a member.

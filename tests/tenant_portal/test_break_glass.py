@@ -9,6 +9,7 @@ import pyotp
 import requests
 from sqlalchemy import select
 
+from core.app import create_app
 from core.tenancy import tenant_context
 from tenants.models import Member
 from tenants.sso import break_glass
@@ -100,3 +101,15 @@ def test_the_form_is_throttled_per_address(client, app, db, make_tenant):
     elsewhere.environ_base["REMOTE_ADDR"] = "127.9.0.9"
     assert attempt(elsewhere, "123456", "someone else").status_code == 200
     assert client.get("/portal/sign-in", base_url=ACME).status_code == 200  # the page itself still opens
+
+
+def test_behind_a_proxy_the_form_is_throttled_per_client_not_for_everyone(app_config, db, make_tenant):
+    app = create_app({**app_config, "PROXY_COUNT": 1})
+    turn_on(db, make_tenant)
+    crowd = [app.test_client() for _ in range(2)]
+    for client, address in zip(crowd, ("198.51.100.7", "203.0.113.9")):
+        client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address)  # the proxy's address
+    for _ in range(11):
+        throttled = attempt(crowd[0], "123456", "wrong")
+    assert throttled.status_code == 429
+    assert attempt(crowd[1], "123456", "someone else").status_code == 200
