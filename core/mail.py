@@ -144,19 +144,20 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
     two workers never send the same message (on PostgreSQL the second waits for the first's claim, then
     finds the row taken). A worker that died while sending leaves a claim that expires after ``CLAIM_EXPIRY``.
     """
+    fixed_time = now is not None  # tests pass the time; a worker reads the clock at each claim
     now = now or _now()
-    # Due: queued and its time has come, or claimed by a worker that has not finished it in CLAIM_EXPIRY.
     # Looking is read-only, so an idle worker takes no write lock (SQLite has one for the whole database).
-    claimable = or_(and_(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
-                    and_(OutboxMessage.status == MailStatus.SENDING, OutboxMessage.claimed_at < now - CLAIM_EXPIRY))
-    due = db.session.scalars(select(OutboxMessage.id).where(claimable).order_by(OutboxMessage.id).limit(BATCH)).all()
+    due = db.session.scalars(select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id)
+                             .limit(BATCH)).all()
     db.session.rollback()  # ends the read transaction
     sent = 0
     for message_id in due:
         if stop is not None and stop.is_set():
             break
+        if not fixed_time:  # a slow pass must not claim with a time that has already run out
+            now = _now()
         claimed = db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id, claimable)
+            update(OutboxMessage).where(OutboxMessage.id == message_id, _claimable(now))
             .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1))
         db.session.commit()
         if claimed.rowcount != 1:
@@ -186,6 +187,12 @@ def deliver_due(now: datetime | None = None, stop: threading.Event | None = None
             sent += 1
         db.session.commit()
     return sent
+
+
+def _claimable(now: datetime):
+    """Due: queued and its time has come, or claimed by a worker that has not finished it in CLAIM_EXPIRY."""
+    return or_(and_(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+               and_(OutboxMessage.status == MailStatus.SENDING, OutboxMessage.claimed_at < now - CLAIM_EXPIRY))
 
 
 def _try_later(entry: OutboxMessage, error: str, now: datetime) -> None:

@@ -61,7 +61,7 @@ class TenantScoped:
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        _TENANT_TABLES.add(cls.__tablename__)
+        _TENANT_TABLES.add(cls.__tablename__.lower())
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
@@ -239,9 +239,9 @@ def _is_raw_sql(element) -> bool:
 def _tenant_table_key(element):
     """A tenant table's name, or an alias of one (its annotated copies alike); None for anything else."""
     if isinstance(element, TableClause):
-        return element.name if element.name in _TENANT_TABLES else None
+        return element.name if element.name.lower() in _TENANT_TABLES else None
     if isinstance(element, Alias) and isinstance(element.element, TableClause):
-        return hash(element) if element.element.name in _TENANT_TABLES else None
+        return hash(element) if element.element.name.lower() in _TENANT_TABLES else None
     return None
 
 

@@ -55,6 +55,8 @@ DECLARE
     tenant record;
     current_tenant text := current_setting('app.tenant_id', true);
 BEGIN
+    -- Writers wait while the rows are rebuilt, so no sign-up is counted twice or lost (as the recount does).
+    LOCK TABLE tenant_tallies IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM global_tallies;
     FOR tenant IN SELECT id FROM tenants ORDER BY id LOOP
         -- Each tenant's tallies are visible only as that tenant (row-level security holds the owner too).

@@ -117,6 +117,17 @@ def test_an_unexpected_error_while_sending_is_tried_again_and_the_worker_goes_on
     assert len(smtp_server.messages) == 2
 
 
+def test_each_message_is_claimed_at_the_moment_it_is_taken(app, smtp_server, monkeypatch):
+    queued(app, count=2)
+    clock = (later(11 * n) for n in range(1000))  # every reading of the clock is 11 minutes on: a slow pass
+    monkeypatch.setattr(mail, "_now", lambda: next(clock))
+    with app.app_context():
+        assert mail.deliver_due() == 2
+    first, second = outbox(app)
+    # The second claim is not dated back to the start of the pass, where it would look expired already.
+    assert aware(second.claimed_at) - aware(first.claimed_at) >= timedelta(minutes=10)
+
+
 def test_a_request_rolled_back_queues_nothing(app, smtp_server):
     @app.post("/queue-then-fail")
     def queue_then_fail():

@@ -87,6 +87,17 @@ def test_core_statements_on_a_tenant_table_need_a_tenant(db, make_tenant, make_c
         db.session.scalar(select(func.count()).select_from(Member.__table__))
 
 
+def test_a_table_named_in_other_letter_case_is_the_same_tenant_table(db, make_tenant, make_commitment):
+    acme = make_tenant("acme")
+    make_commitment(acme)
+    make_commitment(make_tenant("globex"))
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's names ignore letter case; PostgreSQL's quoted ones do not")
+    shouted = table("MEMBERS", column("id"), column("tenant_id"))
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count()).select_from(shouted)) == 1
+
+
 def test_raw_sql_is_refused_unless_it_was_reviewed(db, make_tenant, make_commitment):
     acme = make_tenant("acme")
     make_commitment(acme)
