@@ -1,0 +1,24 @@
+"""The WSGI entry point: a served process sends the queued mail; a `flask` command (which loads the same
+module, FLASK_APP=wsgi) does not, or `flask db upgrade` on a new database would read an outbox not made yet."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import click
+
+from core import mail
+
+WSGI = str(Path(__file__).resolve().parents[1] / "wsgi.py")
+
+
+def test_a_served_process_sends_mail_but_a_flask_command_does_not(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'heforshe.sqlite3'}")
+    started = []
+    monkeypatch.setattr(mail, "start_thread_worker", started.append)
+    with click.Context(click.Command("upgrade")):  # as `flask db upgrade` loads the app
+        runpy.run_path(WSGI)
+    assert started == []
+    runpy.run_path(WSGI)  # as gunicorn loads it
+    assert len(started) == 1
