@@ -77,8 +77,8 @@ def web_server():
 @pytest.fixture
 def network(monkeypatch, web_server):
     """Names resolve as a test says (``names``: a name to the list of its successive answers); a connection to
-    ``PUBLIC_ADDRESS`` reaches ``web_server``; every connection is noted, and one to any other address that is not
-    the loopback fails here before it leaves the machine."""
+    ``PUBLIC_ADDRESS`` reaches ``web_server``; every connection to either is noted, and one to any other address
+    that is not the loopback fails here before it leaves the machine."""
     names: dict[str, list[str]] = {}
     connections: list[str] = []
     real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
@@ -93,7 +93,8 @@ def network(monkeypatch, web_server):
         return real_getaddrinfo(name, port, *args, **kwargs)
 
     def connect(sock, address):
-        connections.append(address[0])
+        if address[0] == PUBLIC_ADDRESS or address[1] == web_server.server_address[1]:
+            connections.append(address[0])  # the outbound client's, not the app's own (its database, say)
         if address[0] == PUBLIC_ADDRESS:
             return real_connect(sock, ("127.0.0.1", web_server.server_address[1]))
         if not ipaddress.ip_address(address[0]).is_loopback:
