@@ -1,8 +1,8 @@
 """Map data for the global site and each tenant, from the roll-up and through the privacy rule.
 
 Everything here reads tally rows (one per key and shard), never commitments, so a map costs the same
-with ten thousand or ten million commitments. Every breakdown goes through ``privacy.release``: no
-country, city or unit of fewer than k people is shown.
+with ten thousand or ten million commitments. Every breakdown goes through the one release function
+(``core.rollup.release``): no country, city or unit of fewer than k people is shown.
 """
 
 from __future__ import annotations
@@ -15,26 +15,9 @@ from sqlalchemy import select
 
 from core import places, privacy
 from core.extensions import db
+from core.rollup.release import release
 from tenants import rollup
-from tenants.models import MapVisibility, Tenant, Unit
-
-
-def _release(dimension: dict[str, dict[str, int]], k: int, parent_of=None) -> privacy.Release:
-    cells = {key: privacy.Count(value["total"], value["men"]) for key, value in dimension.items()}
-    return privacy.release(cells, k, parent_of)
-
-
-def _rest(release: privacy.Release) -> dict | None:
-    if release.rest is None:
-        return None
-    return {"total": release.rest.total, "men": release.rest.men, "cells": release.rest_cells}
-
-
-def released(dimension: dict[str, dict[str, int]], k: int, parent_of=None) -> tuple[dict, dict | None]:
-    """A breakdown as it may be shown: ``{key: {"total", "men"}}`` for the cells of k people or more
-    (small ones merged into their parents), and the rest as one group (or None)."""
-    release = _release(dimension, k, parent_of)
-    return {key: {"total": c.total, "men": c.men} for key, c in release.cells.items()}, _rest(release)
+from tenants.models import MapVisibility, Tenant, Unit, unit_parents
 
 
 def _per_million(country: str, men: int) -> float | None:
@@ -44,10 +27,10 @@ def _per_million(country: str, men: int) -> float | None:
 
 
 def _countries(dimension: dict[str, dict[str, int]], k: int) -> tuple[dict, dict | None]:
-    released = _release(dimension, k)
+    released = release(dimension, k)
     countries = {code: {"total": c.total, "men": c.men, "per_million": _per_million(code, c.men)}
                  for code, c in released.cells.items()}
-    return countries, _rest(released)
+    return countries, released.rest_json()
 
 
 def version_of(updated_at: datetime | None) -> int:
@@ -74,7 +57,7 @@ def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
     k = tenant.privacy_k
     counts = rollup.tenant_counts(("country", "gender", "place", "unit", "unit_country"))
     units = list(db.session.scalars(select(Unit)))
-    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None for u in units}
+    parent_of = unit_parents(units)
     country_counts = counts.dimension("country")
     if unit_id is not None:
         wanted = _subtree(str(unit_id), parent_of)
@@ -87,7 +70,7 @@ def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
                 total["men"] += value["men"]
     countries, countries_rest = _countries(country_counts, k)
 
-    released_units = _release(counts.dimension("unit"), k, parent_of.get)
+    released_units = release(counts.dimension("unit"), k, parent_of)
     by_id = {str(u.id): u for u in units}
     markers = [
         {"id": key, "name": by_id[key].name, "latitude": by_id[key].latitude, "longitude": by_id[key].longitude,
@@ -95,7 +78,7 @@ def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
         for key, c in released_units.cells.items()
         if key in by_id and by_id[key].latitude is not None and (unit_id is None or key in wanted)
     ]
-    released_places = _release(counts.dimension("place"), k)
+    released_places = release(counts.dimension("place"), k)
     language = str(get_locale())
     city_rows = []
     for key, c in released_places.cells.items():
@@ -105,8 +88,8 @@ def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
                               "longitude": place.longitude, "total": c.total, "men": c.men})
     return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
             "version": version_of(counts.updated_at), "k": k, "countries": countries,
-            "countries_rest": countries_rest, "markers": markers, "units_rest": _rest(released_units),
-            "places": sorted(city_rows, key=lambda row: -row["men"]), "places_rest": _rest(released_places)}
+            "countries_rest": countries_rest, "markers": markers, "units_rest": released_units.rest_json(),
+            "places": sorted(city_rows, key=lambda row: -row["men"]), "places_rest": released_places.rest_json()}
 
 
 def _subtree(root: str, parent_of: dict[str, str | None]) -> set[str]:

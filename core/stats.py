@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from core import maps, privacy
 from core.extensions import db
+from core.rollup.release import release
 from tenants import rollup
-from tenants.models import Tenant, TenantStatus, Unit
+from tenants.models import Tenant, TenantStatus, Unit, unit_parents
 
 
 def _iso(moment) -> str | None:
@@ -19,15 +20,15 @@ def _iso(moment) -> str | None:
 
 
 def _breakdowns(counts: rollup.Counts, k: int) -> dict:
-    by_country, country_rest = maps.released(counts.dimension("country"), k)
-    by_gender, gender_rest = maps.released(counts.dimension("gender"), k)
+    by_country = release(counts.dimension("country"), k)
+    by_gender = release(counts.dimension("gender"), k)
     return {
         "total": counts.total,
         "men": counts.men,
         "k": k,
-        "by_country": by_country,
-        "by_gender": {key: value["total"] for key, value in by_gender.items()},
-        "fewer_than_k": {"by_country": country_rest, "by_gender": gender_rest},
+        "by_country": by_country.cells_json(),
+        "by_gender": {key: count.total for key, count in by_gender.cells.items()},
+        "fewer_than_k": {"by_country": by_country.rest_json(), "by_gender": by_gender.rest_json()},
         "updated_at": _iso(counts.updated_at),
     }
 
@@ -37,12 +38,12 @@ def tenant_stats(tenant: Tenant) -> dict:
     too small to show is counted in its parent; ``fewer_than_k`` holds what could not be placed."""
     counts = rollup.tenant_counts(("country", "gender", "unit"))
     units = {str(u.id): u for u in db.session.scalars(select(Unit))}
-    parent_of = {key: str(u.parent_id) if u.parent_id else None for key, u in units.items()}
-    by_unit, unit_rest = maps.released(counts.dimension("unit"), tenant.privacy_k, parent_of.get)
+    parent_of = unit_parents(units.values())
+    by_unit = release(counts.dimension("unit"), tenant.privacy_k, parent_of)
     stats = _breakdowns(counts, tenant.privacy_k)
     stats["by_unit"] = {key: {"name": units[key].name, "kind": units[key].kind.value, "parent": parent_of[key],
-                              **value} for key, value in by_unit.items() if key in units}
-    stats["fewer_than_k"]["by_unit"] = unit_rest
+                              **value} for key, value in by_unit.cells_json().items() if key in units}
+    stats["fewer_than_k"]["by_unit"] = by_unit.rest_json()
     return stats
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 import zlib
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
@@ -198,6 +199,11 @@ class Unit(TenantScoped, db.Model):
     # Eligible headcount, when known: the participation rate is men committed / eligible men.
     eligible_men: Mapped[int | None] = mapped_column(Integer)
     eligible_total: Mapped[int | None] = mapped_column(Integer)
+
+
+def unit_parents(units: Iterable[Unit]) -> dict[str, str | None]:
+    """The unit tree as the roll-up keys units: each unit's id (as text) -> its parent's, None at the top."""
+    return {str(unit.id): str(unit.parent_id) if unit.parent_id else None for unit in units}
 
 
 class Member(UserMixin, TenantScoped, db.Model):

@@ -16,10 +16,11 @@ from sqlalchemy import and_, or_, select
 
 from core import i18n, privacy
 from core.extensions import db
+from core.rollup.release import Breakdown, release
 from core.tenancy import tenant_context
 from tenant_portal.services import record
 from tenants import rollup
-from tenants.models import Commitment, Member, Source, Tenant, Unit
+from tenants.models import Commitment, Member, Source, Tenant, Unit, unit_parents
 
 CHART_DAYS = 30
 UNITS_PER_PAGE = 50
@@ -29,30 +30,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COMMITMENT_COLUMNS = ("email", "name", "gender", "country", "city", "unit", "source", "verified", "language",
                       "consent_version", "created", "withdrawn")
 AGGREGATE_COLUMNS = ("breakdown", "key", "name", "people", "men")
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """One breakdown as it may be shown: the cells of k people or more, and the rest held back as one group."""
-
-    cells: dict[str, privacy.Count]
-    rest: privacy.Count | None
-    rest_cells: int
-    raw: dict[str, privacy.Count]
-
-    def shown(self, key: str) -> privacy.Count | None:
-        """What may be shown for a key: its count, zero when it has nobody, None when it is held back."""
-        if key in self.cells:
-            return self.cells[key]
-        return None if key in self.raw else privacy.Count(0, 0)
-
-    def largest_first(self) -> list[tuple[str, privacy.Count]]:
-        """The shown cells, most people first."""
-        return sorted(self.cells.items(), key=lambda item: (-item[1].total, item[0]))
-
-    def merged(self, key: str) -> bool:
-        """Whether a shown cell holds smaller cells merged into it (its number is more than its own)."""
-        return key in self.cells and self.cells[key] != self.raw.get(key)
 
 
 @dataclass(frozen=True)
@@ -99,28 +76,12 @@ class Dashboard:
     sources: Breakdown
 
 
-def _counts(dimension: dict[str, dict[str, int]]) -> dict[str, privacy.Count]:
-    return {key: privacy.Count(value["total"], value["men"]) for key, value in dimension.items()}
-
-
-def _breakdown(cells: dict[str, privacy.Count], k: int, parent_of=None) -> Breakdown:
-    released = privacy.release(cells, k, parent_of)
-    return Breakdown(released.cells, released.rest, released.rest_cells, cells)
-
-
-def _window(days: dict[str, privacy.Count], today: date, length: int, k: int) -> Window:
+def _window(days: dict[str, dict[str, int]], today: date, length: int, k: int) -> Window:
     since = (today - timedelta(days=length - 1)).isoformat()
-    count = sum((c for day, c in days.items() if day >= since), privacy.Count(0, 0))
+    recent = [value for day, value in days.items() if day >= since]
+    window = {"total": sum(value["total"] for value in recent), "men": sum(value["men"] for value in recent)}
     # A window is a group like any other: shown only when it could be a cell of a release.
-    shown = count.total == 0 or bool(privacy.release({"window": count}, k).cells)
-    return Window(length, count if shown else None)
-
-
-def _unit_breakdown(counts: rollup.Counts, k: int) -> tuple[list[Unit], Breakdown]:
-    units = list(db.session.scalars(select(Unit).order_by(Unit.name)))
-    # Merged into parents exactly as stats.json does, so that comparing the two reveals nobody.
-    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None for u in units}
-    return units, _breakdown(_counts(counts.dimension("unit")), k, parent_of.get)
+    return Window(length, release({"window": window}, k).shown("window"))
 
 
 def _today() -> date:
@@ -132,12 +93,13 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
     group under ``tenant.privacy_k`` shown on its own."""
     k = tenant.privacy_k
     counts = rollup.tenant_counts(("gender", "day", "unit", "country", "source"))
-    days = _counts(counts.dimension("day"))
+    days = counts.dimension("day")
     today = _today()
-    released_days = _breakdown(days, k)
+    released_days = release(days, k)
     chart = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     day_rows = [DayRow(d, released_days.shown(d.isoformat())) for d in chart]
-    units, unit_release = _unit_breakdown(counts, k)
+    units = list(db.session.scalars(select(Unit).order_by(Unit.name)))
+    unit_release = release(counts.dimension("unit"), k, unit_parents(units))
     unit_page = max(unit_page, 1)
     start = (unit_page - 1) * UNITS_PER_PAGE
     unit_rows = []
@@ -151,8 +113,8 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
         days=day_rows, days_hidden=any(row.count is None for row in day_rows),
         units=unit_rows, unit_page=unit_page, more_units=len(units) > start + UNITS_PER_PAGE,
         units_rest=unit_release,
-        countries=_breakdown(_counts(counts.dimension("country")), k),
-        sources=_breakdown(_counts(counts.dimension("source")), k),
+        countries=release(counts.dimension("country"), k),
+        sources=release(counts.dimension("source"), k),
     )
 
 
@@ -247,13 +209,13 @@ def export_aggregates(tenant: Tenant) -> Export:
     """The current tenant's counts by day, unit, country and source, no group under its threshold on its own."""
     k = tenant.privacy_k
     counts = rollup.tenant_counts(("day", "unit", "country", "source"))
-    units, unit_release = _unit_breakdown(counts, k)
+    units = list(db.session.scalars(select(Unit)))
     names = {str(unit.id): unit.name for unit in units}
-    rows = (_aggregate_rows("day", _breakdown(_counts(counts.dimension("day")), k), lambda key: key, k)
-            + _aggregate_rows("unit", unit_release, lambda key: names.get(key, key), k)
-            + _aggregate_rows("country", _breakdown(_counts(counts.dimension("country")), k), i18n.country_name, k)
-            + _aggregate_rows("source", _breakdown(_counts(counts.dimension("source")), k), source_label,
-                              k))
+    rows = (_aggregate_rows("day", release(counts.dimension("day"), k), lambda key: key, k)
+            + _aggregate_rows("unit", release(counts.dimension("unit"), k, unit_parents(units)),
+                              lambda key: names.get(key, key), k)
+            + _aggregate_rows("country", release(counts.dimension("country"), k), i18n.country_name, k)
+            + _aggregate_rows("source", release(counts.dimension("source"), k), source_label, k))
     filename = _filename(tenant, "aggregates")
     record("export.aggregates", filename, k=k)
     writer = csv.writer(_Line())

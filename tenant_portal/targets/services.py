@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
-from core import privacy
 from core.extensions import db
+from core.rollup.release import release
 from tenant_portal.services import record
 from tenants import rollup
-from tenants.models import Commitment, Gender, Target, TargetMetric, Tenant, Unit
+from tenants.models import Commitment, Gender, Target, TargetMetric, Tenant, Unit, unit_parents
 
 #: The current pace is the average of the last four weeks of daily counts.
 RECENT_DAYS = 28
@@ -155,15 +155,6 @@ def _metric_key(metric: TargetMetric) -> str:
     return "total" if metric is TargetMetric.ALL else "men"
 
 
-def _unit_release(counts: rollup.Counts, k: int) -> tuple[dict[str, privacy.Count], dict[str, privacy.Count]]:
-    # Released exactly as the dashboard does (smaller units merged into their parents), so that the
-    # tracker shows no unit the dashboard holds back.
-    parent_of = {str(u.id): str(u.parent_id) if u.parent_id else None
-                 for u in db.session.scalars(select(Unit))}
-    raw = {key: privacy.Count(v["total"], v["men"]) for key, v in counts.dimension("unit").items()}
-    return raw, privacy.release(raw, k, parent_of.get).cells
-
-
 def _unit_days(unit_id: uuid.UUID, metric: TargetMetric) -> dict[str, int]:
     # The roll-up has no unit-by-day tally: one unit's commitments are few enough to count here.
     query = select(Commitment.created_at).where(Commitment.unit_id == unit_id, Commitment.withdrawn_at.is_(None))
@@ -215,7 +206,8 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
     days = counts.dimension("day")
     unit_ids = {t.unit_id for t in targets if t.unit_id is not None}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
-    raw_units, shown_units = _unit_release(counts, tenant.privacy_k) if unit_ids else ({}, {})
+    released_units = release(counts.dimension("unit"), tenant.privacy_k,
+                             unit_parents(db.session.scalars(select(Unit)))) if unit_ids else None
     result = []
     for target in targets:
         unit = units.get(target.unit_id)
@@ -224,10 +216,10 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
             current = counts.men if key == "men" else counts.total
             daily = {day: value[key] for day, value in days.items()}
         else:
-            own = raw_units.get(str(unit.id), privacy.Count(0, 0))
-            shown = own.total == 0 or shown_units.get(str(unit.id)) == own
-            current = (own.men if key == "men" else own.total) if shown else None
-            daily = _unit_days(unit.id, target.metric) if shown else {}
+            # The tracker follows a unit's own count: a unit shown only with smaller ones merged in is held back.
+            own = released_units.own(str(unit.id))
+            current = (own.men if key == "men" else own.total) if own is not None else None
+            daily = _unit_days(unit.id, target.metric) if own is not None else {}
         eligible = eligible_men(tenant, unit)
         goal = goal_count(target, eligible)
         progress = (pace(current, goal, target.deadline, _recent(daily, today), today)
