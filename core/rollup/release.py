@@ -22,7 +22,7 @@ class Breakdown:
     cells: dict[str, Count]  # shown, after merging, sorted by key
     rest: Count | None  # everything else as one group, None when nothing was held back
     rest_cells: int  # how many counted keys are in the rest
-    raw: dict[str, Count]  # every key with anyone in it, unmerged: never shown as such
+    raw: dict[str, Count]  # each key's own count before merging (keys with nobody left out)
     k: int
 
     def shown(self, key: str) -> Count | None:

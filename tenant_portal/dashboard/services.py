@@ -80,7 +80,7 @@ def _window(days: dict[str, dict[str, int]], today: date, length: int, k: int) -
     since = (today - timedelta(days=length - 1)).isoformat()
     recent = [value for day, value in days.items() if day >= since]
     window = {"total": sum(value["total"] for value in recent), "men": sum(value["men"] for value in recent)}
-    # A window is a group like any other: shown only when it could be a cell of a release.
+    # A window is a group like any other: released as a breakdown of one cell.
     return Window(length, release({"window": window}, k).shown("window"))
 
 
