@@ -1,7 +1,7 @@
 """Tenancy as a mechanism: the current tenant, the ORM guard, and the PostgreSQL session setting.
 
-The current tenant lives in a ContextVar, set from the request's host by the app factory (``core/app.py``,
-before anything else runs) or by ``tenant_context`` in commands and tests. Every model that mixes in ``TenantScoped``:
+The current tenant lives in a ContextVar, set from the request's host (see ``core.hosts``) or by
+``tenant_context`` in commands and tests. Every model that mixes in ``TenantScoped``:
 
 - is filtered to the current tenant wherever a statement run through the session reads, updates or
   deletes its table: the statement itself, its joins, subqueries, CTEs, ``exists``, unions and
