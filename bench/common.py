@@ -30,7 +30,7 @@ RESULTS = ROOT / "bench" / "results"
 SCRATCH = Path(tempfile.gettempdir()) / "hfs-bench"  # server logs, pgbench script, profiles: never committed
 BASE_DOMAIN = "bench.test"
 OWNER, APP = "hfs_owner", "hfs_app"
-# The product's admission settings (core/load_shedding.py), per worker, as the README recommends. A sign-up costs
+# The product's admission settings (core/load_shedding.py), per worker, as docs/operations.md recommends. A sign-up costs
 # a worker about 2.5 ms of CPU here: serving 2 at once keeps it busy while the database answers the other, and
 # the rest wait in arrival order. At 32 kept-alive clients (8 s runs), serving 2 gave 441-449 sign-ups/s with
 # p99 147-162 ms; 4 gave 417/287 and 8 gave 433/314 with p99 up to 180 ms; all at once (no limit) 395-400 with
@@ -192,7 +192,7 @@ def raise_open_file_limit() -> None:
 
 
 def gunicorn_command(port: int, workers: int, app: str = "wsgi:app") -> list[str]:
-    """The production command line (README), on loopback; without gunicorn's control socket, whose one shared
+    """The production command line (docs/operations.md), on loopback; without gunicorn's control socket, whose one shared
     path every other instance on the machine would overwrite."""
     return [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(workers),
             "--worker-connections", "20000", "--bind", f"127.0.0.1:{port}", "--no-control-socket", app]
