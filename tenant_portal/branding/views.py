@@ -155,12 +155,19 @@ def add_domain():
     return _back_to(f"domain-{entry.id}")
 
 
+def _confirmed_domain(hostname_id: int):
+    """The custom domain a confirming button names: 404 when the tenant has no such domain, 400 without a valid
+    token."""
+    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
+    require_confirmation()
+    return entry
+
+
 @bp.post("/domains/<int:hostname_id>/verify")
 @admin_required
 def verify_domain(hostname_id: int):
     """Look up the domain's TXT record; when it holds the code, the domain starts routing here."""
-    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
-    require_confirmation()
+    entry = _confirmed_domain(hostname_id)
     try:
         services.verify_domain(entry)
     except services.BrandingRefused as refusal:
@@ -173,8 +180,7 @@ def verify_domain(hostname_id: int):
 @admin_required
 def remove_domain(hostname_id: int):
     """Detach a custom domain: it stops leading to the sign-up page."""
-    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
-    require_confirmation()
+    entry = _confirmed_domain(hostname_id)
     hostname = entry.hostname
     services.remove_domain(entry)
     flash(_("%(hostname)s is removed.", hostname=hostname))
