@@ -12,7 +12,7 @@ from core import auth
 from core.i18n import is_country_code
 from tenants import rollup, services
 from tenants.forms import SignedInCommitForm, SignupForm
-from tenants.models import Gender, Source
+from tenants.models import Gender, Source, Tenant
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -26,7 +26,7 @@ def browser_country() -> str | None:
     return None
 
 
-def require_tenant():
+def require_tenant() -> Tenant:
     """The tenant of this host; there is none on the global site, where a tenant's page is not found (404)."""
     tenant = g.get("tenant")
     if tenant is None:
