@@ -74,12 +74,8 @@ class SsoSettingsForm(Form):
         return [d for d in (self.allowed_domains.data or "").replace(",", "\n").split() if d]
 
 
-class TestConnectionForm(Form):
-    """Sign in once through the identity provider and show what it sent, without signing anyone in."""
-
-
-class CheckDomainForm(Form):
-    """Look for an email domain's TXT record now: only the CSRF token."""
+class ConfirmForm(Form):
+    """A button that confirms an action (remove, delete, verify, test, accept, withdraw): only the CSRF token."""
 
 
 class BreakGlassForm(Form):

@@ -16,10 +16,12 @@ from tenants.sso import break_glass, oidc, presets, saml
 from tenants.sso import services as sso
 from tenants.sso import views as sso_views
 from tenants.sso.models import Protocol
+from tenants.views import require_tenant
 from tenant_portal import NAVIGATION
 from tenant_portal import services as portal
 from tenant_portal.access import admin_required, viewer_required
-from tenant_portal.forms import BreakGlassForm, CheckDomainForm, SsoSettingsForm, TestConnectionForm
+from tenant_portal.confirmation import require_confirmation
+from tenant_portal.forms import BreakGlassForm, ConfirmForm, SsoSettingsForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -69,11 +71,11 @@ def sso_settings():
             flash(_("The sign-in settings are saved. Use “Test connection” to try them."))
             return redirect(url_for("tenant_portal.sso_settings"), code=303)
     return render_template(
-        "tenant_portal/sso.html", form=form, conn=conn, test_form=TestConnectionForm(), unmapped=sso.unmapped_units(),
+        "tenant_portal/sso.html", form=form, conn=conn, test_form=ConfirmForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
         sign_out_redirect_uri=url_for("core.home", _external=True), sign_on_url=url_for("sso.login", _external=True),
         preset=preset, hints=sso.ADMIN_HINTS,
-        domain_claims=sso.domain_claims(g.tenant), check_domain_form=CheckDomainForm(),
+        domain_claims=sso.domain_claims(g.tenant), check_domain_form=ConfirmForm(),
     ), 400 if form.errors or form.form_errors else 200
 
 
@@ -118,8 +120,7 @@ def _saml_settings(form: SsoSettingsForm) -> sso.SamlSettings | None:
 def check_domain(domain: str):
     """Look for an email domain's TXT record now; once found, the global page sends its people here."""
     claim = sso.find_claim(g.tenant, domain) or abort(404)
-    if not CheckDomainForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     newly = claim.verified_at is None
     try:
         sso.check_domain(claim)
@@ -138,7 +139,7 @@ def check_domain(domain: str):
 def test_connection():
     """Go through the identity provider once; what it sends is shown on the settings page."""
     conn = sso.connection()
-    if conn is None or not TestConnectionForm().validate_on_submit():
+    if conn is None or not ConfirmForm().validate_on_submit():
         abort(400)
     return continue_to(sso_views.start(conn, "test", None).location)  # to the identity provider: see core.navigation
 
@@ -148,8 +149,7 @@ def test_connection():
                methods=["POST"])
 def sign_in():
     """How admins sign in: through the identity provider, or (if the operator turned it on) break-glass."""
-    if g.get("tenant") is None:
-        abort(404)
+    require_tenant()
     next_url = sso_views.local_path(request.args.get("next")) or url_for("tenant_portal.home")
     form = BreakGlassForm() if g.tenant.break_glass_enabled else None
     failed = False

@@ -12,7 +12,7 @@ from core import auth
 from core.i18n import is_country_code
 from tenants import rollup, services
 from tenants.forms import SignedInCommitForm, SignupForm
-from tenants.models import Gender, Source
+from tenants.models import Gender, Source, Tenant
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -26,14 +26,17 @@ def browser_country() -> str | None:
     return None
 
 
-def _require_tenant() -> None:
-    if g.get("tenant") is None:
+def require_tenant() -> Tenant:
+    """The tenant of this host; there is none on the global site, where a tenant's page is not found (404)."""
+    tenant = g.get("tenant")
+    if tenant is None:
         abort(404)
+    return tenant
 
 
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
-    _require_tenant()
+    require_tenant()
     unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
@@ -46,21 +49,9 @@ def signup_page(unit_id: uuid.UUID | None = None):
     elif not form.is_submitted():
         form.country.data = browser_country()
     if form.validate_on_submit():
-        language = str(get_locale())
-        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
-        services.commit(services.SignUp(
-            email=form.email.data, gender=Gender(form.gender.data), country_code=form.country.data,
-            language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-            name=form.name.data or None, name_public=form.name_public.data,
-            gender_description=form.gender_description.data or None, city=city, place_id=place_id,
-            unit_id=form.unit_id,
-        ))
-        return redirect(url_for("tenants.thanks"), code=303)
+        return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
     form.offer_units(services.signup_units())
-    return render_template(
-        "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
-        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-    ), 400 if form.is_submitted() else 200
+    return _signup_form(form)
 
 
 def _signed_in_commitment():
@@ -72,20 +63,28 @@ def _signed_in_commitment():
     if not form.is_submitted():
         form.country.data = (member_unit.country_code if member_unit else None) or browser_country()
     if form.validate_on_submit():
-        language = str(get_locale())
-        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
-        services.commit(services.SignUp(
-            email=member.email, gender=Gender(form.gender.data), country_code=form.country.data,
-            language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-            name=member.display_name, name_public=form.name_public.data,
-            gender_description=form.gender_description.data or None, city=city, place_id=place_id,
-            unit_id=member.unit_id, source=Source.SSO, verified=session.get("sso_email_verified") is True,
-        ))
-        return redirect(url_for("tenants.thanks"), code=303)
+        return _commit(form, email=member.email, name=member.display_name, unit_id=member.unit_id,
+                       source=Source.SSO, verified=session.get("sso_email_verified") is True)
+    return _signup_form(form, member=member, member_unit=member_unit, committed=services.has_committed(member))
+
+
+def _commit(form: SignupForm | SignedInCommitForm, **person):
+    """Record the commitment the form holds, made by ``person`` (email, name, unit, how), and thank them."""
+    language = str(get_locale())
+    city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
+    services.commit(services.SignUp(
+        gender=Gender(form.gender.data), country_code=form.country.data, language=language,
+        consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
+        gender_description=form.gender_description.data or None, city=city, place_id=place_id, **person,
+    ))
+    return redirect(url_for("tenants.thanks"), code=303)
+
+
+def _signup_form(form: SignupForm | SignedInCommitForm, **context):
+    """The sign-up page with its form (400 when a submitted one is refused)."""
     return render_template(
-        "tenants/signup.html", form=form, member=member, member_unit=member_unit,
-        committed=services.has_committed(member), texts=services.tenant_texts(str(get_locale())),
-        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
+        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], **context,
     ), 400 if form.is_submitted() else 200
 
 
@@ -98,7 +97,7 @@ def unit_signup(unit_id: uuid.UUID):
 @bp.get("/thanks")
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email."""
-    _require_tenant()
+    require_tenant()
     return render_template("tenants/thanks.html", texts=services.tenant_texts(str(get_locale())),
                            counts=rollup.tenant_counts())
 
@@ -106,22 +105,22 @@ def thanks():
 @bp.get("/logo")
 def logo():
     """The tenant's logo, as uploaded (re-encoded on upload)."""
-    _require_tenant()
-    if g.tenant.logo is None:
-        abort(404)
-    response = current_app.response_class(g.tenant.logo, mimetype=g.tenant.logo_mime)
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    return response
+    tenant = require_tenant()
+    return _image(tenant.logo, tenant.logo_mime)
 
 
 @bp.get("/favicon")
 def favicon():
     """The tenant's favicon, as uploaded (re-encoded as a small PNG on upload)."""
-    _require_tenant()
-    if g.tenant.favicon is None:
+    tenant = require_tenant()
+    return _image(tenant.favicon, tenant.favicon_mime)
+
+
+def _image(data: bytes | None, mimetype: str | None):
+    """An uploaded image, which browsers and proxies may keep for five minutes; 404 when there is none."""
+    if data is None:
         abort(404)
-    response = current_app.response_class(g.tenant.favicon, mimetype=g.tenant.favicon_mime)
+    response = current_app.response_class(data, mimetype=mimetype)
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response

@@ -95,7 +95,3 @@ class DomainForm(Form):
 
     hostname = StringField(_l("Domain name"), filters=[_strip, _lower], validators=[
         DataRequired(message=_l("Please enter a domain name, like join.example.org.")), Length(max=253)])
-
-
-class ConfirmForm(Form):
-    """A button that confirms an action (verify, remove): only the CSRF token."""

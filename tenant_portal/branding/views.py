@@ -9,8 +9,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.i18n import available_languages
 from tenant_portal.access import admin_required
 from tenant_portal.branding import services
-from tenant_portal.branding.forms import (BrandingForm, ConfirmForm, DomainForm, FaviconForm, LogoForm,
-                                         branding_form)
+from tenant_portal.branding.forms import BrandingForm, DomainForm, FaviconForm, LogoForm, branding_form
+from tenant_portal.confirmation import require_confirmation
+from tenant_portal.forms import ConfirmForm
 
 bp = Blueprint("portal_branding", __name__, url_prefix="/portal/branding")
 
@@ -48,6 +49,10 @@ def _shown_colors(form: BrandingForm) -> tuple[str, str]:
             accent.data if accent.data and not accent.errors else g.tenant.accent_color)
 
 
+def _back_to(anchor: str | None = None):
+    return redirect(url_for("portal_branding.edit", _anchor=anchor), code=303)
+
+
 @bp.route("", methods=["GET", "POST"])
 @admin_required
 def edit():
@@ -70,12 +75,12 @@ def edit():
     flash(_("The branding is saved. Your sign-up page shows it now."))
     for warning in warnings:
         flash(warning)
-    return redirect(url_for("portal_branding.edit"), code=303)
+    return _back_to()
 
 
-def _upload(form_class: type[LogoForm] | type[FaviconForm], apply):
-    """Read an uploaded image (allowing a larger body than other forms) and hand it to ``apply``; returns the
-    page that refuses it, or None when it was saved."""
+def _upload(form_class: type[LogoForm] | type[FaviconForm], save, saved: str):
+    """Read an uploaded image (allowing a larger body than other forms) and hand it to ``save``; on success say
+    ``saved`` and go back to its panel, else show the page that refuses it."""
     request.max_content_length = services.MAX_UPLOAD_BYTES + UPLOAD_ENVELOPE_BYTES
     name = "logo" if form_class is LogoForm else "favicon"
     try:
@@ -90,55 +95,48 @@ def _upload(form_class: type[LogoForm] | type[FaviconForm], apply):
         return _page(**{f"{name}_form": form}, status=400)
     upload = form[name].data
     try:
-        apply(g.tenant, upload.read(services.MAX_UPLOAD_BYTES + 1), upload.filename)
+        save(g.tenant, upload.read(services.MAX_UPLOAD_BYTES + 1), upload.filename)
     except services.BrandingRefused as refusal:
         form[name].errors = [str(refusal)]
         return _page(**{f"{name}_form": form}, status=400)
-    return None
+    flash(saved)
+    return _back_to(f"{name}-title")
+
+
+def _remove(name: str, remove, removed: str):
+    """Remove the logo or the favicon once the button's token checks out."""
+    require_confirmation()
+    remove(g.tenant)
+    flash(removed)
+    return _back_to(f"{name}-title")
 
 
 @bp.post("/logo")
 @admin_required
 def upload_logo():
     """Replace the logo (re-encoded on the server)."""
-    refused = _upload(LogoForm, services.set_logo)
-    if refused is not None:
-        return refused
-    flash(_("The new logo is saved."))
-    return redirect(url_for("portal_branding.edit", _anchor="logo-title"), code=303)
+    return _upload(LogoForm, services.set_logo, _("The new logo is saved."))
 
 
 @bp.post("/favicon")
 @admin_required
 def upload_favicon():
     """Replace the favicon (re-encoded as a small PNG)."""
-    refused = _upload(FaviconForm, services.set_favicon)
-    if refused is not None:
-        return refused
-    flash(_("The new favicon is saved."))
-    return redirect(url_for("portal_branding.edit", _anchor="favicon-title"), code=303)
+    return _upload(FaviconForm, services.set_favicon, _("The new favicon is saved."))
 
 
 @bp.post("/logo/remove")
 @admin_required
 def remove_logo():
     """Show the organisation's name in the header again."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.remove_logo(g.tenant)
-    flash(_("The logo is removed: the header shows your organisation's name."))
-    return redirect(url_for("portal_branding.edit", _anchor="logo-title"), code=303)
+    return _remove("logo", services.remove_logo, _("The logo is removed: the header shows your organisation's name."))
 
 
 @bp.post("/favicon/remove")
 @admin_required
 def remove_favicon():
     """Go back to the HeForShe favicon."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.remove_favicon(g.tenant)
-    flash(_("The favicon is removed."))
-    return redirect(url_for("portal_branding.edit", _anchor="favicon-title"), code=303)
+    return _remove("favicon", services.remove_favicon, _("The favicon is removed."))
 
 
 @bp.post("/domains")
@@ -154,32 +152,36 @@ def add_domain():
         form.hostname.errors = [str(refusal)]
         return _page(domain_form=form, status=400)
     flash(_("%(hostname)s is added. Create its DNS record, then choose “Verify”.", hostname=entry.hostname))
-    return redirect(url_for("portal_branding.edit", _anchor=f"domain-{entry.id}"), code=303)
+    return _back_to(f"domain-{entry.id}")
+
+
+def _confirmed_domain(hostname_id: int):
+    """The custom domain a confirming button names: 404 when the tenant has no such domain, 400 without a valid
+    token."""
+    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
+    require_confirmation()
+    return entry
 
 
 @bp.post("/domains/<int:hostname_id>/verify")
 @admin_required
 def verify_domain(hostname_id: int):
     """Look up the domain's TXT record; when it holds the code, the domain starts routing here."""
-    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    entry = _confirmed_domain(hostname_id)
     try:
         services.verify_domain(entry)
     except services.BrandingRefused as refusal:
         return _page(problem=str(refusal), status=400)
     flash(_("%(hostname)s is verified: it now leads to your sign-up page.", hostname=entry.hostname))
-    return redirect(url_for("portal_branding.edit", _anchor=f"domain-{entry.id}"), code=303)
+    return _back_to(f"domain-{entry.id}")
 
 
 @bp.post("/domains/<int:hostname_id>/remove")
 @admin_required
 def remove_domain(hostname_id: int):
     """Detach a custom domain: it stops leading to the sign-up page."""
-    entry = services.find_domain(g.tenant, hostname_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    entry = _confirmed_domain(hostname_id)
     hostname = entry.hostname
     services.remove_domain(entry)
     flash(_("%(hostname)s is removed.", hostname=hostname))
-    return redirect(url_for("portal_branding.edit", _anchor="domains-title"), code=303)
+    return _back_to("domains-title")

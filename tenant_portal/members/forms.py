@@ -48,8 +48,6 @@ class InviteForm(Form):
     ], default=Role.VIEWER.value, validators=[InputRequired(message=_l("Please choose a role."))])
 
 
-class ConfirmForm(Form):
-    """A button that confirms an action (remove, revoke, accept, withdraw): only the CSRF token."""
 
 
 class SignInLinkForm(Form):

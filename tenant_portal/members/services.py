@@ -212,14 +212,25 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def _refuse_spent(used_at: datetime | None, expires_at: datetime) -> None:
+    """Refuse a link used already or expired: it is gone."""
+    if used_at is not None or _aware(expires_at) <= utcnow():
+        raise LinkUnusable(gone=True)
+
+
+def _use_once(mark_used) -> None:
+    """Mark a link used; when the update finds it used already, another request used it a moment earlier."""
+    if db.session.execute(mark_used).rowcount != 1:
+        raise LinkUnusable(gone=True)
+
+
 def usable_invitation(token: str) -> Invitation:
     """The current tenant's invitation this token opens; raises ``LinkUnusable`` otherwise
     (another tenant's token is simply not found)."""
     invitation = db.session.scalars(select(Invitation).where(Invitation.token_hash == _hash(token))).one_or_none()
     if invitation is None:
         raise LinkUnusable(gone=False)
-    if invitation.accepted_at is not None or _aware(invitation.expires_at) <= utcnow():
-        raise LinkUnusable(gone=True)
+    _refuse_spent(invitation.accepted_at, invitation.expires_at)
     return invitation
 
 
@@ -230,11 +241,8 @@ def accept_invitation(token: str) -> Member:
     also when someone else used the same link a moment earlier.
     """
     invitation = usable_invitation(token)
-    used = db.session.execute(update(Invitation)
-                              .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
-                              .values(accepted_at=utcnow()))
-    if used.rowcount != 1:
-        raise LinkUnusable(gone=True)
+    _use_once(update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+              .values(accepted_at=utcnow()))
     member = tenants.find_or_create_member(invitation.email)
     if member.role is not Role.ADMIN and member.role is not invitation.role:
         member.role = invitation.role
@@ -288,8 +296,7 @@ def usable_sign_in_link(token: str) -> SignInLink:
     link = db.session.get(SignInLink, (current_tenant_id(), _hash(token)))
     if link is None or find_member(link.member_id) is None:
         raise LinkUnusable(gone=False)
-    if link.used_at is not None or _aware(link.expires_at) <= utcnow():
-        raise LinkUnusable(gone=True)
+    _refuse_spent(link.used_at, link.expires_at)
     return link
 
 
@@ -297,11 +304,8 @@ def use_sign_in_link(token: str) -> Member:
     """Use a sign-in link once: returns its member. Raises ``LinkUnusable`` as ``usable_sign_in_link``, also
     when the same link was used a moment earlier in another request."""
     link = usable_sign_in_link(token)
-    used = db.session.execute(update(SignInLink)
-                              .where(SignInLink.token_hash == link.token_hash, SignInLink.used_at.is_(None))
-                              .values(used_at=utcnow()))
-    if used.rowcount != 1:
-        raise LinkUnusable(gone=True)
+    _use_once(update(SignInLink).where(SignInLink.token_hash == link.token_hash, SignInLink.used_at.is_(None))
+              .values(used_at=utcnow()))
     return find_member(link.member_id)
 
 

@@ -17,9 +17,12 @@ from core.extensions import host_and_address, limiter
 from core.params import page_number, search_text
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
-from tenant_portal.members.forms import ROLE_NAMES, ConfirmForm, InviteForm, RoleForm, SignInLinkForm, role_choices
+from tenant_portal.confirmation import confirm_page, require_confirmation
+from tenant_portal.forms import ConfirmForm
+from tenant_portal.members.forms import ROLE_NAMES, InviteForm, RoleForm, SignInLinkForm, role_choices
 from tenants.models import Role
 from tenants.services import has_committed
+from tenants.views import require_tenant
 from tenants.sso import services as sso
 
 bp = Blueprint("portal_members", __name__, url_prefix="/portal/members")
@@ -73,19 +76,9 @@ def _is_members_path(path: str | None) -> bool:
 def remove(member_id: uuid.UUID):
     """Remove a member after a confirmation: their commitment is withdrawn and their data deleted."""
     member = services.find_member(member_id) or abort(404)
-    form = ConfirmForm()
-    problem = None
-    if form.validate_on_submit():
-        email = member.email
-        try:
-            services.remove_member(member)
-        except services.MemberChangeRefused as refusal:
-            problem = str(refusal)
-        else:
-            flash(_("%(email)s was removed.", email=email))
-            return redirect(url_for("portal_members.index"), code=303)
-    return render_template("tenant_portal/members/remove.html", member=member, form=form, problem=problem,
-                           committed=has_committed(member)), 400 if form.is_submitted() else 200
+    return confirm_page("tenant_portal/members/remove.html", lambda: services.remove_member(member),
+                        _("%(email)s was removed.", email=member.email), url_for("portal_members.index"),
+                        refused=services.MemberChangeRefused, member=member, committed=has_committed(member))
 
 
 @bp.post("/invitations")
@@ -109,16 +102,10 @@ def invite():
 def revoke(invitation_id: uuid.UUID):
     """Withdraw an invitation not used yet."""
     invitation = services.find_invitation(invitation_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     services.revoke(invitation)
     flash(_("The invitation to %(email)s was withdrawn; its link no longer works.", email=invitation.email))
     return redirect(url_for("portal_members.index"), code=303)
-
-
-def _require_tenant() -> None:
-    if g.get("tenant") is None:
-        abort(404)
 
 
 @me.route("/invitations/<invitation_token>", methods=["GET", "POST"])
@@ -128,7 +115,7 @@ def invitation(invitation_token: str):
     Accepting takes a click rather than the opening itself: mail filters open links to scan them,
     and would otherwise use up a single-use invitation before the invitee sees it.
     """
-    _require_tenant()
+    require_tenant()
     form = ConfirmForm()
     try:
         if form.validate_on_submit():
@@ -147,7 +134,7 @@ def invitation(invitation_token: str):
 @me.get("/me")
 def show():
     """A member's own page: their commitment, to see, download or withdraw; or how to sign in to see it."""
-    _require_tenant()
+    require_tenant()
     if not current_user.is_authenticated:
         return render_template("tenant_portal/members/me_sign_in.html", form=SignInLinkForm(formdata=None),
                                sso_on=sso.connection(enabled_only=True) is not None)
@@ -159,7 +146,7 @@ def show():
 @limiter.limit(lambda: current_app.config["SIGN_IN_LINK_RATE_LIMIT"], key_func=host_and_address)
 def request_link():
     """Mail a sign-in link to a member's address; the answer is the same for any address."""
-    _require_tenant()
+    require_tenant()
     form = SignInLinkForm()
     if not form.validate_on_submit():
         return render_template("tenant_portal/members/me_sign_in.html", form=form,
@@ -177,7 +164,7 @@ def sign_in(link_token: str):
     Signing in takes a click rather than the opening itself: mail filters open links to scan them, and
     would otherwise use up the single-use link before its owner sees it.
     """
-    _require_tenant()
+    require_tenant()
     form = ConfirmForm()
     try:
         if form.validate_on_submit():
@@ -192,7 +179,7 @@ def sign_in(link_token: str):
 @me.get("/me/commitment.json")
 def download():
     """The member's own data, as a JSON file to keep."""
-    _require_tenant()
+    require_tenant()
     if not current_user.is_authenticated:
         return redirect(url_for("me.show"))
     data = services.commitment_export(current_user)
@@ -206,11 +193,10 @@ def download():
 @me.post("/me/withdraw")
 def withdraw():
     """The member withdraws their commitment; the counts drop at once."""
-    _require_tenant()
+    require_tenant()
     if not current_user.is_authenticated:
         abort(403)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     if services.withdraw_own(current_user):
         flash(_("Your commitment is withdrawn. You can commit again at any time."))
     return redirect(url_for("me.show"), code=303)

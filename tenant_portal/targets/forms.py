@@ -55,7 +55,3 @@ class TargetForm(Form):
         return TargetData(unit_id=uuid.UUID(self.unit.data) if self.unit.data else None,
                           metric=TargetMetric(self.metric.data), value=self.value.data,
                           starts_on=self.starts_on.data, deadline=self.deadline.data, public=self.public.data)
-
-
-class DeleteForm(Form):
-    """The button that confirms deleting a target: only the CSRF token."""

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.targets import charts, services
-from tenant_portal.targets.forms import METRIC_NAMES, DeleteForm, TargetForm
+from tenant_portal.confirmation import confirm_page
+from tenant_portal.targets.forms import METRIC_NAMES, TargetForm
 from tenants import services as tenant_services
 
 bp = Blueprint("portal_targets", __name__, url_prefix="/portal/targets")
@@ -81,11 +82,7 @@ def edit(target_id: uuid.UUID):
 def delete(target_id: uuid.UUID):
     """Delete a target, after a confirmation."""
     target = services.find_target(target_id) or abort(404)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        services.delete_target(target)
-        flash(_("The target is deleted."))
-        return redirect(url_for("portal_targets.index"), code=303)
     unit = tenant_services.unit_in_tenant(target.unit_id) if target.unit_id else None
-    return render_template("tenant_portal/targets/delete.html", form=form, target=target, unit=unit,
-                           metric_names=METRIC_NAMES), 400 if form.errors else 200
+    return confirm_page("tenant_portal/targets/delete.html", lambda: services.delete_target(target),
+                        _("The target is deleted."), url_for("portal_targets.index"),
+                        target=target, unit=unit, metric_names=METRIC_NAMES)

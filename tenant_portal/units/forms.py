@@ -96,7 +96,3 @@ class ApplyImportForm(Form):
 
     content = HiddenField(validators=[DataRequired()])
     filename = HiddenField(validators=[Optional(), Length(max=200)])
-
-
-class ConfirmForm(Form):
-    """A button that confirms an action: only the CSRF token."""

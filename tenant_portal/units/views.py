@@ -13,7 +13,8 @@ from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.units import services
 from tenant_portal.units.cli import import_command
-from tenant_portal.units.forms import KIND_NAMES, ApplyImportForm, ConfirmForm, HeadcountForm, ImportForm, UnitForm
+from tenant_portal.confirmation import confirm_page
+from tenant_portal.units.forms import KIND_NAMES, ApplyImportForm, HeadcountForm, ImportForm, UnitForm
 
 bp = Blueprint("portal_units", __name__, url_prefix="/portal/units", cli_group="units")
 bp.cli.add_command(import_command)
@@ -91,20 +92,12 @@ def edit(unit_id: uuid.UUID):
 @bp.route("/<uuid:unit_id>/delete", methods=["GET", "POST"])
 @admin_required
 def delete(unit_id: uuid.UUID):
-    """Delete a unit after a confirmation, unless other units, commitments or targets depend on it."""
+    """Delete a unit after a confirmation, unless other units, commitments or targets depend on it (the page
+    lists why)."""
     unit = services.find_unit(unit_id) or abort(404)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            services.delete_unit(unit)
-        except services.UnitChangeRefused:
-            pass  # the page below lists why
-        else:
-            flash(_("%(name)s is deleted.", name=unit.name))
-            return redirect(url_for("portal_units.index"), code=303)
-    blockers = services.deletion_blockers(unit)
-    status = 400 if request.method == "POST" else 200
-    return render_template("tenant_portal/units/delete.html", unit=unit, form=form, blockers=blockers), status
+    return confirm_page("tenant_portal/units/delete.html", lambda: services.delete_unit(unit),
+                        _("%(name)s is deleted.", name=unit.name), url_for("portal_units.index"),
+                        refused=services.UnitChangeRefused, unit=unit, blockers=services.deletion_blockers(unit))
 
 
 def _import_page(form: ImportForm | None = None, plan: services.ImportPlan | None = None,

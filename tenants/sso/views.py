@@ -15,13 +15,13 @@ from tenants.sso import oidc, saml, services
 from tenants.sso.forms import DiscoveryForm, SignOutForm
 from tenants.sso.models import Protocol, SsoConnection
 from tenants.sso.services import SsoError
+from tenants.views import require_tenant
 
 bp = Blueprint("sso", __name__, url_prefix="/sso", template_folder="templates")
 
 
 def _connection(protocol: Protocol | None = None, enabled_only: bool = True) -> SsoConnection:
-    if g.get("tenant") is None:
-        abort(404)
+    require_tenant()
     conn = services.connection(enabled_only=enabled_only)
     if conn is None or (protocol is not None and conn.protocol is not protocol):
         abort(404)
@@ -158,8 +158,7 @@ def failed():
 @bp.post("/logout")
 def logout():
     """Sign out here, and offer the identity provider's own sign-out where it has one."""
-    if g.get("tenant") is None:
-        abort(404)
+    require_tenant()
     if not SignOutForm().validate_on_submit():
         abort(400)
     idp_logout = None
