@@ -32,6 +32,7 @@ from uuid6 import uuid7
 
 from core.extensions import db
 from core.i18n import LANGUAGES
+from core.rollup.models import Gender, Source
 from core.tenancy import TenantScoped
 
 
@@ -71,22 +72,6 @@ class Role(enum.Enum):
     MEMBER = "member"
     VIEWER = "viewer"
     ADMIN = "admin"
-
-
-class Gender(enum.Enum):
-    MAN = "man"
-    WOMAN = "woman"
-    NON_BINARY = "non_binary"
-    SELF_DESCRIBED = "self_described"
-    UNDISCLOSED = "undisclosed"
-
-
-class Source(enum.Enum):
-    WEB = "web"
-    SSO = "sso"
-    REGISTRATION = "registration"
-    API = "api"
-    IMPORT = "import"
 
 
 class MapVisibility(enum.Enum):
@@ -292,19 +277,3 @@ class Target(TenantScoped, db.Model):
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-
-class TenantTally(TenantScoped, db.Model):
-    """Running counts of one tenant's commitments by dimension (country, unit, gender, day).
-
-    Each sign-up adds to one of ``ROLLUP_SHARDS`` rows per key, so that a launch day at one
-    tenant does not queue every sign-up behind a single row lock; reads sum the shards.
-    """
-
-    __tablename__ = "tenant_tallies"
-
-    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    men: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,10 +16,11 @@ from sqlalchemy import and_, or_, select
 
 from core import i18n, privacy
 from core.extensions import db
+from core.rollup import services as rollup
+from core.rollup.models import Source
 from core.tenancy import tenant_context
 from tenant_portal.services import record
-from tenants import rollup
-from tenants.models import Commitment, Member, Source, Tenant, Unit
+from tenants.models import Commitment, Member, Tenant, Unit
 
 CHART_DAYS = 30
 UNITS_PER_PAGE = 50

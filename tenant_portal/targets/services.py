@@ -17,9 +17,10 @@ from sqlalchemy import case, select
 
 from core import privacy
 from core.extensions import db
+from core.rollup import services as rollup
+from core.rollup.models import Gender
 from tenant_portal.services import record
-from tenants import rollup
-from tenants.models import Commitment, Gender, Target, TargetMetric, Tenant, Unit
+from tenants.models import Commitment, Target, TargetMetric, Tenant, Unit
 
 #: The current pace is the average of the last four weeks of daily counts.
 RECENT_DAYS = 28
