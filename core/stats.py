@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,7 +97,7 @@ def site_headline(tenant_id: int | None) -> dict:
     return current_app.extensions[_EXTENSION].headline(tenant_id)
 
 
-def site_map(tenant_id: int | None, unit_id, language: str) -> dict:
+def site_map(tenant_id: int | None, unit_id: uuid.UUID | None, language: str) -> dict:
     """The current site's map data (``maps.site_map``), cached for at most a second per site, unit and language."""
     return current_app.extensions[_EXTENSION].map(tenant_id, unit_id, language)
 
@@ -110,7 +111,7 @@ def _single_flight(function, seconds: float):
 
 
 def init_app(app) -> None:
-    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals for up to a second."""
+    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals and map for up to a second."""
     seconds = app.config["STATS_CACHE_SECONDS"]
     app.extensions[_EXTENSION] = _Caches(stats=_single_flight(_compute, seconds),
                                          headline=_single_flight(_headline, min(seconds, 1.0)),
