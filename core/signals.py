@@ -1,17 +1,19 @@
 """The project's named signals, all in one place (one blinker ``Namespace``).
 
-A reaction across modules is either an explicit call or a receiver connected here, in the reacting package's
-``init_app``: the list below is where a reader finds every one of them.
+A reaction across modules is either an explicit call or a receiver of a signal listed here, connected in the
+reacting package's ``init_app``; this module is where a reader finds every signal, and each one's docstring says
+who sends it and who listens.
 
 Work to do once a transaction commits: code that changes something in a session and wants others to hear of it
 only if the change is kept notes it with ``after_commit(session, topic, *items)``. When that session's
 transaction commits, ``committed`` is sent once per topic (the topic is the sender) with the items noted; on
 rollback they are dropped unheard. A receiver connects to its own topic::
 
-    signals.committed.connect(publish_channels, sender="live")   # in live's init_app
-    live.note_changed(session, "global")                           # -> signals.after_commit(session, "live", ...)
+    signals.committed.connect(_publish_committed, sender="live")  # in core.live.init_app
+    live.note_changed(session, "global")  # calls signals.after_commit(session, "live", "global")
 
-The pair of session listeners that does this is registered by ``init_app`` (from the app factory).
+The one pair of session listeners that does this (after commit: send; after rollback: drop) is registered by
+``init_app``, from the app factory.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ _signals = Namespace()
 committed = _signals.signal("committed", doc="""\
 Sent after a session's transaction committed, once for each topic noted with ``after_commit``: the sender is the
 topic (a string), ``items`` the set of what was noted under it. Receivers run after the commit, outside the
-transaction; they may be called without an application context (a command's own session).""")
+transaction; they may be called without an application context (a command's own session).
+
+Topics: ``"live"`` (channels whose counts changed; ``core.live`` publishes them to every worker).""")
 
 # session.info key: {topic: {items}} noted for the open transaction.
 _PENDING = "after_commit"
