@@ -1,7 +1,7 @@
 """The core's own table: the mail outbox (the roll-up's tables are in ``core/rollup/models.py``)."""
 
 import enum
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column

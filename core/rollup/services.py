@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, select
+from sqlalchemy import DateTime, bindparam, func, select
 
 from core import live
 from core.extensions import db
