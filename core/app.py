@@ -1,4 +1,5 @@
-"""The application factory."""
+"""The application factory: the one composition root, which builds the app from every package (core, tenants,
+tenant_portal) and so is the one module of core that imports the packages above it."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenant_portal
 import tenants
-from core import cli, errors, i18n, live, load_shedding, maps, params, places, stats, templating, tenancy, views
+from core import (cli, errors, i18n, live, load_shedding, maps, params, places, rollup, signals, stats, templating,
+                  tenancy, views)
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
-from tenants.models import Member, Tenant
+from tenants.models import Member
 from tenants.services import match_host
 
 
@@ -45,13 +47,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(i18n.remember_language)
     app.after_request(_security_headers)
     errors.init_app(app)
+    signals.init_app(app)
     stats.init_app(app)
-    live.init_app(app, partial(_live_snapshot, app))
+    live.init_app(app, partial(maps.channel_snapshot, app))
     templating.init_app(app)
 
     tenants.init_app(app)
     tenant_portal.init_app(app)
     app.register_blueprint(views.bp)
+    rollup.init_app(app)
     cli.init_app(app)
 
     if app.config["PRODUCTION"]:
@@ -137,14 +141,6 @@ def _load_member(session_id: str):
         return None
     return db.session.scalars(select(Member).where(
         Member.id == member_uuid, Member.session_version == version_number)).one_or_none()
-
-
-def _live_snapshot(app: Flask, channel: str) -> dict:
-    """A channel's snapshot, computed by the live hub outside any request."""
-    tenant_id = None if channel == "global" else int(channel.partition(":")[2])
-    with app.app_context(), tenancy.tenant_context(tenant_id):
-        tenant = db.session.get(Tenant, tenant_id) if tenant_id is not None else None
-        return maps.live_snapshot(tenant)
 
 
 def _security_headers(response):

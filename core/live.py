@@ -3,7 +3,8 @@
 How a commitment reaches every open page within about a second:
 
 1. The roll-up notes which channels a transaction changed (``"global"`` and ``"tenant:<id>"``); when,
-   and only when, the transaction commits, they are published to the broker.
+   and only when, the transaction commits, they are published to the broker (``note_changed``, through
+   ``core.signals.committed``).
 2. The broker carries channel names between processes: Redis pub/sub when ``REDIS_URL`` is set (several
    gunicorn workers or machines), or a plain in-process call in the embedded run.
 3. In each worker one hub receives them, and at most once a second per channel computes the channel's
@@ -26,8 +27,9 @@ import time
 from collections.abc import Callable, Iterator
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from core import signals
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +46,25 @@ def channel_for(tenant_id: int | None) -> str:
     return "global" if tenant_id is None else f"tenant:{tenant_id}"
 
 
+def tenant_of(channel: str) -> int | None:
+    """The tenant whose site a channel is (None: the global one)."""
+    return None if channel == "global" else int(channel.partition(":")[2])
+
+
+_TOPIC = "live"  # this module's topic of ``signals.committed``
+_EXTENSION = "core.live"  # this module's own state in ``app.extensions``: the hub
+
+
 def note_changed(session: Session, *channels: str) -> None:
     """Announce ``channels`` once ``session``'s transaction commits (never before, never on rollback)."""
-    session.info.setdefault("live_changed", set()).update(channels)
+    signals.after_commit(session, _TOPIC, *channels)
 
 
-@event.listens_for(Session, "after_commit")
-def _publish_committed(session: Session) -> None:
-    channels = session.info.pop("live_changed", None)
-    hub = current_app.extensions.get("live_hub") if channels and has_app_context() else None
-    if hub is not None:
-        hub.broker.publish(channels)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("live_changed", None)
+def _publish_committed(topic: str, items: set[str]) -> None:
+    # A commit outside any app (or in an app without a hub) has no one to announce to.
+    live_hub = current_app.extensions.get(_EXTENSION) if has_app_context() else None
+    if live_hub is not None:
+        live_hub.broker.publish(items)
 
 
 class InProcessBroker:
@@ -235,9 +240,15 @@ def _event(snapshot: Snapshot) -> str:
     return f"id: {snapshot['version']}\nevent: totals\ndata: {json.dumps(snapshot, separators=(',', ':'))}\n\n"
 
 
+def hub(app=None) -> Hub:
+    """The live hub of ``app`` (the current app by default)."""
+    return (app or current_app).extensions[_EXTENSION]
+
+
 def init_app(app, snapshot: Callable[[str], Snapshot]) -> Hub:
-    """Create this app's hub: Redis when ``REDIS_URL`` is set, in-process otherwise."""
+    """Create this app's hub (Redis when ``REDIS_URL`` is set, in-process otherwise), computing each channel's
+    snapshot with ``snapshot``; publish the channels a transaction changed once it commits."""
     broker = RedisBroker(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else InProcessBroker()
-    hub = Hub(broker, snapshot, interval=app.config["LIVE_INTERVAL_SECONDS"])
-    app.extensions["live_hub"] = hub
-    return hub
+    app.extensions[_EXTENSION] = Hub(broker, snapshot, interval=app.config["LIVE_INTERVAL_SECONDS"])
+    signals.committed.connect(_publish_committed, sender=_TOPIC)
+    return app.extensions[_EXTENSION]

@@ -10,14 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from flask import Flask
 from flask_babel import force_locale, get_locale
-from sqlalchemy import select
 
-from core import places, privacy
-from core.extensions import db
-from core.rollup.release import release
-from tenants import rollup
-from tenants.models import MapVisibility, Tenant, Unit, unit_parents
+from core import live, places, privacy, site, tenancy
+from core.rollup import services as rollup
+from core.rollup.release import release, unit_parents
 
 
 def _per_million(country: str, men: int) -> float | None:
@@ -51,12 +49,12 @@ def global_map() -> dict:
             "countries": countries, "countries_rest": rest, "markers": [], "places": [], "places_rest": None}
 
 
-def tenant_map(tenant: Tenant, unit_id: uuid.UUID | None = None) -> dict:
+def tenant_map(tenant: site.Tenant, unit_id: uuid.UUID | None = None) -> dict:
     """One tenant's map: totals, countries, cities and its units with a place; optionally only the
     commitments of one unit and the units below it."""
     k = tenant.privacy_k
     counts = rollup.tenant_counts(("country", "gender", "place", "unit", "unit_country"))
-    units = list(db.session.scalars(select(Unit)))
+    units = list(site.tenant_site().units())
     parent_of = unit_parents(units)
     country_counts = counts.dimension("country")
     if unit_id is not None:
@@ -107,21 +105,23 @@ def site_map(tenant_id: int | None, unit_id: uuid.UUID | None, language: str) ->
     if tenant_id is None:
         return global_map()
     with force_locale(language):
-        return tenant_map(db.session.get(Tenant, tenant_id), unit_id)
+        return tenant_map(site.tenant_site().get(tenant_id), unit_id)
 
 
-def live_snapshot(tenant: Tenant | None) -> dict:
+def live_snapshot(tenant: site.Tenant | None) -> dict:
     """What a live page receives each time its site changes: totals, and the countries when the
     site's map is public."""
     counts = (rollup.global_counts if tenant is None else rollup.tenant_counts)(("country", "gender"))
     snapshot = {"version": version_of(counts.updated_at), "total": counts.total, "men": counts.men,
                 "updated_at": _iso(counts.updated_at)}
-    if tenant is None or map_is_public(tenant):
+    if tenant is None or site.tenant_site().map_is_public(tenant):
         k = privacy.DEFAULT_K if tenant is None else tenant.privacy_k
         snapshot["countries"], snapshot["countries_rest"] = _countries(counts.dimension("country"), k)
     return snapshot
 
 
-def map_is_public(tenant: Tenant) -> bool:
-    """Whether anyone may see the tenant's internal map (until members sign in, only public maps show)."""
-    return tenant.map_visibility is MapVisibility.PUBLIC
+def channel_snapshot(app: Flask, channel: str) -> dict:
+    """A live channel's snapshot (``live_snapshot`` of its site), computed by the live hub outside any request."""
+    tenant_id = live.tenant_of(channel)
+    with app.app_context(), tenancy.tenant_context(tenant_id):
+        return live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cachetools import TTLCache, cached
 from flask import current_app
-from sqlalchemy import select
 
-from core import maps, privacy
-from core.extensions import db
-from core.rollup.release import release
-from tenants import rollup
-from tenants.models import Tenant, TenantStatus, Unit, unit_parents
+from core import maps, privacy, site
+from core.rollup import services as rollup
+from core.rollup.release import release, unit_parents
 
 
 def _iso(moment) -> str | None:
@@ -33,11 +33,11 @@ def _breakdowns(counts: rollup.Counts, k: int) -> dict:
     }
 
 
-def tenant_stats(tenant: Tenant) -> dict:
+def tenant_stats(tenant: site.Tenant) -> dict:
     """The current tenant's counts by country, gender and unit, none under its privacy threshold. A unit
     too small to show is counted in its parent; ``fewer_than_k`` holds what could not be placed."""
     counts = rollup.tenant_counts(("country", "gender", "unit"))
-    units = {str(u.id): u for u in db.session.scalars(select(Unit))}
+    units = {str(u.id): u for u in site.tenant_site().units()}
     parent_of = unit_parents(units.values())
     by_unit = release(counts.dimension("unit"), tenant.privacy_k, parent_of)
     stats = _breakdowns(counts, tenant.privacy_k)
@@ -55,8 +55,7 @@ def global_stats() -> dict:
 def listed_partners() -> list[dict]:
     """Active partner organisations that chose to be listed, with their counts, most men first."""
     per_tenant = rollup.global_counts(("tenant",)).dimension("tenant")
-    tenants = db.session.scalars(
-        select(Tenant).where(Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE)).all()
+    tenants = site.tenant_site().listed()
     partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value,
                  **per_tenant.get(str(t.id), {"total": 0, "men": 0})} for t in tenants]
     return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
@@ -70,7 +69,7 @@ def global_overview(leading: int = 10) -> dict:
 
 
 def _compute(tenant_id: int | None) -> dict:
-    return tenant_stats(db.session.get(Tenant, tenant_id)) if tenant_id is not None else global_stats()
+    return tenant_stats(site.tenant_site().get(tenant_id)) if tenant_id is not None else global_stats()
 
 
 def _headline(tenant_id: int | None) -> dict:
@@ -79,14 +78,29 @@ def _headline(tenant_id: int | None) -> dict:
             "version": maps.version_of(counts.updated_at)}
 
 
+@dataclass(frozen=True)
+class _Caches:
+    stats: Callable[[int | None], dict]
+    headline: Callable[[int | None], dict]
+    map: Callable[..., dict]
+
+
+_EXTENSION = "core.stats"  # this module's own state in ``app.extensions``: each app's caches
+
+
 def site_stats(tenant_id: int | None) -> dict:
     """``stats.json`` for the current site (``tenant_id`` None: the global one), cached briefly."""
-    return current_app.extensions["site_stats"](tenant_id)
+    return current_app.extensions[_EXTENSION].stats(tenant_id)
 
 
 def site_headline(tenant_id: int | None) -> dict:
     """The current site's totals only (``count.json``), cached for at most a second."""
-    return current_app.extensions["site_headline"](tenant_id)
+    return current_app.extensions[_EXTENSION].headline(tenant_id)
+
+
+def site_map(tenant_id: int | None, unit_id: uuid.UUID | None, language: str) -> dict:
+    """The current site's map data (``maps.site_map``), cached for at most a second per site, unit and language."""
+    return current_app.extensions[_EXTENSION].map(tenant_id, unit_id, language)
 
 
 def _single_flight(function, seconds: float):
@@ -98,8 +112,8 @@ def _single_flight(function, seconds: float):
 
 
 def init_app(app) -> None:
-    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals for up to a second."""
+    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals and map for up to a second."""
     seconds = app.config["STATS_CACHE_SECONDS"]
-    app.extensions["site_stats"] = _single_flight(_compute, seconds)
-    app.extensions["site_headline"] = _single_flight(_headline, min(seconds, 1.0))
-    app.extensions["site_map"] = _single_flight(maps.site_map, min(seconds, 1.0))
+    app.extensions[_EXTENSION] = _Caches(stats=_single_flight(_compute, seconds),
+                                         headline=_single_flight(_headline, min(seconds, 1.0)),
+                                         map=_single_flight(maps.site_map, min(seconds, 1.0)))

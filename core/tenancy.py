@@ -1,6 +1,6 @@
 """Tenancy as a mechanism: the current tenant, the ORM guard, and the PostgreSQL session setting.
 
-The current tenant lives in a ContextVar, set from the request's host (see ``core.hosts``) or by
+The current tenant lives in a ContextVar, set from the request's host (the app factory's ``_resolve_tenant``) or by
 ``tenant_context`` in commands and tests. Every model that mixes in ``TenantScoped``:
 
 - is filtered to the current tenant wherever a statement run through the session reads, updates or

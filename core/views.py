@@ -1,5 +1,6 @@
 """Pages every host serves: the home page (global, or a tenant's sign-up), the map, live counts, the
-embeddable counter, counts as JSON, branding CSS."""
+embeddable counter, counts as JSON, branding CSS. What a tenant's host serves here comes from the tenants
+package through ``core.site``."""
 
 from __future__ import annotations
 
@@ -8,11 +9,7 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
 
-from core import live, maps, params, places, stats
-from tenants import services as tenant_services
-from tenants import views as tenant_views
-from tenants.services import brand_colors
-from tenants.sso.forms import DiscoveryForm
+from core import live, maps, params, places, site, stats
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
@@ -22,10 +19,11 @@ bp = Blueprint("core", __name__, template_folder="templates", static_folder="sta
 def home():
     """The global HeForShe page on the base domain; a tenant's sign-up page on its own host."""
     if g.tenant is not None:
-        return tenant_views.signup_page()
+        return site.tenant_site().home()
     if request.method == "POST":
         abort(405)
-    return render_template("core/global.html", overview=stats.global_overview(), discovery_form=DiscoveryForm())
+    return render_template("core/global.html", overview=stats.global_overview(),
+                           discovery_form=site.tenant_site().discovery_form())
 
 
 @bp.get("/stats.json")
@@ -42,7 +40,7 @@ def stats_json():
 @bp.get("/brand.css")
 def brand_css():
     """The tenant's colours as CSS custom properties (kept out of the page so the CSP can stay strict)."""
-    primary, accent = brand_colors(g.tenant)
+    primary, accent = site.tenant_site().brand_colors(g.tenant)
     response = current_app.response_class(
         f":root {{ --brand-primary: {primary}; --brand-accent: {accent}; }}\n", mimetype="text/css")
     response.cache_control.public = True
@@ -57,7 +55,7 @@ def privacy():
 
 
 def _require_public_map() -> None:
-    if g.tenant is not None and not maps.map_is_public(g.tenant):
+    if g.tenant is not None and not site.tenant_site().map_is_public(g.tenant):
         abort(403)
 
 
@@ -67,7 +65,7 @@ def _unit_filter() -> uuid.UUID | None:
     if not raw or g.tenant is None:
         return None
     try:
-        unit = tenant_services.unit_in_tenant(uuid.UUID(raw))
+        unit = site.tenant_site().unit(uuid.UUID(raw))
     except ValueError:
         abort(404)
     if unit is None:
@@ -78,7 +76,7 @@ def _unit_filter() -> uuid.UUID | None:
 def _site_map(unit_id: uuid.UUID | None) -> dict:
     """This site's map data, computed at most once a second per site, unit and language."""
     tenant_id = g.tenant.id if g.tenant is not None else None
-    return current_app.extensions["site_map"](tenant_id, unit_id, str(get_locale()))
+    return stats.site_map(tenant_id, unit_id, str(get_locale()))
 
 
 def _json(body: dict, max_age: int = 1) -> Response:
@@ -93,9 +91,8 @@ def map_page():
     """The live map: the world's on the global site, the organisation's own on a tenant's host."""
     _require_public_map()
     unit_id = _unit_filter()
-    units = tenant_services.signup_units() if g.tenant is not None else []
-    return render_template("core/map.html", data=_site_map(unit_id), units=units, unit_filter=unit_id,
-                           target=tenant_services.public_target() if g.tenant is not None else None)
+    extras = site.tenant_site().map_page() if g.tenant is not None else {"units": [], "target": None}
+    return render_template("core/map.html", data=_site_map(unit_id), unit_filter=unit_id, **extras)
 
 
 @bp.get("/map.json")
@@ -117,7 +114,7 @@ def count_json():
 def live_stream():
     """Server-sent events: the current totals now, and again each time they change (at most once a second).
     While the broker is down it answers 503, and pages poll ``count.json`` instead."""
-    hub = current_app.extensions["live_hub"]
+    hub = live.hub()
     if not hub.available():
         abort(503)
     snapshot = maps.live_snapshot(g.tenant)

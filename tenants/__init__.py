@@ -2,9 +2,11 @@
 
 
 def init_app(app):
-    """Register the tenant-facing pages and operator commands."""
-    from tenants import cli, sso, views
+    """Register the tenant-facing pages and operator commands; hand core what a tenant's host serves on its
+    shared routes and where the roll-up finds the commitments (``tenants/site.py``)."""
+    from tenants import cli, site, sso, views
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
     sso.init_app(app)
+    site.init_app(app)

@@ -11,9 +11,10 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from core.extensions import db
+from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenants import services
-from tenants.models import Gender, Source, Tenant, TenantKind, TenantText, Unit, UnitKind
+from tenants.models import Tenant, TenantKind, TenantText, Unit, UnitKind
 
 # (slug, name, kind, primary, accent, default language, listed, units)
 # A unit is (key, kind, name, parent key, country, city, latitude, longitude).

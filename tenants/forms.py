@@ -15,8 +15,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from core import places
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
+from core.rollup.models import Gender
 from tenants import services
-from tenants.models import Gender, Unit, UnitKind
+from tenants.models import Unit, UnitKind
 
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")

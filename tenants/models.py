@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import uuid
 import zlib
-from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
@@ -33,6 +32,7 @@ from uuid6 import uuid7
 
 from core.extensions import db
 from core.i18n import LANGUAGES
+from core.rollup.models import Gender, Source
 from core.tenancy import TenantScoped
 
 
@@ -72,22 +72,6 @@ class Role(enum.Enum):
     MEMBER = "member"
     VIEWER = "viewer"
     ADMIN = "admin"
-
-
-class Gender(enum.Enum):
-    MAN = "man"
-    WOMAN = "woman"
-    NON_BINARY = "non_binary"
-    SELF_DESCRIBED = "self_described"
-    UNDISCLOSED = "undisclosed"
-
-
-class Source(enum.Enum):
-    WEB = "web"
-    SSO = "sso"
-    REGISTRATION = "registration"
-    API = "api"
-    IMPORT = "import"
 
 
 class MapVisibility(enum.Enum):
@@ -201,11 +185,6 @@ class Unit(TenantScoped, db.Model):
     eligible_total: Mapped[int | None] = mapped_column(Integer)
 
 
-def unit_parents(units: Iterable[Unit]) -> dict[str, str | None]:
-    """The unit tree as the roll-up keys units: each unit's id (as text) -> its parent's, None at the top."""
-    return {str(unit.id): str(unit.parent_id) if unit.parent_id else None for unit in units}
-
-
 class Member(UserMixin, TenantScoped, db.Model):
     """A person known to one tenant (never shared across tenants)."""
 
@@ -298,19 +277,3 @@ class Target(TenantScoped, db.Model):
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-
-class TenantTally(TenantScoped, db.Model):
-    """Running counts of one tenant's commitments by dimension (country, unit, gender, day).
-
-    Each sign-up adds to one of ``ROLLUP_SHARDS`` rows per key, so that a launch day at one
-    tenant does not queue every sign-up behind a single row lock; reads sum the shards.
-    """
-
-    __tablename__ = "tenant_tallies"
-
-    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    men: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -25,15 +25,14 @@ from uuid6 import uuid7
 from core import places, privacy
 from core.database import insert_new
 from core.extensions import db
+from core.rollup import services as rollup
+from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id, tenant_context
-from tenants import rollup
 from tenants.models import (
     Commitment,
-    Gender,
     MapVisibility,
     Member,
     Role,
-    Source,
     Target,
     TargetMetric,
     Tenant,

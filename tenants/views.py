@@ -10,9 +10,11 @@ from flask_login import current_user
 
 from core import auth
 from core.i18n import is_country_code
-from tenants import rollup, services
+from core.rollup import services as rollup
+from core.rollup.models import Gender, Source
+from tenants import services
 from tenants.forms import SignedInCommitForm, SignupForm
-from tenants.models import Gender, Source, Tenant
+from tenants.models import Tenant
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 

@@ -30,9 +30,10 @@ from werkzeug.serving import make_server
 from core.app import create_app
 from core.auth import Via, sign_in
 from core.extensions import db as _db
+from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenants import services
-from tenants.models import Gender, Member, Role, Tenant, TenantKind, Unit, UnitKind
+from tenants.models import Member, Role, Tenant, TenantKind, Unit, UnitKind
 
 from tests.helpers import BASE_DOMAIN
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -11,9 +11,10 @@ from datetime import date, timedelta
 from sqlalchemy import update
 
 from core import i18n
+from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.targets import services as targets
-from tenants.models import Gender, Role, Target, TargetMetric, Unit
+from tenants.models import Role, Target, TargetMetric, Unit
 from tests.helpers import host
 from tests.tenant_portal.test_dashboard import table
 from tests.tenant_portal.test_exports import rows

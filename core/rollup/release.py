@@ -7,7 +7,7 @@ them show different cells for the same counts: comparing two views reveals nobod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from core import privacy
@@ -54,6 +54,12 @@ class Breakdown:
         if self.rest is None:
             return None
         return {"total": self.rest.total, "men": self.rest.men, "cells": self.rest_cells}
+
+
+def unit_parents(units: Iterable) -> dict[str, str | None]:
+    """The unit tree as the roll-up keys units (anything with ``id`` and ``parent_id``): each unit's id as
+    text -> its parent's, None at the top."""
+    return {str(unit.id): str(unit.parent_id) if unit.parent_id else None for unit in units}
 
 
 def release(dimension: Mapping[str, Mapping[str, int]], k: int,

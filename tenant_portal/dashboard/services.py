@@ -16,11 +16,12 @@ from sqlalchemy import and_, or_, select
 
 from core import i18n, privacy
 from core.extensions import db
-from core.rollup.release import Breakdown, release
+from core.rollup import services as rollup
+from core.rollup.models import Source
+from core.rollup.release import Breakdown, release, unit_parents
 from core.tenancy import tenant_context
 from tenant_portal.services import record
-from tenants import rollup
-from tenants.models import Commitment, Member, Source, Tenant, Unit, unit_parents
+from tenants.models import Commitment, Member, Tenant, Unit
 
 CHART_DAYS = 30
 UNITS_PER_PAGE = 50

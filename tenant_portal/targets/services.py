@@ -16,10 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
 from core.extensions import db
-from core.rollup.release import release
+from core.rollup import services as rollup
+from core.rollup.models import Gender
+from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
-from tenants import rollup
-from tenants.models import Commitment, Gender, Target, TargetMetric, Tenant, Unit, unit_parents
+from tenants.models import Commitment, Target, TargetMetric, Tenant, Unit
 
 #: The current pace is the average of the last four weeks of daily counts.
 RECENT_DAYS = 28

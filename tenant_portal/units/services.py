@@ -21,8 +21,8 @@ from uuid6 import uuid7
 from core import places
 from core.extensions import db
 from core.i18n import is_country_code
+from core.rollup import services as rollup
 from tenant_portal.services import record
-from tenants import rollup
 from tenants.models import Commitment, Member, Target, Tenant, Unit, UnitKind
 from tenants.sso.models import SsoConnection
 

@@ -24,7 +24,7 @@ class RecordingBroker:
 @pytest.fixture
 def broker(app):
     recording = RecordingBroker()
-    app.extensions["live_hub"].broker = recording
+    live.hub(app).broker = recording
     return recording
 
 
@@ -35,9 +35,9 @@ def test_a_commitment_is_announced_once_committed(db, broker, make_tenant, make_
 
 
 def test_a_rolled_back_commitment_is_never_announced(db, broker, make_tenant):
+    from core.rollup.models import Gender
     from core.tenancy import tenant_context
     from tenants import services
-    from tenants.models import Gender
 
     acme = make_tenant("acme")
     with tenant_context(acme):

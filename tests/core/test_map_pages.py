@@ -2,7 +2,8 @@
 
 import pytest
 
-from tenants.models import Gender, MapVisibility
+from core.rollup.models import Gender
+from tenants.models import MapVisibility
 from tests.helpers import host, sign_up
 
 PARIS, LYON, NAIROBI = 2988507, 2996944, 184745

@@ -10,9 +10,12 @@ from sqlalchemy import func, select, text
 
 from core.app import create_app
 from core.extensions import db
+from core.rollup import services as rollup
+from core.rollup.models import Gender
+from core.rollup.recount import recount
 from core.tenancy import reviewed_sql, tenant_context
-from tenants import rollup, services
-from tenants.models import Commitment, Gender, Member
+from tenants import services
+from tenants.models import Commitment, Member
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -126,7 +129,7 @@ def test_the_app_role_writes_the_global_tallies_only_one_commitment_of_its_own_a
         with app_engine.begin() as connection:
             as_tenant(connection, acme.id)
             connection.execute(text(write), {"g": str(globex.id)} if ":g" in write else {})
-    assert rollup.recount() == []
+    assert recount() == []
 
 
 def test_a_pooled_connection_never_carries_a_tenant_into_the_next_transaction(app_config, make_tenant,
@@ -217,7 +220,7 @@ def test_concurrent_duplicate_sign_ups_leave_one_commitment(app, make_tenant):
     with tenant_context(acme_id):
         assert db.session.scalar(select(func.count(Commitment.id))) == 1
         assert rollup.tenant_counts().men == 1
-    assert rollup.recount() == []
+    assert recount() == []
 
 
 def test_concurrent_sign_ups_of_different_people_are_all_counted(app, make_tenant):
@@ -226,4 +229,4 @@ def test_concurrent_sign_ups_of_different_people_are_all_counted(app, make_tenan
     with tenant_context(acme_id):
         assert rollup.tenant_counts().men == 80
     assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 80, "men": 80}}
-    assert rollup.recount() == []
+    assert recount() == []

@@ -1,6 +1,6 @@
 """``stats.json`` and the global page: counts from the roll-up, never people."""
 
-from tenants.models import Gender
+from core.rollup.models import Gender
 from tests.helpers import host
 
 

@@ -9,8 +9,9 @@ import lxml.html
 from playwright.sync_api import expect
 from sqlalchemy import update
 
+from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
-from tenants.models import Gender, Role, Source, Unit, UnitKind
+from tenants.models import Role, Unit, UnitKind
 from tests.helpers import BASE_DOMAIN, host
 
 ACME = host("acme")

@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenant_portal.dashboard import services as exports
 from tenant_portal.models import AuditEntry
 from tenants import services
-from tenants.models import Commitment, Gender, Role, Source
+from tenants.models import Commitment, Role
 from tests.helpers import host
 
 ACME = host("acme")

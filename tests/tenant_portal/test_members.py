@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from core import mail
 from core.extensions import db as _db
 from core.models import MailStatus, OutboxMessage
+from core.rollup import services as rollup
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
-from tenants import rollup
 from tenants.models import Member, Role, utcnow
 from tenants.services import find_or_create_member
 from tests.helpers import BASE_DOMAIN, csrf_token, host

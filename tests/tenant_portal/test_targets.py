@@ -10,11 +10,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
 from tenant_portal.targets import charts, services
 from tenants import services as tenant_services
-from tenants.models import Gender, Role, Target, TargetMetric
+from tenants.models import Role, Target, TargetMetric
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 
 ACME = host("acme")

@@ -8,9 +8,10 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
-from tenants.models import Gender, Role, Unit, UnitKind
+from tenants.models import Role, Unit, UnitKind
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 
 ACME = host("acme")

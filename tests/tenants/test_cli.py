@@ -69,7 +69,7 @@ def test_load_the_demo_twice_safely(app, client):
 def test_recount_reports_drift_and_repairs_it_on_request(app, db, make_tenant, make_commitment):
     from sqlalchemy import delete
 
-    from tenants.models import TenantTally
+    from core.rollup.models import TenantTally
 
     acme = make_tenant("acme")
     make_commitment(acme, country="KE")

@@ -4,9 +4,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from core.rollup import services as rollup
+from core.rollup.models import Gender, Source
+from core.rollup.recount import recount
 from core.tenancy import tenant_context
-from tenants import rollup, services
-from tenants.models import Commitment, Gender, Member, Source
+from tenants import services
+from tenants.models import Commitment, Member
 
 operations = st.lists(
     st.tuples(
@@ -43,7 +46,7 @@ def test_rollup_equals_a_recount(db, make_tenant, make_unit, ops):
             else:
                 _withdraw(db, email)
             db.session.commit()
-    assert rollup.recount() == []  # every dimension, the source included
+    assert recount() == []  # every dimension, the source included
 
 
 def test_withdrawing_lowers_the_counts_and_coming_back_raises_them(db, make_tenant, make_commitment):
@@ -68,12 +71,12 @@ def test_recount_reports_drift_and_repairs_it(db, make_tenant, make_commitment):
     with tenant_context(acme):
         db.session.execute(update(Commitment).values(country_code="FR"))  # behind the roll-up's back
         db.session.commit()
-    drifts = rollup.recount()
+    drifts = recount()
     assert {(d.scope, d.dimension, d.key, d.stored, d.expected) for d in drifts} == {
         ("tenant:acme", "country", "FR", (0, 0), (2, 2)), ("tenant:acme", "country", "KE", (2, 2), (0, 0)),
         ("global", "country", "FR", (0, 0), (2, 2)), ("global", "country", "KE", (2, 2), (0, 0)),
     }
-    rollup.recount(repair=True)
+    recount(repair=True)
     db.session.commit()
-    assert rollup.recount() == []
+    assert recount() == []
     assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 2, "men": 2}}

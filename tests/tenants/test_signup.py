@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
+from core.rollup import services as rollup
 from core.tenancy import tenant_context
-from tenants import rollup
 from tenants.models import Commitment, Member
 from tests.helpers import host, sign_up
 

@@ -12,8 +12,9 @@ import requests
 from joserfc.errors import JoseError
 from sqlalchemy import select
 
+from core.rollup.models import Source
 from core.tenancy import tenant_context
-from tenants.models import Commitment, Member, Role, Source
+from tenants.models import Commitment, Member, Role
 from tenants.sso import oidc, services
 from tenants.sso.models import SsoConnection
 from tests.helpers import continues_to, csrf_token, host

@@ -14,8 +14,9 @@ import requests
 from lxml import etree
 from sqlalchemy import select
 
+from core.rollup.models import Source
 from core.tenancy import tenant_context
-from tenants.models import Commitment, Member, Role, Source, TenantKind, UnitKind
+from tenants.models import Commitment, Member, Role, TenantKind, UnitKind
 from tenants.sso import services
 from tenants.sso.models import SsoConnection
 from tests.conftest import cannot_run

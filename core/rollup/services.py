@@ -1,28 +1,19 @@
-"""The roll-up: counts kept in step with commitments, read instead of counting rows.
-
-Every counted change (a new commitment, a withdrawal, a return) adds +1 or -1 to a few tally rows in
-the same transaction: the tenant's own (by country, unit, gender and day) and the global ones (by
-country, gender, day and partner). Rows are sharded so that concurrent sign-ups rarely wait on the
-same row lock; a read sums the shards. ``recount`` rebuilds everything from the commitments.
-"""
+"""Writing and reading the counts: ``record`` one counted change, read them back as ``Counts``."""
 
 from __future__ import annotations
 
 import random
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, select
+from sqlalchemy import DateTime, bindparam, func, select
 
 from core import live
-from core.database import lock_for_recount
 from core.extensions import db
-from core.models import GlobalTally
-from core.tenancy import current_tenant_id, reviewed_sql, tenant_context
-from tenants.models import Commitment, Gender, Source, Tenant, TenantTally
+from core.rollup.models import Gender, GlobalTally, Source, TenantTally
+from core.tenancy import current_tenant_id, reviewed_sql
 
 Key = tuple[str, str]
 
@@ -140,89 +131,3 @@ def tenant_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
 def global_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
     """The movement's counts across every tenant for the given dimensions."""
     return _read(GlobalTally, dimensions)
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A tally that disagrees with the commitments."""
-
-    scope: str
-    dimension: str
-    key: str
-    stored: tuple[int, int]
-    expected: tuple[int, int]
-
-
-def _expected_tenant_counts(tenant_id: int) -> tuple[Counter, Counter]:
-    totals, men = Counter(), Counter()
-    rows = db.session.execute(
-        select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-               Commitment.created_at, Commitment.source)
-        .where(Commitment.withdrawn_at.is_(None))
-        .execution_options(yield_per=10_000)
-    )
-    for gender, country_code, unit_id, place_id, created_at, source in rows:
-        for key in tenant_keys(gender, country_code, unit_id, place_id, created_at, source):
-            totals[key] += 1
-            men[key] += gender is Gender.MAN
-    return totals, men
-
-
-def _compare(scope: str, stored: Counts, totals: Counter, men: Counter) -> list[Drift]:
-    drifts = []
-    for key in sorted(set(stored.by_key) | set(totals)):
-        have = stored.by_key.get(key, (0, 0))
-        want = (totals[key], men[key])
-        if have != want:
-            drifts.append(Drift(scope, key[0], key[1], have, want))
-    return drifts
-
-
-_REBUILD_GLOBAL_POSTGRESQL = reviewed_sql("SELECT rebuild_global_tallies()")
-
-
-def _rewrite(model, totals: Counter, men: Counter, **fixed) -> None:
-    db.session.execute(delete(model))
-    now = datetime.now(timezone.utc)
-    rows = [dict(fixed, dimension=d, key=k, shard=0, total=totals[(d, k)], men=men[(d, k)], updated_at=now)
-            for d, k in sorted(totals) if totals[(d, k)]]
-    if rows:
-        db.session.execute(model.__table__.insert(), rows)
-
-
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country")
-ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
-
-
-def recount(repair: bool = False, progress: Callable[[Tenant], None] | None = None) -> list[Drift]:
-    """Recount every tenant's and the global tallies from the commitments; list the drift, and
-    rewrite the drifted tallies when ``repair`` is set."""
-    global_totals, global_men = Counter(), Counter()
-    drifts: list[Drift] = []
-    if repair:
-        # Every write to the global tallies comes with one to the tenant tallies, so this holds them off too.
-        lock_for_recount(Commitment.__table__, TenantTally.__table__)
-    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
-        with tenant_context(tenant):
-            totals, men = _expected_tenant_counts(tenant.id)
-            tenant_drift = _compare(f"tenant:{tenant.slug}", tenant_counts(ALL_TENANT_DIMENSIONS), totals, men)
-            if repair and tenant_drift:
-                _rewrite(TenantTally, totals, men, tenant_id=tenant.id)
-        drifts += tenant_drift
-        for (dimension, key), n in totals.items():
-            if dimension in ("country", "day", "gender"):
-                global_totals[(dimension, key)] += n
-                global_men[(dimension, key)] += men[(dimension, key)]
-            if dimension == "gender":
-                global_totals[("tenant", str(tenant.id))] += n
-                global_men[("tenant", str(tenant.id))] += men[(dimension, key)]
-        if progress:
-            progress(tenant)
-    global_drift = _compare("global", global_counts(ALL_GLOBAL_DIMENSIONS), global_totals, global_men)
-    if repair and global_drift:
-        if db.session.get_bind().dialect.name == "postgresql":
-            # From the tenants' tallies, repaired above; the app role may not write the global ones itself.
-            db.session.execute(_REBUILD_GLOBAL_POSTGRESQL)
-        else:
-            _rewrite(GlobalTally, global_totals, global_men)
-    return drifts + global_drift

@@ -1,0 +1,24 @@
+"""The roll-up: counts kept in step with commitments, read instead of counting rows.
+
+How counts roll up:
+
+1. Every counted change (a new commitment, a withdrawal, a return) calls ``services.record`` with +1 or -1, in
+   the transaction that makes the change. It adds to a few tally rows (``models.py``): the tenant's own (by
+   country, unit, gender, day, place and source) and the global ones (by country, gender, day and partner).
+   Rows are sharded (``ROLLUP_SHARDS``) so that concurrent sign-ups rarely wait on the same row lock.
+2. Once that transaction commits, open live pages of both sites hear of it (``core/live.py``).
+3. Pages, ``stats.json``, maps and the portal read ``services.tenant_counts`` / ``services.global_counts``:
+   a sum over the shards of the keys they ask for, never a count of commitment rows.
+4. ``recount.py`` (``flask rollup recount [--repair]``, ``cli.py``) checks every tally against the
+   commitments and rewrites the ones that drifted. The commitments belong to the tenants package, above core:
+   it hands the roll-up where they are in its ``init_app`` (``recount.count_commitments_from``).
+
+The roll-up imports nothing from the packages above core and nothing from the global site's pages.
+"""
+
+
+def init_app(app) -> None:
+    """Register the ``flask rollup`` commands."""
+    from core.rollup import cli
+
+    cli.init_app(app)

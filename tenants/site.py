@@ -1,0 +1,60 @@
+"""What a tenant's host serves on core's shared routes, and where the roll-up finds the commitments it counts.
+
+Both are handed to core (which may not import this package) by ``init_app``: ``core.site.TenantSite`` and
+``core.rollup.recount.Commitments``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core import site
+from core.extensions import db
+from core.rollup import recount
+from tenants import services, views
+from tenants.models import Commitment, MapVisibility, Tenant, TenantStatus, Unit
+from tenants.sso.forms import DiscoveryForm
+
+
+def map_is_public(tenant: Tenant) -> bool:
+    """Whether anyone may see the tenant's internal map (until members sign in, only public maps show)."""
+    return tenant.map_visibility is MapVisibility.PUBLIC
+
+
+def _listed() -> list[Tenant]:
+    return db.session.scalars(
+        select(Tenant).where(Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE)).all()
+
+
+def _map_page() -> dict:
+    return {"units": services.signup_units(), "target": services.public_target()}
+
+
+def _every_tenant() -> list[tuple[int, str]]:
+    return [tuple(row) for row in db.session.execute(select(Tenant.id, Tenant.slug).order_by(Tenant.slug))]
+
+
+def _counted_commitments():
+    return db.session.execute(
+        select(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
+               Commitment.created_at, Commitment.source)
+        .where(Commitment.withdrawn_at.is_(None))
+        .execution_options(yield_per=10_000)
+    )
+
+
+def init_app(app) -> None:
+    """Hand core the tenant hosts' pages and the roll-up the commitments."""
+    site.serve_tenants(app, site.TenantSite(
+        home=views.signup_page,
+        get=lambda tenant_id: db.session.get(Tenant, tenant_id),
+        map_is_public=map_is_public,
+        units=lambda: db.session.scalars(select(Unit)),
+        unit=services.unit_in_tenant,
+        map_page=_map_page,
+        brand_colors=services.brand_colors,
+        listed=_listed,
+        discovery_form=DiscoveryForm,
+    ))
+    recount.count_commitments_from(app, recount.Commitments(
+        table=Commitment.__table__, tenants=_every_tenant, counted=_counted_commitments))

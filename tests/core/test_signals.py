@@ -1,0 +1,31 @@
+"""Work noted for a transaction is heard once it commits, by its topic's receivers only, and never on rollback."""
+
+from core import signals
+
+
+def test_noted_work_is_sent_after_the_commit_and_dropped_on_rollback(db):
+    heard = []
+
+    def receiver(topic, items):
+        heard.append((topic, items))
+
+    signals.committed.connect(receiver, sender="test")
+    try:
+        db.session.connection()  # a transaction begins
+        signals.after_commit(db.session(), "test", "dropped")
+        db.session.rollback()
+        assert heard == []
+
+        db.session.connection()  # a transaction begins
+        signals.after_commit(db.session(), "test", "a", "b")
+        signals.after_commit(db.session(), "test", "a")
+        signals.after_commit(db.session(), "other topic", "c")
+        assert heard == []  # not before the commit
+        db.session.commit()
+        assert heard == [("test", {"a", "b"})]
+
+        db.session.connection()  # a transaction begins
+        db.session.commit()
+        assert heard == [("test", {"a", "b"})]  # sent once
+    finally:
+        signals.committed.disconnect(receiver, sender="test")
