@@ -22,6 +22,7 @@ from core import places
 from core.extensions import db
 from core.i18n import is_country_code
 from core.rollup import services as rollup
+from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
 from tenants.models import Commitment, Member, Target, Tenant, Unit, UnitKind
 from tenants.sso.models import SsoConnection
@@ -56,13 +57,15 @@ class UnitFields:
 
 @dataclass(frozen=True)
 class TreeRow:
-    """One unit in the tree: how deep it sits, its parent, and its commitments (None: fewer than k)."""
+    """One unit in the tree: how deep it sits, its parent, and its commitments as every breakdown shows them
+    (None: fewer than k; ``merged``: counted together with its smaller units)."""
 
     unit: Unit
     depth: int
     parent: Unit | None
     children: int
     commitments: int | None
+    merged: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,12 @@ def tree_order(units: list[Unit]) -> list[tuple[Unit, int]]:
 
 
 def unit_tree(tenant: Tenant, page: int = 1) -> TreePage:
-    """One page of the tenant's units in tree order, with their commitments (hidden below the privacy threshold)."""
+    """One page of the tenant's units in tree order, with their commitments released as on the dashboard and
+    in ``stats.json`` (small units merged into their parents), so that comparing the pages reveals nobody."""
     units = _all_units()
     by_id = {unit.id: unit for unit in units}
     ordered = tree_order(units)
-    counts = rollup.tenant_counts(("unit",)).dimension("unit")
+    breakdown = release(rollup.tenant_counts(("unit",)).dimension("unit"), tenant.privacy_k, unit_parents(units))
     child_counts: dict[uuid.UUID, int] = {}
     for unit in units:
         if unit.parent_id is not None:
@@ -116,9 +120,9 @@ def unit_tree(tenant: Tenant, page: int = 1) -> TreePage:
     page = min(max(page, 1), pages)
     rows = []
     for unit, depth in ordered[(page - 1) * PER_PAGE:page * PER_PAGE]:
-        total = counts.get(str(unit.id), {}).get("total", 0)
+        shown = breakdown.shown(str(unit.id))
         rows.append(TreeRow(unit, depth, by_id.get(unit.parent_id), child_counts.get(unit.id, 0),
-                            total if total == 0 or total >= tenant.privacy_k else None))
+                            shown.total if shown is not None else None, breakdown.merged(str(unit.id))))
     return TreePage(rows, page, pages, len(ordered), tenant.privacy_k)
 
 

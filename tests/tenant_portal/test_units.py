@@ -73,16 +73,19 @@ def test_the_tree_shows_each_unit_under_its_parent_with_counts_above_the_thresho
     for _ in range(10):
         make_commitment(acme, unit=paris)
     for _ in range(3):
-        make_commitment(acme, unit=sales, gender=Gender.WOMAN)
+        make_commitment(acme, unit=sales)
     sign_in_as(acme, Role.VIEWER, client=client)
     page = client.get("/portal/units", base_url=ACME).get_data(as_text=True)
     names = re.findall(r'<th scope="row" class="unit-name[^"]*">([^<]+)</th>', page)
     assert names == ["Nairobi office", "Paris office", "Paris sales"]  # each unit right under its parent
     assert 'class="unit-name unit-depth-1"' in page
     rows = dict(re.findall(r'>([^<]+)</th>\s*<td>[^<]*</td>\s*<td>[^<]*</td>.*?<td class="number">([^<]*(?:<span '
-                           r'class="held-back">[^<]+</span>)?)</td>\s*</tr>', page, re.S))
-    assert rows["Paris office"].strip() == "10"
-    assert "fewer than 10" in rows["Paris sales"]  # 3 people: too few to show
+                           r'class="[a-z-]+">[^<]+</span>)?)</td>\s*</tr>', page, re.S))
+    # The 3 people of Paris sales are too few to show: counted in Paris office, as the dashboard and stats.json
+    # count them (showing 10 here beside 13 there would give the 3 away).
+    assert rows["Paris office"].replace("<span", " <span").split()[0] == "13"
+    assert "with its smaller units" in rows["Paris office"]
+    assert "fewer than 10" in rows["Paris sales"]
     assert rows["Nairobi office"].strip() == "0"
     assert "Add a unit" not in page and "Delete" not in page  # a viewer changes nothing
 
