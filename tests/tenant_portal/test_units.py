@@ -8,7 +8,6 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
 from tenants.models import Role, Unit, UnitKind
