@@ -9,7 +9,7 @@ share this machine's cores and a lagging client measures itself. Rates go up by 
 until p99 passes ``P99_BOUND_MS`` (or a request fails), then ``REFINEMENTS`` geometric midpoints narrow the
 bound: the case's maximum rate is the highest rate that passed below the lowest that failed.
 
-The visits (``KINDS``): ``person`` GETs the sign-up page then POSTs the form on the same connection, as a
+The visits (``Target.kind``): ``person`` GETs the sign-up page then POSTs the form on the same connection, as a
 browser does; ``post`` POSTs the form alone (cookie and CSRF token fetched before the step, one per host);
 ``bare`` POSTs to the bare insert endpoint (``bench/bare_app.py``).
 """
@@ -33,7 +33,6 @@ LAG_P99_BOUND_MS = 10.0
 FACTOR, REFINEMENTS = 1.5, 2
 DRAIN_SECONDS = 30  # after the last arrival, the longest the step waits for the answers still due
 PAUSE_SECONDS = 2  # between steps, so that one step's queue is gone before the next begins
-KINDS = ("person", "post", "bare")
 
 
 # The pure parts: schedule, percentiles, verdict and search (tests/test_bench_open_loop.py).
@@ -100,7 +99,7 @@ def max_rate(steps: list[tuple[int, str]]) -> int:
 class Target:
     port: int
     hosts: list[str]
-    kind: str  # one of KINDS
+    kind: str  # "person", "post" or "bare"
     forms: dict | None = None  # host -> (cookie, token), for ``post``
 
 
@@ -150,10 +149,13 @@ async def _visit(target: Target, host: str, scheduled: float, record: dict) -> N
             writer.close()
 
 
-async def _step(target: Target, rate: float, seconds: float, seed: int) -> dict:
+async def _step(target: Target, rate: int, seconds: float, seed: int) -> dict:
+    """Visits at ``rate`` a second for ``seconds``, each started by the event loop at its scheduled time; then
+    up to ``DRAIN_SECONDS`` for the answers still due. Returns what each visit noted, by its index: pending
+    (no answer, cancelled) and uncertain (the connection broke) visits are the ones the server may have stored."""
     loop = asyncio.get_running_loop()
-    record = {"scheduled": [], "lags": [], "answered": [], "page_answered": [], "accepted": [], "pending": {}, "uncertain": [],
-              "errors": 0, "shed": 0}
+    record = {"scheduled": [], "lags": [], "answered": [], "page_answered": [], "accepted": [], "pending": {},
+              "uncertain": [], "errors": 0, "shed": 0}
     offsets = arrival_times(rate, seconds, random.Random(seed))
     hosts = random.Random(seed + 1)
     tasks = set()
@@ -197,7 +199,7 @@ def punctual():
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
-def summarise(rate: float, seconds: float, record: dict) -> dict:
+def summarise(rate: int, seconds: float, record: dict) -> dict:
     """A step's figures: latencies from the schedule, the page's part (a person's visit), the client's lag."""
     scheduled, lags = record["scheduled"], sorted(record["lags"])
     served = [end for end in record["answered"] if end is not None]

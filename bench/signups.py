@@ -1,10 +1,14 @@
-"""Sign-up load benchmark, side by side with this machine's limits.
+"""Sign-up load benchmark, side by side with this machine's limits: closed loops, then open-loop rate steps.
 
-    .venv/bin/python -m bench.signups            # 32 and 256 clients, spread and on one tenant (minutes)
-    .venv/bin/python -m bench.signups --smoke    # tiny: checks that the benchmark works
+    .venv/bin/python -m bench.signups                # both (about 15 minutes)
+    .venv/bin/python -m bench.signups --loop closed  # 32 and 256 clients, spread and on one tenant
+    .venv/bin/python -m bench.signups --loop open    # people arriving at stepped rates (bench/open_loop.py)
+    .venv/bin/python -m bench.signups --smoke        # tiny: checks that the benchmark works
 
 As in production: gunicorn with gevent workers, PostgreSQL as the app role under row-level security,
-Redis. Each client fills in the real sign-up form of its tenant (GET for the CSRF token and session,
+Redis, 100 tenants.
+
+Closed loop: each client fills in the real sign-up form of its tenant (GET for the CSRF token and session,
 then a POST per new person on a connection of its own, sending the cookie the server last set), for
 a fixed time. Two baselines run in the same session: pgbench inserting the same row shape with the same
 unique key, and a bare Flask endpoint that inserts one such row under the same gunicorn settings
@@ -12,12 +16,22 @@ unique key, and a bare Flask endpoint that inserts one such row under the same g
 the machine cannot flatter the ratio. The product serves ``MAX_SERVING`` requests at once per worker, the
 others in arrival order, and sheds past ``MAX_IN_FLIGHT`` (``core/load_shedding.py``; settings in
 ``bench/common.py``): a person answered 503 waits the ``Retry-After`` and tries again, and their wait counts from
-their first try. Afterwards every sign-up that was answered with success must be stored exactly
-once, and the tallies must equal a recount.
+their first try.
 
-Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``) and ``.md``, the table also on stdout.
+Open loop (``bench/open_loop.py``): people arrive at a fixed rate (Poisson) whatever the server does, each on a
+new connection, and each visit's latency runs from its scheduled time, so a slow answer cannot hide the
+visits queued behind it. The rate goes up until p99 passes 100 ms, for a person's visit (GET the page, then
+POST the form) spread over the tenants and on one tenant, for the POST alone, and for the bare endpoint (after
+its closed-loop cases). A step in which the client itself started visits late (p99 lag over 10 ms) is
+invalid: the client and the server share this machine, so the client runs its steps in the real-time
+scheduling class where the system allows it, and its lag and CPU share are reported for each step.
+
+Afterwards every sign-up that was answered with success must be stored exactly once (an open-loop visit
+left unanswered may be stored, once), and the tallies must equal a recount.
+
+Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``, ``person_max_rate_p99_100ms``,
+``post_max_rate_p99_100ms``, ``bare_max_rate_p99_100ms``) and ``.md``, the tables also on stdout.
 """
-
 from __future__ import annotations
 
 import asyncio
