@@ -69,19 +69,24 @@ def verdict(step: dict) -> str:
 def next_rate(steps: list[tuple[int, str]], start: int, factor: float = FACTOR,
               refinements: int = REFINEMENTS, max_steps: int = 20) -> int | None:
     """The rate of the next step (whole visits a second), given the steps so far as ``(rate, verdict)``;
-    ``None`` when the search is over. Up by ``factor`` while steps pass; after the first failure,
-    ``refinements`` steps at the geometric midpoint of the highest pass below the lowest failure and that
-    failure. An invalid step (the client lagged) ends the search: a higher rate would only lag more."""
+    ``None`` when the search is over. Up by ``factor`` while steps pass; down by ``factor`` while none has
+    passed below a failure (a machine slower than the start assumed), to 1 a second at least; once a pass
+    lies below a failure, ``refinements`` steps at the geometric midpoint of the highest such pass and the
+    lowest failure. An invalid step (the client lagged) ends the search: a higher rate would only lag more."""
     if len(steps) >= max_steps or any(outcome == "invalid" for _, outcome in steps):
         return None
     if not steps:
         return start
-    failed = [rate for rate, outcome in steps if outcome == "fail"]
-    if not failed:
+    if not any(outcome == "fail" for _, outcome in steps):
         return max(steps[-1][0] + 1, round(steps[-1][0] * factor))
-    after_failure = len(steps) - next(n for n, (_, outcome) in enumerate(steps) if outcome == "fail") - 1
-    low, high = max_rate(steps), min(failed)
-    if after_failure >= refinements or not low:
+    low, high = max_rate(steps), min(rate for rate, outcome in steps if outcome == "fail")
+    if not low:
+        lower = min(high - 1, round(high / factor))
+        return lower if lower >= 1 else None
+    # The first step after which a pass lay below a failure; the refinements come after it.
+    bracketed = next(n for n in range(len(steps))
+                     if any(outcome == "fail" for _, outcome in steps[:n + 1]) and max_rate(steps[:n + 1]))
+    if len(steps) - bracketed - 1 >= refinements:
         return None
     middle = round(math.sqrt(low * high))
     return middle if low < middle < high else None

@@ -75,9 +75,14 @@ def test_rates_go_up_until_p99_passes_the_bound_then_narrow_it_down():
     assert max_rate(search_against(1000, start=100)) == 931  # 760 passed, 1140 failed, then 931 and 1030
 
 
-def test_the_search_stops_at_once_when_the_first_rate_fails_or_the_client_lags():
-    assert search_against(5) == [(10, "fail")]
-    assert max_rate([(10, "fail")]) == 0
+def test_when_the_first_rate_fails_the_search_goes_down_then_narrows_it_down():
+    assert search_against(5) == [(10, "fail"), (7, "fail"), (5, "pass"), (6, "fail")]
+    assert max_rate(search_against(5)) == 5
+    assert search_against(0.5) == [(10, "fail"), (7, "fail"), (5, "fail"), (3, "fail"), (2, "fail"), (1, "fail")]
+    assert max_rate(search_against(0.5)) == 0
+
+
+def test_the_search_stops_when_the_client_lags():
     steps = [(10, "pass"), (15.0, "invalid")]
     assert next_rate(steps, 10) is None
     assert max_rate(steps) == 10
