@@ -32,6 +32,7 @@ left unanswered may be stored, once), and the tallies must equal a recount.
 Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``, ``person_max_rate_p99_100ms``,
 ``post_max_rate_p99_100ms``, ``bare_max_rate_p99_100ms``) and ``.md``, the tables also on stdout.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -191,7 +192,8 @@ def stored_exactly_once(urls: dict, accepted: list[tuple[str, str]], uncertain: 
 
 
 # The open-loop cases: (name, visit, one tenant or all, first rate a second). The first rates sit well below
-# where each case saturated on this machine (a person ~60/s, the POST ~250/s, the bare endpoint ~1,300/s).
+# where each case saturated on a quiet machine like this one (a person ~60/s, the POST ~250/s, the bare
+# endpoint ~1,300/s); on a busier one the search steps down from them.
 OPEN_CASES = [("person, spread", "person", "spread", 10), ("person, one tenant", "person", "one tenant", 10),
               ("POST alone, spread", "post", "spread", 25)]
 SMOKE_OPEN_CASES = [("person, spread", "person", "spread", 5), ("POST alone, spread", "post", "spread", 10)]
@@ -232,8 +234,8 @@ def main() -> None:
         result["settings"]["open loop"] = (
             f"Poisson arrivals, {open_settings['seconds']} s a step, a new connection per visit; latency from each "
             f"visit's scheduled time to its last answer; rates x{open_loop.FACTOR} until p99 > "
-            f"{open_loop.P99_BOUND_MS:g} ms or an error, then {open_loop.REFINEMENTS} geometric "
-            f"midpoints; a step whose client started visits more than {open_loop.LAG_P99_BOUND_MS:g} ms late "
+            f"{open_loop.P99_BOUND_MS:g} ms or an error (down by as much while the first rates fail), then "
+            f"{open_loop.REFINEMENTS} geometric midpoints; a step whose client started visits more than {open_loop.LAG_P99_BOUND_MS:g} ms late "
             "at p99 is invalid (run once more, then it ends the search); the bare endpoint after its closed-loop "
             "cases")
 
@@ -371,7 +373,9 @@ def markdown(result: dict) -> str:
             "visit not served.", "",
             "| case | rate/s | visits | served/s | p50 ms | p90 ms | p99 ms | max ms | page p99 ms | errors | shed "
             "| unanswered | lag p99 ms | client CPU | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        show = lambda value: "-" if value is None else value
+        def show(value) -> str:
+            return "-" if value is None else str(value)
+
         for name, case in result["open_loop"].items():
             for s in case["steps"]:
                 lines.append(f"| {name} | {s['rate']} | {s['arrivals']} | {s['served_per_second']} | "
