@@ -240,7 +240,10 @@ def parse_arguments(doc: str) -> argparse.Namespace:
                              "the sign-ups load the first (default 10000)")
     parser.add_argument("--streams", type=_counts, metavar="N[,N...]",
                         help="open streams at each step (default 1000,5000,10000)")
-    parser.add_argument("--seconds", type=int, help="seconds per sign-up case (default 15)")
+    parser.add_argument("--seconds", type=int,
+                        help="seconds per sign-up case (default 15) and per open-loop step (default 10)")
+    parser.add_argument("--loop", choices=("closed", "open", "both"), default="both",
+                        help="the sign-up cases to run: closed loops, open-loop rate steps, or both (default)")
     args = parser.parse_args()
     raise_open_file_limit()
     return args
