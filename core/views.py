@@ -9,9 +9,9 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask_babel import get_locale
 
 from core import live, maps, params, places, stats
-from tenants import services as tenant_services
 from tenants import views as tenant_views
-from tenants.services import brand_colors
+from tenants.services import public as tenant_services
+from tenants.services.registry import brand_colors
 from tenants.sso.forms import DiscoveryForm
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",

@@ -15,8 +15,8 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from core import places
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
-from tenants import services
 from tenants.models import Gender, Unit, UnitKind
+from tenants.services import public
 
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
@@ -123,7 +123,7 @@ class SignupForm(CommitmentForm):
 
     def validate_unit(self, field) -> None:
         try:
-            unit = services.unit_in_tenant(uuid.UUID(field.data))
+            unit = public.unit_in_tenant(uuid.UUID(field.data))
         except ValueError:
             unit = None
         if unit is None:

@@ -10,9 +10,10 @@ from flask_login import current_user
 
 from core import auth
 from core.i18n import is_country_code
-from tenants import rollup, services
+from tenants import rollup
 from tenants.forms import SignedInCommitForm, SignupForm
 from tenants.models import Gender, Source
+from tenants.services import places, public, signups
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -34,7 +35,7 @@ def _require_tenant() -> None:
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
     _require_tenant()
-    unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
+    unit = public.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
     if auth.signed_in_via() is auth.Via.SSO:
@@ -47,8 +48,8 @@ def signup_page(unit_id: uuid.UUID | None = None):
         form.country.data = browser_country()
     if form.validate_on_submit():
         language = str(get_locale())
-        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
-        services.commit(services.SignUp(
+        city, place_id = places.locate(form.country.data, form.city.data or None, form.place_id, language)
+        signups.commit(signups.SignUp(
             email=form.email.data, gender=Gender(form.gender.data), country_code=form.country.data,
             language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
             name=form.name.data or None, name_public=form.name_public.data,
@@ -56,9 +57,9 @@ def signup_page(unit_id: uuid.UUID | None = None):
             unit_id=form.unit_id,
         ))
         return redirect(url_for("tenants.thanks"), code=303)
-    form.offer_units(services.signup_units())
+    form.offer_units(public.signup_units())
     return render_template(
-        "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
+        "tenants/signup.html", form=form, texts=public.tenant_texts(str(get_locale())),
         counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
     ), 400 if form.is_submitted() else 200
 
@@ -67,14 +68,14 @@ def _signed_in_commitment():
     """One click for someone signed in through their organisation: name, email and unit came from it (the
     commitment counts as verified when the identity provider vouched for the address)."""
     member = current_user
-    member_unit = services.unit_in_tenant(member.unit_id) if member.unit_id else None
+    member_unit = public.unit_in_tenant(member.unit_id) if member.unit_id else None
     form = SignedInCommitForm()
     if not form.is_submitted():
         form.country.data = (member_unit.country_code if member_unit else None) or browser_country()
     if form.validate_on_submit():
         language = str(get_locale())
-        city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
-        services.commit(services.SignUp(
+        city, place_id = places.locate(form.country.data, form.city.data or None, form.place_id, language)
+        signups.commit(signups.SignUp(
             email=member.email, gender=Gender(form.gender.data), country_code=form.country.data,
             language=language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
             name=member.display_name, name_public=form.name_public.data,
@@ -84,7 +85,7 @@ def _signed_in_commitment():
         return redirect(url_for("tenants.thanks"), code=303)
     return render_template(
         "tenants/signup.html", form=form, member=member, member_unit=member_unit,
-        committed=services.has_committed(member), texts=services.tenant_texts(str(get_locale())),
+        committed=signups.has_committed(member), texts=public.tenant_texts(str(get_locale())),
         counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
     ), 400 if form.is_submitted() else 200
 
@@ -99,7 +100,7 @@ def unit_signup(unit_id: uuid.UUID):
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email."""
     _require_tenant()
-    return render_template("tenants/thanks.html", texts=services.tenant_texts(str(get_locale())),
+    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())),
                            counts=rollup.tenant_counts())
 
 

@@ -19,7 +19,7 @@ from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.members import services
 from tenant_portal.members.forms import ROLE_NAMES, ConfirmForm, InviteForm, RoleForm, SignInLinkForm, role_choices
 from tenants.models import Role
-from tenants.services import has_committed
+from tenants.services.signups import has_committed
 from tenants.sso import services as sso
 
 bp = Blueprint("portal_members", __name__, url_prefix="/portal/members")

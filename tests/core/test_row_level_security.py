@@ -11,8 +11,9 @@ from sqlalchemy import func, select, text
 from core.app import create_app
 from core.extensions import db
 from core.tenancy import reviewed_sql, tenant_context
-from tenants import rollup, services
+from tenants import rollup
 from tenants.models import Commitment, Gender, Member
+from tenants.services import signups
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -204,8 +205,8 @@ def run_together(app, tenant_id, work, threads: int = 8) -> list:
 
 
 def sign_up(email: str) -> bool:
-    counted = services.commit(services.SignUp(email=email, gender=Gender.MAN, country_code="FR", language="en",
-                                              consent_version="1"))
+    counted = signups.commit(signups.SignUp(email=email, gender=Gender.MAN, country_code="FR", language="en",
+                                            consent_version="1"))
     db.session.commit()
     return counted
 
