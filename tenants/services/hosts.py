@@ -83,7 +83,7 @@ def match_host(host: str, base_domain: str) -> HostMatch | None:
     it at once (``forget_changed_tenants``), as does a removed custom domain (``forget_host``); other workers
     see a change, a suspension or a removed custom domain within those seconds.
     """
-    host = host.split(":", 1)[0].strip().lower().rstrip(".")
+    host = _bare(host)
     if host == base_domain:
         return HostMatch(tenant=None)
     remembered = _remembered()
@@ -111,6 +111,11 @@ _remembered_hosts: WeakKeyDictionary[Flask, dict[str, tuple[dict, float]]] = Wea
 _REMEMBERED_COLUMNS = tuple(column.key for column in Tenant.__mapper__.column_attrs if not column.deferred)
 
 
+def _bare(host: str) -> str:
+    """A Host header as the name it is remembered by: no port, lower case, no final dot."""
+    return host.split(":", 1)[0].strip().lower().rstrip(".")
+
+
 def _remembered() -> dict[str, tuple[dict, float]]:
     app = current_app._get_current_object()
     remembered = _remembered_hosts.get(app)
@@ -129,7 +134,7 @@ def _detached_tenant(values: dict) -> Tenant:
 def forget_host(hostname: str) -> None:
     """Forget what this process remembers about a host (the current app's), so its next request looks it up."""
     if has_app_context():
-        _remembered().pop(hostname, None)
+        _remembered().pop(_bare(hostname), None)
 
 
 def forget_tenants(tenant_ids: Iterable[int]) -> None:
@@ -140,7 +145,7 @@ def forget_tenants(tenant_ids: Iterable[int]) -> None:
     remembered = _remembered()
     for host, (values, _) in list(remembered.items()):
         if values["id"] in tenant_ids:
-            del remembered[host]
+            remembered.pop(host, None)  # another thread may have forgotten it just now
 
 
 # Listeners on the Session class, registered by ``tenants.init_app``: a change to a tenant is noted at each
