@@ -145,11 +145,11 @@ def populate(urls: dict, env: dict, tenants: int, commitments: int) -> float:
     script = (
         "import sys\n"
         "from core.app import create_app; from core.extensions import db; from core.tenancy import tenant_context\n"
-        "from tenants import services; from tenants.models import TenantKind, Unit, UnitKind\n"
+        "from tenants.models import TenantKind, Unit, UnitKind; from tenants.services import registry\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         f"    for n in range({tenants}):\n"
-        "        t = services.create_tenant(f'org{n}', f'Organisation {n}', TenantKind.CORPORATION)\n"
+        "        t = registry.create_tenant(f'org{n}', f'Organisation {n}', TenantKind.CORPORATION)\n"
         "        with tenant_context(t):\n"
         "            for u in range(5):\n"
         "                db.session.add(Unit(name=f'Office {u}', kind=UnitKind.OFFICE, country_code='FR',\n"

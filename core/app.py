@@ -22,7 +22,7 @@ from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
 from tenants.models import Member
-from tenants.services import match_host
+from tenants.services.hosts import match_host
 
 
 def create_app(config: dict | None = None) -> Flask:

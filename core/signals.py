@@ -31,7 +31,8 @@ Sent after a session's transaction committed, once for each topic noted with ``a
 topic (a string), ``items`` the set of what was noted under it. Receivers run after the commit, outside the
 transaction; they may be called without an application context (a command's own session).
 
-Topics: ``"live"`` (channels whose counts changed; ``core.live`` publishes them to every worker).""")
+Topics: ``"live"`` (channels whose counts changed; ``core.live`` publishes them to every worker) and
+``"changed tenants"`` (tenant ids; ``tenants.services.hosts`` forgets their cached hosts).""")
 
 # session.info key: {topic: {items}} noted for the open transaction.
 _PENDING = "after_commit"

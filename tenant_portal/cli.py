@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from core.extensions import db
 from tenant_portal.members import services as members
-from tenants import services as tenants
 from tenants.models import Role, Tenant
+from tenants.services import hosts
 
 portal_cli = AppGroup("portal", help="Look after tenants' portals.")
 
@@ -25,7 +25,7 @@ def invite_admin(slug, email, url):
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"no tenant {slug!r}")
-    with tenants.on_site(tenant, url):
+    with hosts.on_site(tenant, url):
         try:
             members.invite(tenant, email, Role.ADMIN, actor=None)
         except members.MemberChangeRefused as error:

@@ -11,7 +11,8 @@ from core import auth
 from core.extensions import host_and_address, limiter
 from core.navigation import continue_to
 from core.params import page_number
-from tenants.services import InvalidTenantSetting, signup_units
+from tenants.services.public import signup_units
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso import break_glass, oidc, presets, saml
 from tenants.sso import services as sso
 from tenants.sso import views as sso_views

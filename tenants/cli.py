@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.tenancy import tenant_context
-from tenants import demo, services
+from tenants import demo
 from tenants.models import MapVisibility, Tenant, TenantKind
+from tenants.services import hosts, members, registry
 from tenants.sso import services as sso_services
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
@@ -32,9 +33,9 @@ def _fail(error: Exception):
 def create(slug, name, kind, admin_email, default_language, unlisted):
     """Create a tenant reachable at SLUG.<BASE_DOMAIN>."""
     try:
-        tenant = services.create_tenant(slug, name, TenantKind(kind), admin_email=admin_email,
+        tenant = registry.create_tenant(slug, name, TenantKind(kind), admin_email=admin_email,
                                         default_language=default_language, listed=not unlisted)
-    except services.InvalidTenantSetting as error:
+    except registry.InvalidTenantSetting as error:
         _fail(error)
     db.session.commit()
     click.echo(f"Created {tenant.name}: http://{tenant.slug}.{current_app.config['BASE_DOMAIN']}/ "
@@ -51,8 +52,8 @@ def add_hostname(slug, hostname, unverified):
     if tenant is None:
         _fail(LookupError(f"no tenant {slug!r}"))
     try:
-        entry = services.add_hostname(tenant, hostname, verified=not unverified)
-    except services.InvalidTenantSetting as error:
+        entry = hosts.add_hostname(tenant, hostname, verified=not unverified)
+    except registry.InvalidTenantSetting as error:
         _fail(error)
     db.session.commit()
     state = "verified" if entry.verified_at else "not yet verified"
@@ -71,9 +72,9 @@ def configure(slug, map_visibility, privacy_k, listed):
     if tenant is None:
         _fail(LookupError(f"no tenant {slug!r}"))
     try:
-        services.configure(tenant, map_visibility=MapVisibility(map_visibility) if map_visibility else None,
+        registry.configure(tenant, map_visibility=MapVisibility(map_visibility) if map_visibility else None,
                            privacy_k=privacy_k, listed=listed)
-    except services.InvalidTenantSetting as error:
+    except registry.InvalidTenantSetting as error:
         _fail(error)
     db.session.commit()
     click.echo(f"{tenant.slug}: map {tenant.map_visibility.value}, k={tenant.privacy_k}, "
@@ -83,7 +84,7 @@ def configure(slug, map_visibility, privacy_k, listed):
 @tenants_cli.command("list")
 def list_tenants():
     """Every tenant with its status and counts."""
-    rows = services.tenant_overview()
+    rows = registry.tenant_overview()
     if not rows:
         click.echo("No tenants yet. Create one with `flask tenants create` or load the demo.")
         return
@@ -117,14 +118,14 @@ def fold_addresses():
     changed, problems = 0, []
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
         with tenant_context(tenant):
-            keys, clashes = services.refold_member_keys()
+            keys, clashes = members.refold_member_keys()
             changed += keys
             problems += [f"{tenant.slug}: {' and '.join(m.email for m in group)} are one address: keep one "
                          f"(remove the others in the portal's Members page), then run this again"
                          for group in clashes]
             try:
                 changed += sso_services.refold_domains(tenant)
-            except services.InvalidTenantSetting as error:
+            except registry.InvalidTenantSetting as error:
                 problems.append(f"{tenant.slug}: allowed domains left as they were: {error}")
     db.session.commit()
     for problem in problems:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
-from tenants import services
+from tenants.services import places, registry, signups
 from tenants.models import Tenant, TenantKind, TenantText, Unit, UnitKind
 
 # (slug, name, kind, primary, accent, default language, listed, units)
@@ -91,7 +91,7 @@ def create_demo_tenants() -> list[Tenant]:
     for slug, name, kind, primary, accent, language, listed, units in DEMO_TENANTS:
         if slug in existing:
             continue
-        tenant = services.create_tenant(
+        tenant = registry.create_tenant(
             slug, name, kind, admin_email=f"admin@{slug}.example.org", primary_color=primary, accent_color=accent,
             default_language=language, listed=listed, logo=demo_logo(slug.capitalize(), primary), logo_mime="image/png")
         with tenant_context(tenant):
@@ -114,7 +114,7 @@ class DemoStep:
     """One generated commitment, to be made as ``tenant_id``."""
 
     tenant_id: int
-    signup: services.SignUp
+    signup: signups.SignUp
 
 
 def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoStep]:
@@ -123,23 +123,23 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     weights = [TENANT_WEIGHTS.get(t.slug, 10) for t in tenants]
-    places = {}
+    located_units = {}
     for tenant in tenants:
         with tenant_context(tenant):
-            places[tenant.id] = list(db.session.scalars(select(Unit).where(Unit.country_code.is_not(None))))
+            located_units[tenant.id] = list(db.session.scalars(select(Unit).where(Unit.country_code.is_not(None))))
     steps = []
     for n in range(count):
         tenant = rng.choices(tenants, weights)[0]
         gender = rng.choices([g for g, _ in GENDER_WEIGHTS], [w for _, w in GENDER_WEIGHTS])[0]
-        units = places[tenant.id]
+        units = located_units[tenant.id]
         if units and rng.random() < 0.7:
             unit = rng.choice(units)
             country, city, unit_id = unit.country_code, unit.city, unit.id
         else:
             (country, city), unit_id = rng.choice(SPREAD), None
-        city, place_id = services.locate(country, city, None, "en")
+        city, place_id = places.locate(country, city, None, "en")
         age = timedelta(days=120 * (rng.random() ** 2), seconds=rng.randrange(86400))
-        steps.append(DemoStep(tenant.id, services.SignUp(
+        steps.append(DemoStep(tenant.id, signups.SignUp(
             email=f"person{n}@{tenant.slug}.example.org", gender=gender, country_code=country, city=city,
             place_id=place_id, unit_id=unit_id, language=tenant.default_language, consent_version="2026-11",
             source=rng.choice([Source.WEB, Source.WEB, Source.WEB, Source.IMPORT]), created_at=now - age)))
@@ -149,4 +149,4 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
 def apply(step: DemoStep) -> None:
     """Make one planned commitment through the ordinary sign-up service."""
     with tenant_context(step.tenant_id):
-        services.commit(step.signup)
+        signups.commit(step.signup)

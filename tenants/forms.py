@@ -16,7 +16,7 @@ from core import places
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
 from core.rollup.models import Gender
-from tenants import services
+from tenants.services import public
 from tenants.models import Unit, UnitKind
 
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
@@ -124,7 +124,7 @@ class SignupForm(CommitmentForm):
 
     def validate_unit(self, field) -> None:
         try:
-            unit = services.unit_in_tenant(uuid.UUID(field.data))
+            unit = public.unit_in_tenant(uuid.UUID(field.data))
         except ValueError:
             unit = None
         if unit is None:

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from core import site
 from core.extensions import db
 from core.rollup import recount
-from tenants import services, views
+from tenants import views
 from tenants.models import Commitment, MapVisibility, Tenant, TenantStatus, Unit
+from tenants.services import public, registry
 from tenants.sso.forms import DiscoveryForm
 
 
@@ -27,7 +28,7 @@ def _listed() -> list[Tenant]:
 
 
 def _map_page() -> dict:
-    return {"units": services.signup_units(), "target": services.public_target()}
+    return {"units": public.signup_units(), "target": public.public_target()}
 
 
 def _every_tenant() -> list[tuple[int, str]]:
@@ -50,9 +51,9 @@ def init_app(app) -> None:
         get=lambda tenant_id: db.session.get(Tenant, tenant_id),
         map_is_public=map_is_public,
         units=lambda: db.session.scalars(select(Unit)),
-        unit=services.unit_in_tenant,
+        unit=public.unit_in_tenant,
         map_page=_map_page,
-        brand_colors=services.brand_colors,
+        brand_colors=registry.brand_colors,
         listed=_listed,
         discovery_form=DiscoveryForm,
     ))

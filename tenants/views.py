@@ -12,7 +12,7 @@ from core import auth
 from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
-from tenants import services
+from tenants.services import places, public, signups
 from tenants.forms import SignedInCommitForm, SignupForm
 from tenants.models import Tenant
 
@@ -39,7 +39,7 @@ def require_tenant() -> Tenant:
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
     require_tenant()
-    unit = services.unit_in_tenant(unit_id) if unit_id is not None else None
+    unit = public.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
     if auth.signed_in_via() is auth.Via.SSO:
@@ -52,7 +52,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
         form.country.data = browser_country()
     if form.validate_on_submit():
         return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
-    form.offer_units(services.signup_units())
+    form.offer_units(public.signup_units())
     return _signup_form(form)
 
 
@@ -60,21 +60,21 @@ def _signed_in_commitment():
     """One click for someone signed in through their organisation: name, email and unit came from it (the
     commitment counts as verified when the identity provider vouched for the address)."""
     member = current_user
-    member_unit = services.unit_in_tenant(member.unit_id) if member.unit_id else None
+    member_unit = public.unit_in_tenant(member.unit_id) if member.unit_id else None
     form = SignedInCommitForm()
     if not form.is_submitted():
         form.country.data = (member_unit.country_code if member_unit else None) or browser_country()
     if form.validate_on_submit():
         return _commit(form, email=member.email, name=member.display_name, unit_id=member.unit_id,
                        source=Source.SSO, verified=session.get("sso_email_verified") is True)
-    return _signup_form(form, member=member, member_unit=member_unit, committed=services.has_committed(member))
+    return _signup_form(form, member=member, member_unit=member_unit, committed=signups.has_committed(member))
 
 
 def _commit(form: SignupForm | SignedInCommitForm, **person):
     """Record the commitment the form holds, made by ``person`` (email, name, unit, how), and thank them."""
     language = str(get_locale())
-    city, place_id = services.locate(form.country.data, form.city.data or None, form.place_id, language)
-    services.commit(services.SignUp(
+    city, place_id = places.locate(form.country.data, form.city.data or None, form.place_id, language)
+    signups.commit(signups.SignUp(
         gender=Gender(form.gender.data), country_code=form.country.data, language=language,
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
         gender_description=form.gender_description.data or None, city=city, place_id=place_id, **person,
@@ -85,7 +85,7 @@ def _commit(form: SignupForm | SignedInCommitForm, **person):
 def _signup_form(form: SignupForm | SignedInCommitForm, **context):
     """The sign-up page with its form (400 when a submitted one is refused)."""
     return render_template(
-        "tenants/signup.html", form=form, texts=services.tenant_texts(str(get_locale())),
+        "tenants/signup.html", form=form, texts=public.tenant_texts(str(get_locale())),
         counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], **context,
     ), 400 if form.is_submitted() else 200
 
@@ -100,7 +100,7 @@ def unit_signup(unit_id: uuid.UUID):
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email."""
     require_tenant()
-    return render_template("tenants/thanks.html", texts=services.tenant_texts(str(get_locale())),
+    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())),
                            counts=rollup.tenant_counts())
 
 

@@ -32,7 +32,7 @@ from core.auth import Via, sign_in
 from core.extensions import db as _db
 from core.rollup.models import Gender
 from core.tenancy import tenant_context
-from tenants import services
+from tenants.services import members, registry, signups
 from tenants.models import Member, Role, Tenant, TenantKind, Unit, UnitKind
 
 from tests.helpers import BASE_DOMAIN
@@ -171,7 +171,7 @@ def make_tenant(db):
 
     def make(slug: str | None = None, name: str | None = None, kind=TenantKind.CORPORATION, **settings):
         n = next(_numbers)
-        tenant = services.create_tenant(slug or f"tenant{n}", name or f"Tenant {n}", kind, **settings)
+        tenant = registry.create_tenant(slug or f"tenant{n}", name or f"Tenant {n}", kind, **settings)
         db.session.commit()
         return tenant
 
@@ -202,7 +202,7 @@ def make_commitment(db, app):
     def make(tenant: Tenant, email: str | None = None, gender: Gender = Gender.MAN, country: str = "FR",
              unit: Unit | None = None, **fields) -> bool:
         with tenant_context(tenant):
-            counted = services.commit(services.SignUp(
+            counted = signups.commit(signups.SignUp(
                 email=email or f"person{uuid.uuid4().hex[:12]}@example.org", gender=gender, country_code=country,
                 unit_id=unit.id if unit else None, language="en", consent_version="2026-11", **fields))
             db.session.commit()
@@ -223,7 +223,7 @@ def sign_in_as(app, db):
 
     def sign(tenant: Tenant, role: Role = Role.ADMIN, email: str | None = None, client=None, page=None):
         with tenant_context(tenant):
-            member = services.find_or_create_member(email or f"{role.value}{next(_numbers)}@{tenant.slug}.example")
+            member = members.find_or_create_member(email or f"{role.value}{next(_numbers)}@{tenant.slug}.example")
             member.role = role
             db.session.commit()
             member_id = member.id

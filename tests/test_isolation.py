@@ -20,8 +20,9 @@ from core.extensions import db as _db
 from core.tenancy import tenant_context
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
-from tenants import services
 from tenants.models import Member, Role, Target, TargetMetric, utcnow
+from tenants.services import hosts
+from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
 from tenants.sso import services as sso
 from tenants.sso.models import Protocol, SsoEmailDomain
@@ -53,7 +54,7 @@ def object_factories(app, db, make_unit):
         return token
 
     def sign_in_link(tenant, token="sign-in-link-token-for-the-isolation-tests"):
-        member = services.find_or_create_member("someone@globex.example")
+        member = find_or_create_member("someone@globex.example")
         db.session.add(SignInLink(token_hash=hashlib.sha256(token.encode()).hexdigest(), member_id=member.id,
                                   expires_at=utcnow() + members.SIGN_IN_LINK_LIFETIME))
         db.session.flush()
@@ -61,7 +62,7 @@ def object_factories(app, db, make_unit):
 
     return {
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
-        "member_id": in_tenant(lambda tenant: services.find_or_create_member("someone@globex.example").id),
+        "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
         "invitation_token": in_tenant(invitation),
         "invitation_id": in_tenant(lambda tenant: db.session.scalar(
             select(Invitation.id).where(Invitation.token_hash == hashlib.sha256(invitation(tenant).encode())
@@ -71,8 +72,8 @@ def object_factories(app, db, make_unit):
             metric=TargetMetric.MEN, value=500, deadline=date.today() + timedelta(days=90))).id),
         "domain": in_tenant(lambda tenant: _flushed(SsoEmailDomain(
             tenant_id=tenant.id, domain="globex.example", verification_token="globex-token")).domain),
-        "hostname_id": lambda tenant: _committed(services.add_hostname(tenant, "heforshe.globex.example",
-                                                                       verified=False)).id,
+        "hostname_id": lambda tenant: _committed(hosts.add_hostname(tenant, "heforshe.globex.example",
+                                                                    verified=False)).id,
     }
 
 

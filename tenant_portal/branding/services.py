@@ -20,8 +20,8 @@ from core.extensions import db
 from core.i18n import LANGUAGES
 from tenant_portal.services import record
 from tenants import ownership
-from tenants import services as tenants
 from tenants.models import Tenant, TenantHostname, TenantText, utcnow
+from tenants.services import hosts, public, registry
 
 #: The largest file accepted for a logo or a favicon, before re-encoding.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -90,8 +90,8 @@ def contrasts(primary: str, accent: str) -> list[Contrast]:
 def check_colors(primary: str, accent: str) -> list[str]:
     """Validate a pair of brand colours: raise ``BrandingRefused`` for unreadable text; return AA warnings."""
     try:
-        primary, accent = tenants.validate_color(primary), tenants.validate_color(accent)
-    except tenants.InvalidTenantSetting as error:
+        primary, accent = registry.validate_color(primary), registry.validate_color(accent)
+    except registry.InvalidTenantSetting as error:
         raise BrandingRefused(_("Please give colours as # followed by six hexadecimal digits, like #5b2a86.")) from error
     warnings = []
     for pair in contrasts(primary, accent):
@@ -147,7 +147,7 @@ def current_texts(languages: list[str]) -> dict[str, Texts]:
     """The current tenant's own wording in each of ``languages``."""
     found = {}
     for language in languages:
-        row = tenants.tenant_texts(language)
+        row = public.tenant_texts(language)
         found[language] = Texts(row.headline, row.commitment_text, row.thank_you_text) if row else Texts()
     return found
 
@@ -156,7 +156,7 @@ def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
     """Apply the branding form: colours, languages, listing and texts. Raises ``BrandingRefused`` (and changes
     nothing) for unreadable colours or impossible languages; returns warnings for colours below WCAG AA."""
     warnings = check_colors(settings.primary_color, settings.accent_color)
-    primary, accent = (tenants.validate_color(c) for c in (settings.primary_color, settings.accent_color))
+    primary, accent = (registry.validate_color(c) for c in (settings.primary_color, settings.accent_color))
     enabled = [code for code in LANGUAGES if code in settings.enabled_languages]
     if not enabled:
         raise BrandingRefused(_("Please keep at least one language."))
@@ -183,7 +183,7 @@ def _save_texts(language: str, texts: Texts) -> None:
         return
     values = {name: (getattr(texts, name) or "").strip() or None
               for name in ("headline", "commitment_text", "thank_you_text")}
-    row = tenants.tenant_texts(language)
+    row = public.tenant_texts(language)
     if row is None:
         if not any(values.values()):
             return
@@ -292,14 +292,14 @@ def add_domain(tenant: Tenant, hostname: str) -> TenantHostname:
     """Attach a custom domain, unverified, with a fresh verification token."""
     hostname = hostname.strip().lower().rstrip(".")
     base = current_app.config["BASE_DOMAIN"]
-    if not tenants.HOSTNAME_PATTERN.match(hostname):
+    if not hosts.HOSTNAME_PATTERN.match(hostname):
         raise BrandingRefused(_("%(hostname)s is not a valid domain name, like join.example.org.", hostname=hostname))
     if hostname == base or hostname.endswith("." + base):
         raise BrandingRefused(_("Addresses under %(base)s are HeForShe's own: please give a domain of your "
                                 "organisation.", base=base))
-    if not tenants.hostname_available(hostname, tenant.id):
+    if not hosts.hostname_available(hostname, tenant.id):
         raise BrandingRefused(_("%(hostname)s is already in use.", hostname=hostname))
-    entry = tenants.add_hostname(tenant, hostname, verified=False)
+    entry = hosts.add_hostname(tenant, hostname, verified=False)
     entry.verification_token = ownership.new_token()
     record("branding.domain_added", hostname)
     db.session.flush()
@@ -309,7 +309,7 @@ def add_domain(tenant: Tenant, hostname: str) -> TenantHostname:
 def remove_domain(entry: TenantHostname) -> None:
     """Detach a custom domain: it stops routing to the tenant (at once in this process)."""
     record("branding.domain_removed", entry.hostname, verified=entry.verified_at is not None)
-    current_app.extensions.get("tenant_hosts", {}).pop(entry.hostname, None)
+    hosts.forget_host(entry.hostname)
     db.session.delete(entry)
     db.session.flush()
 
@@ -319,7 +319,7 @@ def verify_domain(entry: TenantHostname) -> None:
     (unless another tenant verified it first). Raises ``BrandingRefused`` saying what was found instead."""
     if entry.verified_at is not None:
         return
-    if tenants.hostname_owner(entry.hostname) is not None:
+    if hosts.hostname_owner(entry.hostname) is not None:
         raise BrandingRefused(_("%(hostname)s is already in use.", hostname=entry.hostname))
     try:
         ownership.check(entry.hostname, entry.verification_token)

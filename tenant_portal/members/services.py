@@ -23,7 +23,7 @@ from core.extensions import db
 from core.tenancy import current_tenant_id
 from tenant_portal.models import Invitation, SignInLink
 from tenant_portal.services import record
-from tenants import services as tenants
+from tenants.services import hosts, members, public, signups
 from tenants.models import Commitment, Member, Role, Tenant, utcnow
 
 PER_PAGE = 50
@@ -133,7 +133,7 @@ def remove_member(member: Member) -> bool:
     Returns whether a standing commitment was withdrawn. Refuses to remove the last admin."""
     _refuse_losing_the_last_admin(member)
     commitment = db.session.scalars(select(Commitment).where(Commitment.member_id == member.id)).one_or_none()
-    withdrawn = commitment is not None and tenants.withdraw(commitment)
+    withdrawn = commitment is not None and signups.withdraw(commitment)
     # Deleted here rather than left to ON DELETE CASCADE: SQLite does not enforce foreign keys by default.
     db.session.execute(delete(Commitment).where(Commitment.member_id == member.id))
     db.session.execute(delete(SignInLink).where(SignInLink.member_id == member.id))
@@ -152,7 +152,7 @@ def _language_of(email: str, tenant: Tenant) -> str:
     """The invitee's language, when they committed here already; else the tenant's default."""
     language = db.session.scalar(
         select(Commitment.language).join(Member, Member.id == Commitment.member_id)
-        .where(Member.email_canonical == tenants.canonical_email(email)))
+        .where(Member.email_canonical == members.canonical_email(email)))
     return language or tenant.default_language or "en"
 
 
@@ -168,7 +168,7 @@ def invite(tenant: Tenant, email: str, role: Role, actor: Member | None) -> Invi
     if role not in INVITABLE_ROLES:
         raise MemberChangeRefused(_("Only admins and viewers can be invited."))
     existing = db.session.scalars(select(Member).where(
-        Member.email_canonical == tenants.canonical_email(email))).one_or_none()
+        Member.email_canonical == members.canonical_email(email))).one_or_none()
     if actor is not None and existing is not None and (existing.role is role or existing.role is Role.ADMIN):
         raise MemberChangeRefused(_("%(email)s is already an admin or has this role.", email=existing.email))
     token = secrets.token_urlsafe(32)
@@ -243,7 +243,7 @@ def accept_invitation(token: str) -> Member:
     invitation = usable_invitation(token)
     _use_once(update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
               .values(accepted_at=utcnow()))
-    member = tenants.find_or_create_member(invitation.email)
+    member = members.find_or_create_member(invitation.email)
     if member.role is not Role.ADMIN and member.role is not invitation.role:
         member.role = invitation.role
         member.end_sessions()
@@ -270,9 +270,9 @@ def compose_sign_in_link(asked: dict) -> EmailMessage | None:
     tenant = db.session.get(Tenant, asked["tenant_id"])
     if tenant is None:
         return None
-    with tenants.on_site(tenant, asked["base_url"]):
+    with hosts.on_site(tenant, asked["base_url"]):
         member = db.session.scalars(select(Member).where(
-            Member.email_canonical == tenants.canonical_email(asked["email"]))).one_or_none()
+            Member.email_canonical == members.canonical_email(asked["email"]))).one_or_none()
         if member is None:
             return None
         db.session.execute(delete(SignInLink).where(SignInLink.expires_at < utcnow()))
@@ -320,7 +320,7 @@ def commitment_export(member: Member) -> dict:
     data = {"email": member.email, "name": member.display_name, "role": member.role.value,
             "member_since": member.created_at.isoformat(), "commitment": None}
     if commitment is not None:
-        unit = tenants.unit_in_tenant(commitment.unit_id) if commitment.unit_id else None
+        unit = public.unit_in_tenant(commitment.unit_id) if commitment.unit_id else None
         data["commitment"] = {
             "made_at": commitment.created_at.isoformat(),
             "withdrawn_at": commitment.withdrawn_at.isoformat() if commitment.withdrawn_at else None,
@@ -337,7 +337,7 @@ def commitment_export(member: Member) -> dict:
 def withdraw_own(member: Member) -> bool:
     """The member withdraws their own commitment; False if there was none standing."""
     commitment = own_commitment(member)
-    if commitment is None or not tenants.withdraw(commitment):
+    if commitment is None or not signups.withdraw(commitment):
         return False
     record("member.own_withdraw", member.email)
     return True

@@ -21,7 +21,7 @@ from tenant_portal.confirmation import confirm_page, require_confirmation
 from tenant_portal.forms import ConfirmForm
 from tenant_portal.members.forms import ROLE_NAMES, InviteForm, RoleForm, SignInLinkForm, role_choices
 from tenants.models import Role
-from tenants.services import has_committed
+from tenants.services.signups import has_committed
 from tenants.views import require_tenant
 from tenants.sso import services as sso
 

@@ -12,7 +12,7 @@ from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.targets import charts, services
 from tenant_portal.confirmation import confirm_page
 from tenant_portal.targets.forms import METRIC_NAMES, TargetForm
-from tenants import services as tenant_services
+from tenants.services import public
 
 bp = Blueprint("portal_targets", __name__, url_prefix="/portal/targets")
 
@@ -20,7 +20,7 @@ bp = Blueprint("portal_targets", __name__, url_prefix="/portal/targets")
 @bp.app_template_global("public_target")
 def public_target() -> dict | None:
     """The published target of the current tenant, for the sign-up and thank-you pages."""
-    return tenant_services.public_target() if g.get("tenant") is not None else None
+    return public.public_target() if g.get("tenant") is not None else None
 
 
 @bp.get("")
@@ -49,7 +49,7 @@ def _refused(form: TargetForm, refusal: services.InvalidTarget, target=None):
 @admin_required
 def new():
     """Set a new target."""
-    form = TargetForm(tenant_services.signup_units())
+    form = TargetForm(public.signup_units())
     if form.validate_on_submit():
         try:
             services.create_target(g.tenant, form.target_data())
@@ -65,7 +65,7 @@ def new():
 def edit(target_id: uuid.UUID):
     """Change a target."""
     target = services.find_target(target_id) or abort(404)
-    units = tenant_services.signup_units()
+    units = public.signup_units()
     form = TargetForm(units) if request.method == "POST" else TargetForm.of(target, units)
     if form.validate_on_submit():
         try:
@@ -82,7 +82,7 @@ def edit(target_id: uuid.UUID):
 def delete(target_id: uuid.UUID):
     """Delete a target, after a confirmation."""
     target = services.find_target(target_id) or abort(404)
-    unit = tenant_services.unit_in_tenant(target.unit_id) if target.unit_id else None
+    unit = public.unit_in_tenant(target.unit_id) if target.unit_id else None
     return confirm_page("tenant_portal/targets/delete.html", lambda: services.delete_target(target),
                         _("The target is deleted."), url_for("portal_targets.index"),
                         target=target, unit=unit, metric_names=METRIC_NAMES)

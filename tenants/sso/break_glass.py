@@ -19,7 +19,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import crypto
 from core.extensions import db
 from tenants.models import Member, Role, Tenant, utcnow
-from tenants.services import InvalidTenantSetting, canonical_email, find_or_create_member
+from tenants.services.members import canonical_email, find_or_create_member
+from tenants.services.registry import InvalidTenantSetting
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.tenancy import tenant_context
 from tenants.models import Tenant
-from tenants.services import InvalidTenantSetting
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso import break_glass, saml, services
 from tenants.sso.models import Protocol, SsoConnection
 

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
 
 from core import crypto, outbound
-from tenants.services import InvalidTenantSetting
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso.models import SsoConnection
 from tenants.sso.services import Identity, SsoError, identity_from_claims, require_https
 

@@ -20,7 +20,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from core import crypto, outbound
 from tenants.models import utcnow
-from tenants.services import InvalidTenantSetting
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso import services
 from tenants.sso.models import SsoConnection, SsoRequest
 from tenants.sso.services import Identity, SsoError

@@ -25,7 +25,8 @@ from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
 from tenants import ownership
 from tenants.models import Member, Role, Tenant, TenantStatus, Unit, utcnow
-from tenants.services import InvalidTenantSetting, canonical_email, email_domain, find_or_create_member, fold_domain
+from tenants.services.members import canonical_email, email_domain, find_or_create_member, fold_domain
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
 
 PENDING_REQUEST_LIFETIME = timedelta(minutes=10)
@@ -377,9 +378,9 @@ def _claim_domains(tenant: Tenant, domains: list[str]) -> list[str]:
 
 
 def refold_domains(tenant: Tenant) -> bool:
-    """Store the current tenant's allowed domains folded as today (``tenants.services.fold_domain``); True if
-    they changed. Raises ``InvalidTenantSetting`` (and changes nothing) when a folded domain is refused (a public
-    mail service spelled otherwise, say)."""
+    """Store the current tenant's allowed domains folded as today (``tenants.services.members.fold_domain``);
+    True if they changed. Raises ``InvalidTenantSetting`` (and changes nothing) when a folded domain is refused (a
+    public mail service spelled otherwise, say)."""
     conn = connection()
     if conn is None or not conn.allowed_domains:
         return False

@@ -3,8 +3,9 @@
 import pytest
 import sqlalchemy as sa
 
-from tenants import services
+from core.tenancy import tenant_context
 from tenants.models import Tenant, TenantStatus
+from tenants.services import hosts, registry
 from tests.helpers import BASE_DOMAIN, host
 
 
@@ -28,7 +29,7 @@ def test_the_port_and_case_of_the_host_do_not_matter(client, make_tenant):
 
 def test_a_verified_custom_domain_reaches_its_tenant(client, db, make_tenant):
     acme = make_tenant("acme", "Acme Corporation")
-    services.add_hostname(acme, "heforshe.acme.example")
+    hosts.add_hostname(acme, "heforshe.acme.example")
     db.session.commit()
     page = client.get("/", base_url="http://heforshe.acme.example").get_data(as_text=True)
     assert "Join Acme Corporation in HeForShe" in page
@@ -36,7 +37,7 @@ def test_a_verified_custom_domain_reaches_its_tenant(client, db, make_tenant):
 
 def test_an_unverified_custom_domain_is_not_served(client, db, make_tenant):
     acme = make_tenant("acme")
-    services.add_hostname(acme, "heforshe.acme.example", verified=False)
+    hosts.add_hostname(acme, "heforshe.acme.example", verified=False)
     db.session.commit()
     assert client.get("/", base_url="http://heforshe.acme.example").status_code == 404
 
@@ -56,21 +57,52 @@ def test_any_other_host_gets_404(client, make_tenant, other):
     assert "total" not in response.get_data(as_text=True)
 
 
-def test_a_suspended_tenant_is_not_served(app, client, make_tenant):
-    acme = make_tenant("acme")
-    # Suspended as the operators do, as the owner (on PostgreSQL the app role may not change a status).
+def suspend(app, tenant: Tenant) -> None:
+    """Suspend a tenant as the operators do, as the owner (on PostgreSQL the app role may not change a status),
+    and so behind this process's back."""
     owner = sa.create_engine(app.config["MIGRATION_DATABASE_URL"])
     with owner.begin() as connection:
-        connection.execute(sa.update(Tenant.__table__).where(Tenant.__table__.c.id == acme.id)
+        connection.execute(sa.update(Tenant.__table__).where(Tenant.__table__.c.id == tenant.id)
                            .values(status=TenantStatus.SUSPENDED.value))
     owner.dispose()
+
+
+def test_a_suspended_tenant_is_not_served(app, client, make_tenant):
+    acme = make_tenant("acme")
+    suspend(app, acme)
     assert client.get("/", base_url=host("acme")).status_code == 404
+
+
+def test_a_change_to_a_tenant_committed_here_is_served_at_once(client, db, make_tenant):
+    acme = make_tenant("acme", primary_color="#111111")
+    assert "#111111" in client.get("/brand.css", base_url=host("acme")).get_data(as_text=True)
+    with tenant_context(acme):
+        acme.primary_color = "#222222"
+        db.session.commit()
+    assert "#222222" in client.get("/brand.css", base_url=host("acme")).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("forget", [
+    lambda tenant: hosts.forget_host(f"{tenant.slug}.{BASE_DOMAIN}"),
+    lambda tenant: hosts.forget_tenants([tenant.id]),
+], ids=["the host", "its tenant"])
+def test_a_remembered_host_is_looked_up_again_once_forgotten(app, client, db, make_tenant, monkeypatch, forget):
+    monkeypatch.setattr(hosts, "HOST_CACHE_SECONDS", 600.0)
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    assert client.get("/", base_url=host("acme")).status_code == 200
+    assert client.get("/", base_url=host("globex")).status_code == 200
+    suspend(app, acme)
+    suspend(app, globex)
+    assert client.get("/", base_url=host("acme")).status_code == 200, "remembered: the change was made elsewhere"
+    forget(acme)
+    assert client.get("/", base_url=host("acme")).status_code == 404
+    assert client.get("/", base_url=host("globex")).status_code == 200, "another host is still remembered"
 
 
 @pytest.mark.parametrize("slug", ["www", "admin", "api", "static", "-acme", "acme-", "Acme", "ac_me", "a" * 64, ""])
 def test_reserved_and_malformed_slugs_are_refused(db, slug):
-    with pytest.raises(services.InvalidTenantSetting):
-        services.validate_slug(slug)
+    with pytest.raises(registry.InvalidTenantSetting):
+        registry.validate_slug(slug)
 
 
 def test_session_cookies_are_host_only(client, make_tenant):

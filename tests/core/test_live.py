@@ -37,11 +37,11 @@ def test_a_commitment_is_announced_once_committed(db, broker, make_tenant, make_
 def test_a_rolled_back_commitment_is_never_announced(db, broker, make_tenant):
     from core.rollup.models import Gender
     from core.tenancy import tenant_context
-    from tenants import services
+    from tenants.services import signups
 
     acme = make_tenant("acme")
     with tenant_context(acme):
-        services.commit(services.SignUp(email="a@example.org", gender=Gender.MAN, country_code="FR",
+        signups.commit(signups.SignUp(email="a@example.org", gender=Gender.MAN, country_code="FR",
                                         language="en", consent_version="1"))
         db.session.rollback()
     db.session.commit()

@@ -14,7 +14,7 @@ from core.rollup import services as rollup
 from core.rollup.models import Gender
 from core.rollup.recount import recount
 from core.tenancy import reviewed_sql, tenant_context
-from tenants import services
+from tenants.services import signups
 from tenants.models import Commitment, Member
 
 pytestmark = pytest.mark.usefixtures("postgres")
@@ -207,7 +207,7 @@ def run_together(app, tenant_id, work, threads: int = 8) -> list:
 
 
 def sign_up(email: str) -> bool:
-    counted = services.commit(services.SignUp(email=email, gender=Gender.MAN, country_code="FR", language="en",
+    counted = signups.commit(signups.SignUp(email=email, gender=Gender.MAN, country_code="FR", language="en",
                                               consent_version="1"))
     db.session.commit()
     return counted

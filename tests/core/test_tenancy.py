@@ -9,8 +9,8 @@ from sqlalchemy.orm import aliased
 from core.app import create_app
 from core.extensions import db as db_module
 from core.tenancy import CrossTenantWrite, StatementRefused, TenantNotSet, reviewed_sql, tenant_context
-from tenants import services
 from tenants.models import Commitment, Member, Unit, UnitKind
+from tenants.services import members
 
 
 def test_querying_a_tenant_table_without_a_tenant_raises(db, make_tenant, make_commitment):
@@ -230,7 +230,7 @@ def test_every_query_shape_shows_only_the_current_tenant(db, make_tenant, make_u
         for n in range(people):
             make_commitment(tenant, unit=unit if n < with_unit else None)
         with tenant_context(tenant):
-            services.find_or_create_member(f"no-commitment@{tenant.slug}.example")
+            members.find_or_create_member(f"no-commitment@{tenant.slug}.example")
             db.session.commit()
         # members: everyone; commitments: the committed; units: each unit once per commitment, or once alone
         counts[tenant.id] = {"members": people + 1, "commitments": people, "units": with_unit + 1}

@@ -278,7 +278,7 @@ def test_a_custom_domain_routes_once_its_txt_record_proves_ownership(client, db,
 
 def test_an_unverified_claim_of_another_tenant_does_not_block_the_real_owner(app, client, db, make_tenant, acme_admin,
                                                                             sign_in_as, dns_server):
-    from tenants.services import add_hostname
+    from tenants.services.hosts import add_hostname
 
     globex = make_tenant("globex", "Globex")
     with tenant_context(globex):
@@ -313,7 +313,7 @@ def test_an_unverified_claim_of_another_tenant_does_not_block_the_real_owner(app
     ("taken.example.org", "taken.example.org is already in use."),
 ])
 def test_a_bad_domain_is_explained_and_nothing_is_written(client, db, make_tenant, acme_admin, hostname, message):
-    from tenants.services import add_hostname
+    from tenants.services.hosts import add_hostname
 
     add_hostname(make_tenant("globex", "Globex"), "taken.example.org")
     db.session.commit()
@@ -331,7 +331,7 @@ POSTS = ("/portal/branding", "/portal/branding/logo", "/portal/branding/favicon"
 
 
 def test_a_viewer_can_change_nothing(client, db, make_tenant, sign_in_as):
-    from tenants.services import add_hostname
+    from tenants.services.hosts import add_hostname
 
     acme = make_tenant("acme", "Acme Corporation")
     entry_id = add_hostname(acme, "join.acme.example", verified=False).id
@@ -347,7 +347,7 @@ def test_a_viewer_can_change_nothing(client, db, make_tenant, sign_in_as):
 
 
 def test_an_admin_of_one_tenant_cannot_touch_anothers_domains(client, db, make_tenant, acme_admin, dns_server):
-    from tenants.services import add_hostname
+    from tenants.services.hosts import add_hostname
 
     globex = make_tenant("globex", "Globex")
     with tenant_context(globex):  # row-level security lets a tenant's hostnames be changed only as that tenant
@@ -410,17 +410,17 @@ def test_two_tenants_verifying_one_name_at_the_same_moment_get_a_message_not_an_
                                                                                       monkeypatch):
     from tenant_portal.branding import services as branding
     from tenants import ownership
-    from tenants import services as tenant_services
+    from tenants.services import hosts
 
     first, second = make_tenant("acme"), make_tenant("globex")
     with tenant_context(second):
-        tenant_services.add_hostname(second, "join.example.org", verified=False)
+        hosts.add_hostname(second, "join.example.org", verified=False)
         db.session.commit()
     with tenant_context(first):
-        tenant_services.add_hostname(first, "join.example.org", verified=True)  # the other request won the race
+        hosts.add_hostname(first, "join.example.org", verified=True)  # the other request won the race
         db.session.commit()
     # The second request checked before the first committed: it saw no owner, and its TXT record was there.
-    monkeypatch.setattr(branding.tenants, "hostname_owner", lambda hostname: None)
+    monkeypatch.setattr(hosts, "hostname_owner", lambda hostname: None)
     monkeypatch.setattr(ownership, "check", lambda hostname, token: None)
     with app.test_request_context(), tenant_context(second):
         entry = db.session.scalars(select(TenantHostname).where(TenantHostname.tenant_id == second.id)).one()

@@ -12,7 +12,7 @@ from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenant_portal.dashboard import services as exports
 from tenant_portal.models import AuditEntry
-from tenants import services
+from tenants.services import signups
 from tenants.models import Commitment, Role
 from tests.helpers import host
 
@@ -42,7 +42,7 @@ def test_an_admin_downloads_every_commitment_and_it_is_recorded(client, db, make
                     source=Source.SSO)
     make_commitment(acme, email="ana@example.org", gender=Gender.WOMAN, country="BR")
     with tenant_context(acme):
-        services.withdraw(db.session.scalars(select(Commitment).where(Commitment.country_code == "BR")).one())
+        signups.withdraw(db.session.scalars(select(Commitment).where(Commitment.country_code == "BR")).one())
         db.session.commit()
     sign_in_as(acme, Role.ADMIN, email="boss@acme.example", client=client)
 
@@ -69,10 +69,10 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(client, 
     acme = make_tenant("acme", "Acme Corporation")
     with tenant_context(acme):
         # The sign-up form refuses such names; an import or the API might not, so the export must not trust them.
-        services.commit(services.SignUp(
+        signups.commit(signups.SignUp(
             email='=HYPERLINK("http://evil.example","click")@example.org', name="=1+2", city="@SUM(A1)",
             gender=Gender.MAN, country_code="FR", language="en", consent_version="+1"))
-        services.commit(services.SignUp(
+        signups.commit(signups.SignUp(
             email="-2+3@example.org", name="\tTabbed", city="\rReturn", gender=Gender.MAN, country_code="FR",
             language="en", consent_version="2026-11"))
         db.session.commit()

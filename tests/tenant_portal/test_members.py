@@ -19,7 +19,7 @@ from core.rollup import services as rollup
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
 from tenants.models import Member, Role, utcnow
-from tenants.services import find_or_create_member
+from tenants.services.members import find_or_create_member
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 from tests.mail_fixtures import _free_port
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.tenancy import tenant_context
 from tenants.models import Member, Role
-from tenants.services import find_or_create_member
+from tenants.services.members import find_or_create_member
 from tenants.sso import services as sso
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 from tests.sso_fixtures import ADA, connect_oidc

@@ -14,7 +14,7 @@ from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
 from tenant_portal.targets import charts, services
-from tenants import services as tenant_services
+from tenants.services import public
 from tenants.models import Role, Target, TargetMetric
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 
@@ -100,7 +100,7 @@ def test_the_tracker_counts_overall_and_per_unit(db, acme, make_unit, make_commi
     paris, lyon, nice = make_unit(acme, "Paris office"), make_unit(acme, "Lyon office"), make_unit(acme, "Nice office")
     with tenant_context(acme):
         acme.privacy_k = 5
-        paris_row = tenant_services.unit_in_tenant(paris.id)
+        paris_row = public.unit_in_tenant(paris.id)
         paris_row.eligible_men = 50
         db.session.commit()
     april_20 = datetime(2030, 4, 20, 12, tzinfo=timezone.utc)
@@ -137,10 +137,10 @@ def test_the_published_target_is_the_nearest_that_has_started(db, acme, make_com
     add_target(db, acme, value=3, deadline=date(2030, 6, 1), public=True, starts_on=date(2030, 5, 15))
     add_target(db, acme, value=2, deadline=date(2030, 5, 10))  # not public
     with tenant_context(acme):
-        shown = tenant_services.public_target(today=MAY_1)
+        shown = public.public_target(today=MAY_1)
         assert (shown["value"], shown["current"], shown["percent"]) == (4, 1, 25)
-        assert tenant_services.public_target(today=date(2030, 5, 20))["value"] == 3
-        assert tenant_services.public_target(today=date(2030, 9, 2)) is None
+        assert public.public_target(today=date(2030, 5, 20))["value"] == 3
+        assert public.public_target(today=date(2030, 9, 2)) is None
 
 
 # The pages.
@@ -194,7 +194,7 @@ def test_bad_input_is_explained_and_nothing_is_written(client, db, acme, sign_in
 def test_a_participation_rate_uses_the_eligible_headcount(client, db, acme, make_unit, make_commitment, sign_in_as):
     paris = make_unit(acme, "Paris office")
     with tenant_context(acme):
-        tenant_services.unit_in_tenant(paris.id).eligible_men = 40
+        public.unit_in_tenant(paris.id).eligible_men = 40
         db.session.commit()
     for _ in range(2):
         make_commitment(acme, unit=paris)

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from core.tenancy import tenant_context
 from tenants.models import Member, Role, Tenant, TenantKind
-from tenants.services import find_or_create_member
+from tenants.services.members import find_or_create_member
 from tenants.sso import services as sso
 from tenants.sso.models import Protocol, SsoEmailDomain
 from tests.helpers import continues_to, csrf_token, host

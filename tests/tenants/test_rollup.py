@@ -8,7 +8,7 @@ from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
 from core.rollup.recount import recount
 from core.tenancy import tenant_context
-from tenants import services
+from tenants.services import members, signups
 from tenants.models import Commitment, Member
 
 operations = st.lists(
@@ -25,9 +25,9 @@ operations = st.lists(
 
 def _withdraw(db, email):
     member = db.session.scalars(select(Member).where(
-        Member.email_canonical == services.canonical_email(email))).one_or_none()
+        Member.email_canonical == members.canonical_email(email))).one_or_none()
     if member is not None:
-        services.withdraw(db.session.scalars(select(Commitment).where(Commitment.member_id == member.id)).one())
+        signups.withdraw(db.session.scalars(select(Commitment).where(Commitment.member_id == member.id)).one())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -39,7 +39,7 @@ def test_rollup_equals_a_recount(db, make_tenant, make_unit, ops):
         with tenant_context(tenants[which]):
             email = f"person{person}@example.org"
             if action == "commit":
-                services.commit(services.SignUp(
+                signups.commit(signups.SignUp(
                     email=email, gender=gender, country_code=country, language="en", consent_version="1",
                     unit_id=units[which].id if person % 2 else None,
                     source=Source.SSO if person % 3 == 0 else Source.WEB))
@@ -54,8 +54,8 @@ def test_withdrawing_lowers_the_counts_and_coming_back_raises_them(db, make_tena
     make_commitment(acme, email="sam@example.org", country="KE")
     with tenant_context(acme):
         commitment = db.session.scalars(select(Commitment)).one()
-        assert services.withdraw(commitment) is True
-        assert services.withdraw(commitment) is False, "withdrawing twice counts once"
+        assert signups.withdraw(commitment) is True
+        assert signups.withdraw(commitment) is False, "withdrawing twice counts once"
         db.session.commit()
         assert (rollup.tenant_counts().total, rollup.tenant_counts(["country"]).dimension("country")) == (0, {})
     assert make_commitment(acme, email="sam@example.org") is True

@@ -82,10 +82,10 @@ def test_the_city_is_suggested_in_the_persons_script(page, make_tenant):
 
 def test_use_my_location_finds_the_nearest_city_without_sending_the_position(browser, live_server, db,
                                                                             make_tenant):
-    from tenants import services
+    from tenants.services import hosts
 
     # Browsers give positions to secure pages only; *.localhost counts as one without a certificate.
-    services.add_hostname(make_tenant("acme", "Acme"), "acme.localhost")
+    hosts.add_hostname(make_tenant("acme", "Acme"), "acme.localhost")
     db.session.commit()
     context = browser.new_context(geolocation={"latitude": 45.7640, "longitude": 4.8357}, permissions=["geolocation"],
                                   locale="fr-FR")

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from core.tenancy import tenant_context
 from tenants.models import Member
-from tenants.services import InvalidTenantSetting, find_or_create_member
+from tenants.services.members import find_or_create_member
+from tenants.services.registry import InvalidTenantSetting
 from tenants.sso import break_glass, services
 from tenants.sso.models import Protocol
 from tests.helpers import continues_to, csrf_token, host

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.tenancy import tenant_context
 from tenants.models import Commitment, Member, Role
-from tenants.services import find_or_create_member
+from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass, services
 from tests.helpers import csrf_token, host
 from tests.sso_fixtures import ADA, ADA_TWIN, ALICE, BRUNO, EVE, NEWCOMER, ROOT

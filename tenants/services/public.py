@@ -1,0 +1,46 @@
+"""Public reads: what a tenant's sign-up and thank-you pages show besides the form (units to pick, the tenant's
+own wording, the published target)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from core.extensions import db
+from core.rollup import services as rollup
+from tenants.models import Target, TargetMetric, TenantText, Unit, utcnow
+
+
+def signup_units() -> list[Unit]:
+    """The current tenant's units a person can pick at sign-up, by name."""
+    return list(db.session.scalars(select(Unit).order_by(Unit.name)))
+
+
+def unit_in_tenant(unit_id: uuid.UUID) -> Unit | None:
+    """One of the current tenant's units, or None (another tenant's unit is not found)."""
+    return db.session.scalars(select(Unit).where(Unit.id == unit_id)).one_or_none()
+
+
+def tenant_texts(language: str) -> TenantText | None:
+    """The current tenant's own wording in ``language``, if it has written any."""
+    return db.session.scalars(select(TenantText).where(TenantText.language == language)).one_or_none()
+
+
+def public_target(today: date | None = None) -> dict | None:
+    """The current tenant's published target with its progress: of the overall targets counting men or
+    commitments that have started, the one with the nearest deadline not yet passed."""
+    today = today or utcnow().date()
+    target = db.session.scalars(
+        select(Target).where(Target.public.is_(True), Target.unit_id.is_(None), Target.deadline >= today,
+                             Target.metric.in_([TargetMetric.MEN, TargetMetric.ALL]),
+                             or_(Target.starts_on.is_(None), Target.starts_on <= today))
+        .order_by(Target.deadline, Target.id)).first()
+    if target is None:
+        return None
+    counts = rollup.tenant_counts()
+    current = counts.men if target.metric is TargetMetric.MEN else counts.total
+    # Rounded down, so that 100% is shown only once the target is reached.
+    return {"metric": target.metric.value, "value": target.value, "current": current,
+            "percent": min(100, 100 * current // target.value), "deadline": target.deadline}
