@@ -3,7 +3,10 @@
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# Migrations and message catalogs are data of this package: found the same in a checkout and an installed wheel.
+PACKAGE = Path(__file__).resolve().parent
+MIGRATIONS = PACKAGE / "migrations"
+TRANSLATIONS = PACKAGE / "translations"
 DEFAULT_SECRET = "dev-only-secret-change-me"
 
 
@@ -17,7 +20,8 @@ def _bool(name: str, default: bool) -> bool:
 def from_environment() -> dict:
     """Read the settings the app understands from the process environment."""
     production = os.environ.get("APP_ENV", "development") == "production"
-    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'heforshe.sqlite3'}")
+    # The embedded run's database: instance/ under the working directory (the checkout, for `make run`).
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'instance' / 'heforshe.sqlite3'}")
     return {
         "PRODUCTION": production,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
@@ -77,6 +81,6 @@ def from_environment() -> dict:
         "SESSION_COOKIE_DOMAIN": False,
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "WTF_I18N_ENABLED": True,
-        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
