@@ -23,18 +23,18 @@ translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d core/translations
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
+## (with the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tenants load-demo
 	@echo
-	@PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py
 	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
 	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
 	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"
-	@echo
-	$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
+	PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py \
+		$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
 
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
 test: install
