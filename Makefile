@@ -47,7 +47,7 @@ bench: install
 ## messages: gather new texts from the code into the catalogs (then translate the empty ones)
 messages: $(BIN)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o core/translations/messages.pot --no-location \
-		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests" .
+		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests build" .
 	$(BIN)/pybabel -q update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching --ignore-obsolete
 
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
