@@ -20,7 +20,7 @@ node_modules/.installed: package-lock.json
 	else echo "npm not found: the accessibility checks will be skipped"; fi
 
 translations: $(BIN)/.installed
-	$(BIN)/pybabel -q compile -d core/translations
+	$(BIN)/pybabel -q compile -d translations
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
 ## (with the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
@@ -46,9 +46,9 @@ bench: install
 
 ## messages: gather new texts from the code into the catalogs (then translate the empty ones)
 messages: $(BIN)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o core/translations/messages.pot --no-location \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot --no-location \
 		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests build" .
-	$(BIN)/pybabel -q update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
 lock: $(BIN)/.installed

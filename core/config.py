@@ -3,10 +3,20 @@
 import os
 from pathlib import Path
 
-# Migrations and message catalogs are data of this package: found the same in a checkout and an installed wheel.
-PACKAGE = Path(__file__).resolve().parent
-MIGRATIONS = PACKAGE / "migrations"
-TRANSLATIONS = PACKAGE / "translations"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_directory(name: str) -> Path:
+    """The app's data folder ``name`` (``migrations``, ``translations``): at the top of the repository when the app
+    runs from a checkout (pyproject.toml beside core/), else inside the installed core package, where the wheel
+    carries it (setup.py)."""
+    if (ROOT / "pyproject.toml").is_file():
+        return ROOT / name
+    return ROOT / "core" / name
+
+
+MIGRATIONS = data_directory("migrations")
+TRANSLATIONS = data_directory("translations")
 DEFAULT_SECRET = "dev-only-secret-change-me"
 
 

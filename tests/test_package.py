@@ -74,10 +74,14 @@ from packaging.requirements import Requirement
 
 import core
 from core.app import create_app
+from core.config import MIGRATIONS, TRANSLATIONS
 
 # The code and data come from the installed wheel, never from the checkout.
 assert Path(core.__file__).is_relative_to(sys.prefix), core.__file__
 assert not any(Path(entry or ".").resolve() == Path(sys.argv[1]) for entry in sys.path), sys.path
+# The migrations and catalogs too: the copies the wheel put inside core.
+installed = Path(core.__file__).resolve().parent
+assert (MIGRATIONS, TRANSLATIONS) == (installed / "migrations", installed / "translations"), (MIGRATIONS, TRANSLATIONS)
 # Every dependency the wheel declares is installed, in a version it accepts.
 for requirement in map(Requirement, importlib.metadata.requires("heforshe-commitments")):
     if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
@@ -93,13 +97,20 @@ print(json.dumps({"stats": [stats.status_code, stats.get_json()],
 
 
 def test_a_wheel_built_from_the_checkout_serves_the_app(tmp_path):
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path / "dist"), str(ROOT)], check=True,
-                   capture_output=True)
+    # Offline: with this environment's build backend (the test extra's setuptools), no index. The source
+    # distribution first, then the wheel from it, as an installer does (and nothing is built inside the checkout).
+    build = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path / "dist"),
+                            str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     contents = set(zipfile.ZipFile(wheel).namelist())
-    for data in ("core/migrations/env.py", "core/migrations/alembic.ini", "core/translations/fr/LC_MESSAGES/messages.mo",
+    # The top-level migrations/ and translations/ are installed inside core, never as top-level packages.
+    for data in ("core/migrations/env.py", "core/migrations/alembic.ini", "core/migrations/script.py.mako",
+                 "core/migrations/versions/0001_foundation.py", "core/translations/fr/LC_MESSAGES/messages.mo",
                  "core/templates/core/base.html", "core/static/app.css", "tenants/sso/templates", "tenant_portal/units"):
         assert any(name.startswith(data) for name in contents), f"{data} is not in the wheel"
+    assert not [name for name in contents if name.startswith(("migrations/", "translations/"))]
+    assert not [name for name in contents if "__pycache__" in name or name.endswith((".po", ".pot"))]
 
     # A new environment; its dependencies are this one's (a .pth file), so that no index is needed: the test above
     # and the requirement check in SERVE keep them honest.

@@ -6,7 +6,6 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from core.config import TRANSLATIONS
 from core.i18n import LANGUAGES
 from tests.helpers import host, sign_up
 
@@ -84,7 +83,7 @@ def _extracted_messages() -> set[str]:
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
 def test_every_message_is_translated(language):
-    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", encoding="utf-8") as po:
+    with open(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po", encoding="utf-8") as po:
         catalog = read_po(po, locale=language)
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
                   if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)}
