@@ -11,7 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import cannot_run
+import pytest
+
+from tests.conftest import POSTGRES_URL, cannot_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +54,7 @@ def _serves(port: int) -> bool:
         return False
 
 
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="uses none of the suite's databases: runs in the SQLite pass only")
 def test_ctrl_c_on_make_run_stops_the_server_and_the_demo_identity_provider(tmp_path):
     if shutil.which("make") is None or shutil.which("node") is None \
             or not (ROOT / "node_modules" / "oidc-provider").is_dir():
