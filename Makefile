@@ -23,18 +23,18 @@ translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d translations
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
+## (with the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tenants load-demo
 	@echo
-	@PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py
 	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
 	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
 	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"
-	@echo
-	$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
+	PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py \
+		$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
 
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
 test: install
@@ -47,7 +47,7 @@ bench: install
 ## messages: gather new texts from the code into the catalogs (then translate the empty ones)
 messages: $(BIN)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot --no-location \
-		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests" .
+		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests build" .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)

@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_unsafe_production_settings(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(config_module.MIGRATIONS), render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)
     login_manager.anonymous_user = AnonymousUserMixin

@@ -4,6 +4,19 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_directory(name: str) -> Path:
+    """The app's data folder ``name`` (``migrations``, ``translations``): at the top of the repository when the app
+    runs from a checkout (pyproject.toml beside core/), else inside the installed core package, where the wheel
+    carries it (setup.py)."""
+    if (ROOT / "pyproject.toml").is_file():
+        return ROOT / name
+    return ROOT / "core" / name
+
+
+MIGRATIONS = data_directory("migrations")
+TRANSLATIONS = data_directory("translations")
 DEFAULT_SECRET = "dev-only-secret-change-me"
 
 
@@ -17,7 +30,8 @@ def _bool(name: str, default: bool) -> bool:
 def from_environment() -> dict:
     """Read the settings the app understands from the process environment."""
     production = os.environ.get("APP_ENV", "development") == "production"
-    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'heforshe.sqlite3'}")
+    # The embedded run's database: instance/ under the working directory (the checkout, for `make run`).
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'instance' / 'heforshe.sqlite3'}")
     return {
         "PRODUCTION": production,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
@@ -77,6 +91,6 @@ def from_environment() -> dict:
         "SESSION_COOKIE_DOMAIN": False,
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "WTF_I18N_ENABLED": True,
-        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

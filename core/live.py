@@ -103,18 +103,26 @@ class RedisBroker:
         threading.Thread(target=self._listen, args=(deliver, resubscribed), name="live-redis", daemon=True).start()
 
     def _listen(self, deliver, resubscribed) -> None:
+        # One warning per outage, not one per retry: a broker down for an hour (or never reached by an app that is
+        # no longer used, whose listener lives on) must not write to the log every second.
+        lost = False
         while True:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(REDIS_CHANNEL)
                 self.healthy = True
+                if lost:
+                    log.info("live broker connection restored")
+                    lost = False
                 resubscribed()
                 for message in pubsub.listen():
                     for channel in json.loads(message["data"]):
                         deliver(channel)
             except Exception:
                 self.healthy = False  # new streams are refused (pages poll count.json); open ones are polled
-                log.warning("live broker connection lost; retrying in 1 s")
+                if not lost:
+                    log.warning("live broker connection lost; retrying every second until it is back")
+                    lost = True
                 time.sleep(1)
             finally:
                 pubsub.close()

@@ -23,7 +23,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 from werkzeug.wsgi import ClosingIterator
 
-from core.config import ROOT
+from core.config import TRANSLATIONS
 from core.i18n import LANGUAGE_COOKIE, LANGUAGES
 
 EXEMPT_PATHS = frozenset({"/live"})
@@ -156,6 +156,6 @@ def init_app(app) -> None:
     limit = int(app.config.get("MAX_IN_FLIGHT") or 0)
     serving = int(app.config.get("MAX_SERVING") or 0)
     if (limit > 0 or serving > 0) and "load_shedding" not in app.extensions:
-        directory = app.config.get("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+        directory = app.config.get("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
         pages = {language: busy_page(language, translated(directory, language, BUSY)) for language in LANGUAGES}
         app.wsgi_app = app.extensions["load_shedding"] = LoadShedding(app.wsgi_app, limit, pages, serving)

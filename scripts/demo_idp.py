@@ -1,8 +1,9 @@
 """The demo's single sign-on: a local OpenID provider for Acme, so a newcomer can try "Sign in with Acme".
 
-Run by ``make run`` where Node is installed (it uses the provider the tests use, tests/idp/oidc_provider.mjs).
-It starts the provider in the background on DEMO_IDP_PORT (default 5001), connects Acme to it and prints
-the demo account. Without Node it says so and the demo goes on without single sign-on.
+``make run`` serves the app through it: ``demo_idp.py COMMAND...`` starts the provider (the one the tests use,
+tests/idp/oidc_provider.mjs) on DEMO_IDP_PORT (default PORT + 1), connects Acme to it, prints the demo account,
+then runs COMMAND (the server) and stops the provider when the server ends: Ctrl-C ends both. Without Node it says
+so and runs COMMAND alone, without single sign-on.
 """
 
 from __future__ import annotations
@@ -23,16 +24,7 @@ ACCOUNT = {"username": "alex", "password": "heforshe-demo", "claims": {
     "groups": ["heforshe-admins"], "department": "Paris office"}}
 
 
-def _stop_previous(pid_file: Path) -> None:
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-        pid_file.unlink()
-
-
-def _start(port: int, site_port: int) -> str:
+def _start(port: int, site_port: int) -> tuple[subprocess.Popen, str]:
     site = f"http://acme.localhost:{site_port}"
     config = INSTANCE / "demo-idp.json"
     config.write_text(json.dumps({"issuer_port": port, "accounts": [ACCOUNT], "clients": [{
@@ -40,28 +32,29 @@ def _start(port: int, site_port: int) -> str:
         "redirect_uris": [f"{site}/sso/oidc/callback"], "post_logout_redirect_uris": [f"{site}/"]}]}))
     out = INSTANCE / "demo-idp.out"
     with out.open("w") as stdout, (INSTANCE / "demo-idp.log").open("w") as stderr:
+        # In the terminal's process group, as the server is: Ctrl-C reaches both.
         process = subprocess.Popen(["node", str(ROOT / "tests" / "idp" / "oidc_provider.mjs"), str(config)],
-                                   cwd=ROOT, stdout=stdout, stderr=stderr, start_new_session=True)
-    (INSTANCE / "demo-idp.pid").write_text(str(process.pid))
+                                   cwd=ROOT, stdout=stdout, stderr=stderr)
     for _ in range(200):
         if out.read_text().startswith("READY "):
-            return out.read_text().split()[1]
+            return process, out.read_text().split()[1]
         if process.poll() is not None:
             break
         time.sleep(0.05)
+    _stop(process)
     raise RuntimeError(f"the demo identity provider did not start: see {INSTANCE / 'demo-idp.log'}")
 
 
-def main() -> int:
-    site_port = int(os.environ.get("PORT", "5000"))
-    port = int(os.environ.get("DEMO_IDP_PORT", str(site_port + 1)))
-    if shutil.which("node") is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
-        print("  (Node.js not found: the single sign-on demo is off; install Node and run `npm ci` to try it)")
-        return 0
-    INSTANCE.mkdir(exist_ok=True)
-    _stop_previous(INSTANCE / "demo-idp.pid")
-    issuer = _start(port, site_port)
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
+
+def _connect_acme(issuer: str, site_port: int) -> None:
     from core.app import create_app
     from core.extensions import db
     from core.tenancy import tenant_context
@@ -81,8 +74,35 @@ def main() -> int:
             db.session.commit()
     print(f"  Single sign-on demo (Acme):  {issuer}  user {ACCOUNT['username']}  password {ACCOUNT['password']}"
           f"  (an Acme admin: http://acme.localhost:{site_port}/portal/)")
-    return 0
+
+
+def _serve(command: list[str]) -> int:
+    """Run the server until it ends. Ctrl-C reaches it directly (same process group) and it stops by itself, so
+    here it is only waited for; a SIGTERM sent to this process is passed on to it."""
+    server = subprocess.Popen(command)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    while True:
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+def main(command: list[str]) -> int:
+    site_port = int(os.environ.get("PORT", "5000"))
+    port = int(os.environ.get("DEMO_IDP_PORT", str(site_port + 1)))
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
+        print("  (Node.js not found: the single sign-on demo is off; install Node and run `npm ci` to try it)\n")
+        return _serve(command)
+    INSTANCE.mkdir(exist_ok=True)
+    provider, issuer = _start(port, site_port)
+    try:
+        _connect_acme(issuer, site_port)
+        print()
+        return _serve(command)
+    finally:
+        _stop(provider)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

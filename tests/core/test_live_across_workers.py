@@ -110,3 +110,13 @@ def test_with_the_broker_down_sign_ups_work_and_pages_poll(app_config, client, m
     assert sign_up(client, "acme").status_code == 303
     assert client.get("/live", base_url=host("acme")).status_code == 503
     assert client.get("/count.json", base_url=host("acme")).get_json()["men"] == 1
+
+
+def test_a_broker_outage_is_logged_once_not_at_every_retry(caplog):
+    from core.live import RedisBroker
+
+    broker = RedisBroker(f"redis://127.0.0.1:{_free_port()}/0")  # nobody listens there
+    broker.start(lambda channel: None, lambda: None)
+    time.sleep(2.5)  # three tries, a second apart
+    lost = [record for record in caplog.records if record.name == "core.live" and "connection lost" in record.message]
+    assert len(lost) == 1 and not broker.healthy
