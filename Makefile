@@ -23,7 +23,7 @@ translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d translations
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
-## (with the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
+## (with Node, also the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
@@ -36,11 +36,11 @@ run: install
 	PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py \
 		$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
 
-## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL too
+## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL instead
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 10 minutes)
+## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 20 minutes)
 bench: install
 	$(BIN)/python -m bench
 
