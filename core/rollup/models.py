@@ -37,7 +37,18 @@ class Source(enum.Enum):
     IMPORT = "import"
 
 
-class TenantTally(TenantScoped, db.Model):
+class Tally:
+    """The columns both tally tables share: one shard of one key's running count of people, and of men."""
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    men: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class TenantTally(TenantScoped, Tally, db.Model):
     """Running counts of one tenant's commitments by dimension (country, unit, gender, day).
 
     Each sign-up adds to one of ``ROLLUP_SHARDS`` rows per key, so that a launch day at one
@@ -46,15 +57,8 @@ class TenantTally(TenantScoped, db.Model):
 
     __tablename__ = "tenant_tallies"
 
-    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    men: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
-
-class GlobalTally(db.Model):
+class GlobalTally(Tally, db.Model):
     """Running counts across all tenants by dimension: country, gender, day, and partner (``tenant``).
 
     Kept in step with every commitment in the same transaction as the tenant's own tallies; sharded
@@ -62,10 +66,3 @@ class GlobalTally(db.Model):
     """
 
     __tablename__ = "global_tallies"
-
-    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    men: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
