@@ -20,6 +20,12 @@ TRANSLATIONS = data_directory("translations")
 DEFAULT_SECRET = "dev-only-secret-change-me"
 
 
+def _instance() -> Path:
+    """The embedded run's folder (its SQLite database): instance/ of the checkout, whatever folder a command runs
+    in; for an installed app, instance/ under the working directory."""
+    return ROOT / "instance" if (ROOT / "pyproject.toml").is_file() else Path.cwd() / "instance"
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -30,8 +36,7 @@ def _bool(name: str, default: bool) -> bool:
 def from_environment() -> dict:
     """Read the settings the app understands from the process environment."""
     production = os.environ.get("APP_ENV", "development") == "production"
-    # The embedded run's database: instance/ under the working directory (the checkout, for `make run`).
-    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'instance' / 'heforshe.sqlite3'}")
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{_instance() / 'heforshe.sqlite3'}")
     return {
         "PRODUCTION": production,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),

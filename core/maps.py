@@ -36,16 +36,22 @@ def version_of(updated_at: datetime | None) -> int:
     return int(updated_at.timestamp() * 1000) if updated_at else 0
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_time(moment: datetime | None) -> str | None:
+    """A moment as the JSON answers give it (UTC, ``Z``)."""
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def headline(counts: rollup.Counts) -> dict:
+    """The totals every count, map and live answer carries: people, men, when they last changed, a version."""
+    return {"total": counts.total, "men": counts.men, "updated_at": iso_time(counts.updated_at),
+            "version": version_of(counts.updated_at)}
 
 
 def global_map() -> dict:
     """The world: totals, and men and everyone by country (countries under k held back)."""
     counts = rollup.global_counts(("country", "gender"))
     countries, rest = _countries(counts.dimension("country"), privacy.DEFAULT_K)
-    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
-            "version": version_of(counts.updated_at), "k": privacy.DEFAULT_K,
+    return {**headline(counts), "k": privacy.DEFAULT_K,
             "countries": countries, "countries_rest": rest, "markers": [], "places": [], "places_rest": None}
 
 
@@ -84,8 +90,7 @@ def tenant_map(tenant: site.Tenant, unit_id: uuid.UUID | None = None) -> dict:
         if place is not None:
             city_rows.append({"name": place.name, "country": place.country, "latitude": place.latitude,
                               "longitude": place.longitude, "total": c.total, "men": c.men})
-    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
-            "version": version_of(counts.updated_at), "k": k, "countries": countries,
+    return {**headline(counts), "k": k, "countries": countries,
             "countries_rest": countries_rest, "markers": markers, "units_rest": released_units.rest_json(),
             "places": sorted(city_rows, key=lambda row: -row["men"]), "places_rest": released_places.rest_json()}
 
@@ -112,8 +117,7 @@ def live_snapshot(tenant: site.Tenant | None) -> dict:
     """What a live page receives each time its site changes: totals, and the countries when the
     site's map is public."""
     counts = (rollup.global_counts if tenant is None else rollup.tenant_counts)(("country", "gender"))
-    snapshot = {"version": version_of(counts.updated_at), "total": counts.total, "men": counts.men,
-                "updated_at": _iso(counts.updated_at)}
+    snapshot = headline(counts)
     if tenant is None or site.tenant_site().map_is_public(tenant):
         k = privacy.DEFAULT_K if tenant is None else tenant.privacy_k
         snapshot["countries"], snapshot["countries_rest"] = _countries(counts.dimension("country"), k)

@@ -73,9 +73,10 @@ def _bottom_up(keys: list[str], parent_of: Callable[[str], str | None]) -> list[
     return [(key, parents[key]) for key in sorted(depths, key=lambda key: (-depths[key], key))]
 
 
-def release(cells: Mapping[str, Count], k: int = DEFAULT_K,
-            parent_of: Callable[[str], str | None] | None = None) -> Release:
-    """The cells that may be shown, with everything else gathered into one rest (see the module doc)."""
+def apply_rule(cells: Mapping[str, Count], k: int = DEFAULT_K,
+               parent_of: Callable[[str], str | None] | None = None) -> Release:
+    """The cells that may be shown, with everything else gathered into one rest (see the module doc). Pages call
+    it through the one release function, ``core.rollup.release.release``."""
     k = validate_k(k)
     # Empty cells reveal nobody and must not count as rest cells: a rest "of two" where one is empty is one.
     counts = {key: count for key, count in cells.items() if count.total > 0}

@@ -15,10 +15,6 @@ from core.rollup import services as rollup
 from core.rollup.release import release, unit_parents
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def _breakdowns(counts: rollup.Counts, k: int) -> dict:
     by_country = release(counts.dimension("country"), k)
     by_gender = release(counts.dimension("gender"), k)
@@ -29,7 +25,7 @@ def _breakdowns(counts: rollup.Counts, k: int) -> dict:
         "by_country": by_country.cells_json(),
         "by_gender": {key: count.total for key, count in by_gender.cells.items()},
         "fewer_than_k": {"by_country": by_country.rest_json(), "by_gender": by_gender.rest_json()},
-        "updated_at": _iso(counts.updated_at),
+        "updated_at": maps.iso_time(counts.updated_at),
     }
 
 
@@ -74,8 +70,7 @@ def _compute(tenant_id: int | None) -> dict:
 
 def _headline(tenant_id: int | None) -> dict:
     counts = rollup.global_counts() if tenant_id is None else rollup.tenant_counts()
-    return {"total": counts.total, "men": counts.men, "updated_at": _iso(counts.updated_at),
-            "version": maps.version_of(counts.updated_at)}
+    return maps.headline(counts)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ def main(command: list[str]) -> int:
         print("  (Node.js not found: the single sign-on demo is off; install Node and run `npm ci` to try it)\n")
         return _serve(command)
     INSTANCE.mkdir(exist_ok=True)
+    # A SIGTERM before the server runs ends this process through the ``finally`` below, provider included.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     provider, issuer = _start(port, site_port)
     try:
         _connect_acme(issuer, site_port)

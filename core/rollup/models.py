@@ -49,7 +49,8 @@ class Tally:
 
 
 class TenantTally(TenantScoped, Tally, db.Model):
-    """Running counts of one tenant's commitments by dimension (country, unit, gender, day).
+    """Running counts of one tenant's commitments by dimension (country, day, gender, source, unit, the unit in a
+    country, and place).
 
     Each sign-up adds to one of ``ROLLUP_SHARDS`` rows per key, so that a launch day at one
     tenant does not queue every sign-up behind a single row lock; reads sum the shards.

@@ -68,5 +68,5 @@ def release(dimension: Mapping[str, Mapping[str, int]], k: int,
     threshold ``k``; with ``parent_of`` (the unit tree: key -> parent key, None at the top), a key too
     small to show merges into its parent."""
     raw = {key: Count(value["total"], value["men"]) for key, value in dimension.items() if value["total"]}
-    released = privacy.release(raw, k, parent_of.get if parent_of is not None else None)
+    released = privacy.apply_rule(raw, k, parent_of.get if parent_of is not None else None)
     return Breakdown(released.cells, released.rest, released.rest_cells, raw, released.k)

@@ -198,10 +198,10 @@ def export_commitments(tenant: Tenant) -> Export:
     return Export(filename, _commitment_lines(current_app._get_current_object(), tenant.id))
 
 
-def _aggregate_rows(name: str, breakdown: Breakdown, label, k: int) -> list[tuple]:
+def _aggregate_rows(name: str, breakdown: Breakdown, label) -> list[tuple]:
     rows = [(name, key, label(key), count.total, count.men) for key, count in breakdown.cells.items()]
     if breakdown.rest is not None:
-        rows.append((name, "", _("Groups of fewer than %(k)s people (%(groups)s together)", k=k,
+        rows.append((name, "", _("Groups of fewer than %(k)s people (%(groups)s together)", k=breakdown.k,
                                   groups=breakdown.rest_cells), breakdown.rest.total, breakdown.rest.men))
     return rows
 
@@ -212,11 +212,11 @@ def export_aggregates(tenant: Tenant) -> Export:
     counts = rollup.tenant_counts(("day", "unit", "country", "source"))
     units = list(db.session.scalars(select(Unit)))
     names = {str(unit.id): unit.name for unit in units}
-    rows = (_aggregate_rows("day", release(counts.dimension("day"), k), lambda key: key, k)
+    rows = (_aggregate_rows("day", release(counts.dimension("day"), k), lambda key: key)
             + _aggregate_rows("unit", release(counts.dimension("unit"), k, unit_parents(units)),
-                              lambda key: names.get(key, key), k)
-            + _aggregate_rows("country", release(counts.dimension("country"), k), i18n.country_name, k)
-            + _aggregate_rows("source", release(counts.dimension("source"), k), source_label, k))
+                              lambda key: names.get(key, key))
+            + _aggregate_rows("country", release(counts.dimension("country"), k), i18n.country_name)
+            + _aggregate_rows("source", release(counts.dimension("source"), k), source_label))
     filename = _filename(tenant, "aggregates")
     record("export.aggregates", filename, k=k)
     writer = csv.writer(_Line())
