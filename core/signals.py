@@ -48,12 +48,16 @@ def _send_committed(session: Session) -> None:
         committed.send(topic, items=items)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_pending(session: Session, previous_transaction) -> None:
+    # Only when the whole transaction rolls back: a savepoint rolled back inside it (a refused step of a sign-in)
+    # must not lose what the rest of the transaction noted. What the savepoint itself noted is then sent too,
+    # which costs a receiver one needless recount or lookup, never a missed one.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def init_app(app) -> None:
     """Listen for every session's commit and rollback (once per process; the listeners hold no app)."""
     if not event.contains(Session, "after_commit", _send_committed):
         event.listen(Session, "after_commit", _send_committed)
-        event.listen(Session, "after_rollback", _drop_pending)
+        event.listen(Session, "after_soft_rollback", _drop_pending)

@@ -29,3 +29,21 @@ def test_noted_work_is_sent_after_the_commit_and_dropped_on_rollback(db):
         assert heard == [("test", {"a", "b"})]  # sent once
     finally:
         signals.committed.disconnect(receiver, sender="test")
+
+
+def test_a_savepoint_rolled_back_keeps_what_the_transaction_noted_before_it(db):
+    heard = []
+
+    def receiver(topic, items):
+        heard.append((topic, items))
+
+    signals.committed.connect(receiver, sender="test")
+    try:
+        db.session.connection()  # a transaction begins
+        signals.after_commit(db.session(), "test", "kept")
+        savepoint = db.session.begin_nested()
+        savepoint.rollback()
+        db.session.commit()
+        assert heard == [("test", {"kept"})]
+    finally:
+        signals.committed.disconnect(receiver, sender="test")
