@@ -154,8 +154,9 @@ def current_texts(languages: list[str]) -> dict[str, Texts]:
 
 
 def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
-    """Apply the branding form: colours, languages, listing, the age question and texts. Raises ``BrandingRefused`` (and changes
-    nothing) for unreadable colours or impossible languages; returns warnings for colours below WCAG AA."""
+    """Apply the branding form: colours, languages, listing, the age question and texts. Raises
+    ``BrandingRefused`` (and changes nothing) for unreadable colours or impossible languages; returns warnings
+    for colours below WCAG AA."""
     warnings = check_colors(settings.primary_color, settings.accent_color)
     primary, accent = (registry.validate_color(c) for c in (settings.primary_color, settings.accent_color))
     enabled = [code for code in LANGUAGES if code in settings.enabled_languages]

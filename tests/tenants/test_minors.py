@@ -166,7 +166,8 @@ def test_an_answer_that_does_not_decide_the_countrys_question_is_asked_again(cli
     assert 'value="alex@example.org"' in page
     # A question that decides: "no" to 13 is under 16 too; "yes" to 16 is over 13.
     assert sign_up(client, "acme", country="DE", old_enough="no", asked_age="13").status_code == 303
-    assert sign_up(client, "acme", email="b@example.org", country="BE", old_enough="yes", asked_age="16").status_code == 303
+    assert sign_up(client, "acme", email="b@example.org", country="BE", old_enough="yes",
+                   asked_age="16").status_code == 303
     assert len(commitments(db, acme)) == 2
 
 
