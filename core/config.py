@@ -75,7 +75,8 @@ def from_environment() -> dict:
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         # Seconds of clock difference tolerated between us and an identity provider.
         "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "120")),
-        "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "5")),
+        # How long counts are kept in each worker's memory (at most 1: a commitment shows within 2 seconds).
+        "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "1")),
         "LIVE_INTERVAL_SECONDS": float(os.environ.get("LIVE_INTERVAL_SECONDS", "1")),
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
         # Requests in progress per worker past which new ones get 503 at once (0: no limit).

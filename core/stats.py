@@ -15,6 +15,13 @@ from core.rollup import services as rollup
 from core.rollup.release import release, unit_parents
 
 
+#: The shape of ``stats.json`` (docs/counting.md lists its fields); raised whenever a field changes or goes.
+SCHEMA_VERSION = 2
+#: Counts are promised within 2 seconds of a commitment: a second in this process's memory at most, and a second
+#: in a browser's or a proxy's cache (``max-age``).
+MAX_CACHE_SECONDS = 1.0
+
+
 def _breakdowns(counts: rollup.Counts, k: int) -> dict:
     by_country = release(counts.dimension("country"), k)
     by_gender = release(counts.dimension("gender"), k)
@@ -84,7 +91,8 @@ _EXTENSION = "core.stats"  # this module's own state in ``app.extensions``: each
 
 
 def site_stats(tenant_id: int | None) -> dict:
-    """``stats.json`` for the current site (``tenant_id`` None: the global one), cached briefly."""
+    """``stats.json``'s counts for the current site (``tenant_id`` None: the global one), cached for at most a
+    second."""
     return current_app.extensions[_EXTENSION].stats(tenant_id)
 
 
@@ -106,9 +114,14 @@ def _single_flight(function, seconds: float):
     return cached(TTLCache(maxsize=100_000, ttl=seconds), condition=threading.Condition())(function)
 
 
+def cache_seconds(app) -> float:
+    """How long counts are kept in memory: ``STATS_CACHE_SECONDS``, never more than ``MAX_CACHE_SECONDS``."""
+    return min(float(app.config["STATS_CACHE_SECONDS"]), MAX_CACHE_SECONDS)
+
+
 def init_app(app) -> None:
-    """Keep each site's stats for ``STATS_CACHE_SECONDS``, and its totals and map for up to a second."""
-    seconds = app.config["STATS_CACHE_SECONDS"]
+    """Keep each site's stats, totals and map for ``cache_seconds``."""
+    seconds = cache_seconds(app)
     app.extensions[_EXTENSION] = _Caches(stats=_single_flight(_compute, seconds),
-                                         headline=_single_flight(_headline, min(seconds, 1.0)),
-                                         map=_single_flight(maps.site_map, min(seconds, 1.0)))
+                                         headline=_single_flight(_headline, seconds),
+                                         map=_single_flight(maps.site_map, seconds))

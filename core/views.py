@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 
-from core import live, maps, params, places, site, stats
+from core import consent_age, live, maps, params, places, site, stats
+from core.privacy import DEFAULT_K, MIN_K
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
@@ -28,13 +29,22 @@ def home():
 
 @bp.get("/stats.json")
 def stats_json():
-    """Counts (never people) for this host: the tenant's, or the whole movement's. Cached briefly."""
-    body = stats.site_stats(g.tenant.id if g.tenant is not None else None)
+    """Counts (never people) for this host: the tenant's, or the whole movement's, with the version of their
+    shape and where each figure is defined. Cached for at most a second."""
+    body = {"schema_version": stats.SCHEMA_VERSION, "definitions": url_for("core.counting", _external=True),
+            **stats.site_stats(g.tenant.id if g.tenant is not None else None)}
     response = current_app.json.response(body)
     response.cache_control.public = True
-    response.cache_control.max_age = int(current_app.config["STATS_CACHE_SECONDS"])
+    response.cache_control.max_age = int(stats.cache_seconds(current_app))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/counting")
+def counting():
+    """What each count means, what is not counted, and how soon a commitment shows."""
+    return render_template("core/counting.html", k=g.tenant.privacy_k if g.tenant is not None else DEFAULT_K,
+                           default_k=DEFAULT_K, minimum_k=MIN_K, default_age=consent_age.DEFAULT_AGE)
 
 
 @bp.get("/brand.css")

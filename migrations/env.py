@@ -35,7 +35,7 @@ APP_ROLE_PRIVILEGES = {
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
-        "eligible_men", "eligible_total", "break_glass_enabled")},
+        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
     "global_tallies": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as

@@ -6,13 +6,15 @@ import re
 import uuid
 from functools import lru_cache
 
-from flask_babel import get_locale
+from flask_babel import format_number, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from core import places
+from core.consent_age import CONSENT_AGES, DEFAULT_AGE, consent_age
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
 from core.rollup.models import Gender
@@ -140,3 +142,66 @@ class SignedInCommitForm(CommitmentForm):
     their name, email and unit; they confirm gender, country and consent."""
 
     name_public = BooleanField(_l("You may show my name publicly"))
+
+
+YES, NO = "yes", "no"
+# The ages the question can name (as text, as the form sends them).
+ASKED_AGES = frozenset(str(age) for age in (DEFAULT_AGE, *CONSENT_AGES.values()))
+
+
+def age_question(age: int) -> str:
+    """The age question for a country whose age of digital consent is ``age``."""
+    return _("Are you %(age)s or older?", age=format_number(age))
+
+
+class AgeQuestion:
+    """The question a tenant may ask (``ask_age``): is the person at least the age of digital consent of the
+    country they chose (``core.consent_age``)? One yes or no decides it, so no age or birth year is ever sent.
+
+    ``asked_age`` is the age the question showed (the page's script follows the chosen country): an answer to
+    another country's question that does not decide this one is asked again. Under the age, the email and name
+    are not required, and whatever was typed in them is dropped here, before anything could keep it."""
+
+    old_enough = RadioField(_l("Your age"), choices=[SelectChoice(YES, _l("Yes")), SelectChoice(NO, _l("No"))],
+                            validators=[InputRequired(message=_l("Please answer the question about your age."))])
+    asked_age = HiddenField()
+
+    @property
+    def age_to_ask(self) -> int:
+        """The age of digital consent of the country chosen (the default one until a country is)."""
+        return consent_age(self.country.data if is_country_code(self.country.data or "") else None)
+
+    @property
+    def under_age(self) -> bool:
+        return self.old_enough.data == NO
+
+    @property
+    def question(self) -> str:
+        return age_question(self.age_to_ask)
+
+    def for_script(self) -> dict:
+        """What the page's script needs to ask the question of any country chosen: each country's age, the
+        default one, and the question for every age."""
+        return {"ages": dict(CONSENT_AGES), "default": DEFAULT_AGE,
+                "questions": {age: age_question(int(age)) for age in sorted(ASKED_AGES, key=int)}}
+
+    def validate(self, extra_validators=None) -> bool:
+        if self.under_age:
+            for field in (self.email, self.name):
+                field.data, field.raw_data, field.validators = None, [], [Optional()]
+            self.name_public.data = False
+        return super().validate(extra_validators)
+
+    def validate_old_enough(self, field) -> None:
+        if not is_country_code(self.country.data or ""):
+            return  # the country's own error says what to do
+        required = self.age_to_ask
+        asked = int(self.asked_age.data) if self.asked_age.data in ASKED_AGES else None
+        if asked is None or (field.data == YES and asked < required) or (field.data == NO and asked > required):
+            field.data = None  # answered again, to the question for the country chosen
+            raise ValidationError(_l("The age asked depends on the country: please answer again for the country "
+                                     "you chose."))
+
+
+class AgeAskingSignupForm(AgeQuestion, SignupForm):
+    """The public sign-up form of a tenant that asks for the age of digital consent."""

@@ -119,6 +119,8 @@ class Tenant(db.Model):
     eligible_total: Mapped[int | None] = mapped_column(Integer)
     # Admins may sign in with a password and a TOTP code when the identity provider is down.
     break_glass_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The sign-up form asks whether the person is of the digital-consent age of their country (core.consent_age).
+    ask_age: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property
@@ -229,7 +231,8 @@ class Member(UserMixin, TenantScoped, db.Model):
 
 
 class Commitment(TenantScoped, db.Model):
-    """One person's commitment to one tenant; withdrawing keeps the row and lowers the counts."""
+    """One person's commitment to one tenant; withdrawing keeps the row and lowers the counts. A commitment
+    made under the age of digital consent has no member: nothing about its person is kept."""
 
     __tablename__ = "commitments"
     __table_args__ = (
@@ -240,7 +243,7 @@ class Commitment(TenantScoped, db.Model):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
-    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     gender: Mapped[Gender] = mapped_column(_enum(Gender))
     gender_description: Mapped[str | None] = mapped_column(String(60))
     country_code: Mapped[str] = mapped_column(String(2))
@@ -255,7 +258,7 @@ class Commitment(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    member: Mapped[Member] = relationship(viewonly=True)
+    member: Mapped[Member | None] = relationship(viewonly=True)
     unit: Mapped[Unit | None] = relationship(viewonly=True)
 
 

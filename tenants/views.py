@@ -13,7 +13,7 @@ from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
 from tenants.services import places, public, signups
-from tenants.forms import SignedInCommitForm, SignupForm
+from tenants.forms import AgeAskingSignupForm, SignedInCommitForm, SignupForm
 from tenants.models import Tenant
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
@@ -38,19 +38,21 @@ def require_tenant() -> Tenant:
 
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
-    require_tenant()
+    tenant = require_tenant()
     unit = public.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
     if auth.signed_in_via() is auth.Via.SSO:
         return _signed_in_commitment()
-    form = SignupForm()
+    form = AgeAskingSignupForm() if tenant.ask_age else SignupForm()
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
     elif not form.is_submitted():
         form.country.data = browser_country()
     if form.validate_on_submit():
+        if tenant.ask_age and form.under_age:  # nothing about the person is kept
+            return _commit(form, email=None, name=None, unit_id=form.unit_id)
         return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
     form.offer_units(public.signup_units())
     return _signup_form(form)
@@ -79,7 +81,7 @@ def _commit(form: SignupForm | SignedInCommitForm, **person):
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
         gender_description=form.gender_description.data or None, city=city, place_id=place_id, **person,
     ))
-    return redirect(url_for("tenants.thanks"), code=303)
+    return redirect(url_for("tenants.thanks", anonymous=1 if person["email"] is None else None), code=303)
 
 
 def _signup_form(form: SignupForm | SignedInCommitForm, **context):
@@ -98,10 +100,11 @@ def unit_signup(unit_id: uuid.UUID):
 
 @bp.get("/thanks")
 def thanks():
-    """The same page for every successful or repeated commitment: it reveals nothing about the email."""
+    """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
+    commitment kept without personal data (``?anonymous=1``) it says so."""
     require_tenant()
     return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())),
-                           counts=rollup.tenant_counts())
+                           counts=rollup.tenant_counts(), anonymous=request.args.get("anonymous") == "1")
 
 
 @bp.get("/logo")

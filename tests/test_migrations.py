@@ -2,12 +2,17 @@
 
 import zlib
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from core.extensions import db
+from core.rollup.models import Gender
+from core.tenancy import tenant_context
+from tenants.models import Commitment
+from tenants.services import signups
 
 
 def _differences(app) -> list:
@@ -103,3 +108,19 @@ def test_undoing_proven_domains_keeps_the_proven_claim_of_a_shared_name(app):
         engine.dispose()
         upgrade()
         assert domains == [(2, "northfield.edu")] and hostnames == [(2, "join.northfield.edu")]
+
+
+def test_undoing_minors_stops_rather_than_drop_a_commitment_kept_without_its_person(app, make_tenant, capfd):
+    acme = make_tenant("acme").id
+    with tenant_context(acme):
+        signups.commit(signups.SignUp(email=None, gender=Gender.MAN, country_code="DE", language="de",
+                                      consent_version="2026-11"))
+        db.session.commit()
+    db.session.remove()
+    db.engine.dispose()
+    with pytest.raises(SystemExit):
+        downgrade(revision="0011")
+    assert "kept without a member (1)" in capfd.readouterr().err
+    assert _differences(app) == [], "nothing was undone"
+    with tenant_context(acme):
+        assert db.session.scalars(select(Commitment.member_id)).all() == [None]

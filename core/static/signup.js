@@ -111,3 +111,45 @@
     return 2 * 6371 * Math.asin(Math.sqrt(a));
   }
 })();
+
+// The age question, where the organisation asks it: the age asked follows the country chosen (an answer that
+// no longer decides the new question is cleared), and under it the email and name fields are set aside,
+// disabled so that nothing typed in them is even sent.
+(function () {
+  "use strict";
+  var question = document.querySelector("[data-age-question]");
+  if (!question) return;
+  var data = JSON.parse(question.dataset.ageQuestion);
+  var form = question.closest("form");
+  var country = form.querySelector("#country");
+  var asked = form.querySelector("#asked_age");
+  var legend = question.querySelector("legend");
+  var status = question.querySelector("[role=status]");
+  var person = form.querySelector("[data-person-fields]");
+  var answers = question.querySelectorAll("input[type=radio]");
+
+  function answer() {
+    var checked = question.querySelector("input[type=radio]:checked");
+    return checked ? checked.value : "";
+  }
+
+  function setAside() {
+    var under = answer() === "no";
+    person.hidden = under;
+    person.querySelectorAll("input").forEach(function (input) { input.disabled = under; });
+  }
+
+  country.addEventListener("change", function () {
+    var before = Number(asked.value), age = data.ages[country.value] || data["default"];
+    if (age === before) return;
+    var given = answer();
+    if ((given === "yes" && age > before) || (given === "no" && age < before)) {
+      answers.forEach(function (radio) { radio.checked = false; });
+    }
+    asked.value = age;
+    legend.textContent = status.textContent = data.questions[String(age)];
+    setAside();
+  });
+  answers.forEach(function (radio) { radio.addEventListener("change", setAside); });
+  setAside();
+})();

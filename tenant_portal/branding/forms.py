@@ -56,6 +56,7 @@ class BrandingForm(Form):
     default_language = SelectField(_l("Default language"), choices=_LANGUAGE_CHOICES,
                                    validators=[DataRequired(message=_l("Please choose the default language."))])
     listed = BooleanField(_l("List my organisation on the global HeForShe page"))
+    ask_age = BooleanField(_l("Ask whether people are of the age of digital consent of their country"))
 
     @property
     def text_fields(self) -> list[tuple[str, FormField]]:

@@ -140,6 +140,7 @@ class BrandingSettings:
     enabled_languages: list[str]
     default_language: str
     listed: bool
+    ask_age: bool
     texts: dict[str, Texts] = field(default_factory=dict)
 
 
@@ -153,8 +154,9 @@ def current_texts(languages: list[str]) -> dict[str, Texts]:
 
 
 def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
-    """Apply the branding form: colours, languages, listing and texts. Raises ``BrandingRefused`` (and changes
-    nothing) for unreadable colours or impossible languages; returns warnings for colours below WCAG AA."""
+    """Apply the branding form: colours, languages, listing, the age question and texts. Raises
+    ``BrandingRefused`` (and changes nothing) for unreadable colours or impossible languages; returns warnings
+    for colours below WCAG AA."""
     warnings = check_colors(settings.primary_color, settings.accent_color)
     primary, accent = (registry.validate_color(c) for c in (settings.primary_color, settings.accent_color))
     enabled = [code for code in LANGUAGES if code in settings.enabled_languages]
@@ -172,6 +174,9 @@ def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
     if tenant.listed != settings.listed:
         record("branding.listed", tenant.slug, listed=settings.listed)
         tenant.listed = settings.listed
+    if tenant.ask_age != settings.ask_age:
+        record("branding.ask_age", tenant.slug, ask_age=settings.ask_age)
+        tenant.ask_age = settings.ask_age
     for language, texts in settings.texts.items():
         _save_texts(language, texts)
     db.session.flush()

@@ -22,7 +22,8 @@ UPLOAD_ENVELOPE_BYTES = 16 * 1024
 def _initial_form() -> BrandingForm:
     languages = available_languages()
     data = {"primary_color": g.tenant.primary_color, "accent_color": g.tenant.accent_color,
-            "enabled_languages": languages, "default_language": g.tenant.default_language, "listed": g.tenant.listed}
+            "enabled_languages": languages, "default_language": g.tenant.default_language, "listed": g.tenant.listed,
+            "ask_age": g.tenant.ask_age}
     for code, texts in services.current_texts(languages).items():
         data[f"texts_{code}"] = vars(texts)
     return branding_form(languages, formdata=None, data=data)
@@ -66,7 +67,7 @@ def edit():
     settings = services.BrandingSettings(
         primary_color=form.primary_color.data, accent_color=form.accent_color.data,
         enabled_languages=form.enabled_languages.data, default_language=form.default_language.data,
-        listed=form.listed.data,
+        listed=form.listed.data, ask_age=form.ask_age.data,
         texts={code: services.Texts(**subform.data) for code, subform in form.text_fields})
     try:
         warnings = services.update_branding(g.tenant, settings)

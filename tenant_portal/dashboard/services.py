@@ -160,7 +160,7 @@ def _commitment_batch(after: tuple | None) -> list[tuple]:
         select(Member.email, Member.display_name, Commitment.gender, Commitment.country_code, Commitment.city,
                Unit.name, Commitment.source, Commitment.verified, Commitment.language, Commitment.consent_version,
                Commitment.created_at, Commitment.withdrawn_at, Commitment.id)
-        .join(Member, Member.id == Commitment.member_id)
+        .outerjoin(Member, Member.id == Commitment.member_id)  # none for a commitment made under age
         .outerjoin(Unit, Unit.id == Commitment.unit_id)
         .order_by(Commitment.created_at, Commitment.id)
         .limit(EXPORT_BATCH))

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from uuid6 import uuid7
 
 from core.database import insert_new
@@ -20,9 +20,10 @@ from tenants.services.members import find_or_create_member_id
 
 @dataclass
 class SignUp:
-    """What a person gives when committing."""
+    """What a person gives when committing. No email: a person under the age of digital consent, whose
+    commitment is kept without anything about them (``commit``)."""
 
-    email: str
+    email: str | None
     gender: Gender
     country_code: str
     language: str
@@ -44,6 +45,8 @@ def commit(signup: SignUp) -> bool:
     A repeat (the same person, however the address is written) changes nothing; a person who had
     withdrawn and commits again is counted again.
     """
+    if signup.email is None:
+        return _commit_without_person(signup)
     member_id = find_or_create_member_id(signup.email, signup.name)
     values = dict(
         tenant_id=current_tenant_id(), id=uuid7(), member_id=member_id, gender=signup.gender,
@@ -54,6 +57,22 @@ def commit(signup: SignUp) -> bool:
     )
     if insert_new(Commitment.__table__, ("tenant_id", "member_id"), values) is None:
         return _recommit(member_id)
+    rollup.record(_CountedFacts.from_values(values), +1)
+    return True
+
+
+def _commit_without_person(signup: SignUp) -> bool:
+    """A commitment made under the age of digital consent: counted as any other (unverified), with no member, so no
+    email, name or sign-in, and without the free text that could say who made it (a self-description, a city
+    that is not a known place). It cannot be recognised if made again, withdrawn or confirmed."""
+    values = dict(
+        tenant_id=current_tenant_id(), id=uuid7(), member_id=None, gender=signup.gender, gender_description=None,
+        country_code=signup.country_code, city=signup.city if signup.place_id is not None else None,
+        place_id=signup.place_id, unit_id=signup.unit_id, source=signup.source, language=signup.language,
+        consent_version=signup.consent_version, name_public=False, verified=False,
+        created_at=signup.created_at or utcnow(),
+    )
+    db.session.execute(insert(Commitment.__table__), values)
     rollup.record(_CountedFacts.from_values(values), +1)
     return True
 

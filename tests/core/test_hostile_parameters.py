@@ -36,6 +36,7 @@ QUERY_PARAMETERS = {
     "sso.login": ["next", "login_hint"],
     "sso.oidc_callback": ["code", "state", "error", "error_description", "iss"],  # read by authlib
     "sso.saml_sls": ["SAMLResponse", "RelayState", "SigAlg", "Signature"],  # what an identity provider sends
+    "tenants.thanks": ["anonymous"],
 }
 #: Read on every page: the language choice; and one nobody reads.
 EVERY_PAGE = ["lang", "unexpected"]

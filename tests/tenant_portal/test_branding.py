@@ -426,3 +426,18 @@ def test_two_tenants_verifying_one_name_at_the_same_moment_get_a_message_not_an_
         entry = db.session.scalars(select(TenantHostname).where(TenantHostname.tenant_id == second.id)).one()
         with pytest.raises(branding.BrandingRefused, match="already in use"):
             branding.verify_domain(entry)
+
+
+def test_the_age_question_is_turned_on_and_off_and_audited(client, db, acme_admin):
+    visitor = client.application.test_client()  # the admin, signed in through single sign-on, is not asked
+    assert 'name="old_enough"' not in visitor.get("/", base_url=ACME).get_data(as_text=True), "off by default"
+    page = branding_page(client)
+    assert client.post("/portal/branding", base_url=ACME, data=branding_form(page, ask_age="y")).status_code == 303
+    assert stored(db, "acme").ask_age is True
+    assert 'name="old_enough"' in visitor.get("/", base_url=ACME).get_data(as_text=True)
+    assert '<input aria-invalid="false" checked id="ask_age"' in branding_page(client)
+    page = branding_page(client)
+    assert client.post("/portal/branding", base_url=ACME, data=branding_form(page)).status_code == 303
+    assert stored(db, "acme").ask_age is False
+    assert 'name="old_enough"' not in visitor.get("/", base_url=ACME).get_data(as_text=True)
+    assert audit_actions(db, acme_admin) == ["branding.ask_age", "branding.ask_age"]
