@@ -33,6 +33,7 @@ run: install
 	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
 	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"
+	@echo "  Signed daily snapshots:      http://localhost:$(PORT)/snapshots/"
 	PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py \
 		$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
 

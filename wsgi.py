@@ -4,10 +4,12 @@ import click
 
 from core import mail
 from core.app import create_app
+from core.snapshots import daily
 
 app = create_app()
-# MAIL_WORKER=thread: a served process also sends the queued mail. A `flask` command loads this module too
-# (FLASK_APP=wsgi), inside click's context: it must not start a sender (during `flask db upgrade` the outbox
-# does not exist yet).
+# MAIL_WORKER=thread: a served process also sends the queued mail; SNAPSHOT_TAKER=thread: it takes the daily
+# snapshot. A `flask` command loads this module too (FLASK_APP=wsgi), inside click's context: it must start neither
+# (during `flask db upgrade` their tables do not exist yet).
 if click.get_current_context(silent=True) is None:
     mail.start_thread_worker(app)
+    daily.start_thread_taker(app)

@@ -25,6 +25,8 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from core.snapshots.keys import load_signing_key
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCRATCH = Path(tempfile.gettempdir()) / "hfs-bench"  # server logs, pgbench script, profiles: never committed
@@ -105,12 +107,20 @@ def prepare_database(admin_url: str, name: str = "hfs_bench") -> dict:
     return {"app": url(APP), "owner": url(OWNER), "admin": admin.set(database=name).render_as_string(False)}
 
 
+def _snapshot_signing_key() -> Path:
+    """The key the benchmark's servers sign snapshots with (production mode refuses to start without one)."""
+    path = SCRATCH / "snapshot-signing-key.pem"
+    load_signing_key(str(path), create=True)
+    return path
+
+
 def environment(urls: dict, redis_url: str) -> dict:
     return {**os.environ, "DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["owner"],
             "DATABASE_APP_ROLE": APP, "BASE_DOMAIN": BASE_DOMAIN, "REDIS_URL": redis_url,
             "SECRET_KEY": "bench-" + "x" * 40, "APP_ENV": "production", "SESSION_COOKIE_SECURE": "0",
             "ENCRYPTION_KEYS": base64.urlsafe_b64encode(b"bench-only-key".ljust(32, b"-")).decode(),
-            "MAX_SERVING": str(MAX_SERVING), "MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "FLASK_APP": "wsgi"}
+            "MAX_SERVING": str(MAX_SERVING), "MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "FLASK_APP": "wsgi",
+            "SNAPSHOT_SIGNING_KEY": str(_snapshot_signing_key())}
 
 
 COMMITMENT_BATCH = 100_000

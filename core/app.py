@@ -16,11 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenant_portal
 import tenants
-from core import (cli, errors, i18n, live, load_shedding, maps, params, places, rollup, signals, stats, templating,
-                  tenancy, views)
+from core import (cli, errors, i18n, live, load_shedding, maps, params, places, rollup, signals, snapshots, stats,
+                  templating, tenancy, views)
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
+from core.snapshots import keys as snapshot_keys
 from tenants.models import Member
 from tenants.services.hosts import match_host
 
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     tenant_portal.init_app(app)
     app.register_blueprint(views.bp)
     rollup.init_app(app)
+    snapshots.init_app(app)
     cli.init_app(app)
 
     if app.config["PRODUCTION"]:
@@ -86,6 +88,7 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
         raise RuntimeError("production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
     if not app.config["ENCRYPTION_KEYS"]:
         raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
+    snapshot_keys.check_signing_key(app.config)  # the daily snapshots are signed: no key, no start
 
 
 def _check_database_role(app: Flask) -> None:

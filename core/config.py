@@ -71,6 +71,13 @@ def from_environment() -> dict:
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
         "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "1")),
+        # The Ed25519 private key (a PEM file) that signs the daily snapshots of the counts (core/snapshots/).
+        # The embedded run makes one in instance/ the first time it is needed; production refuses to start without.
+        "SNAPSHOT_SIGNING_KEY": os.environ.get(
+            "SNAPSHOT_SIGNING_KEY", "" if production else str(_instance() / "snapshot-signing-key.pem")),
+        # Who takes the daily snapshot: "thread" (a thread of each web process served as wsgi:app: the embedded
+        # run) or "command" (`flask snapshots take` from a daily timer: production).
+        "SNAPSHOT_TAKER": os.environ.get("SNAPSHOT_TAKER", "command" if production else "thread"),
         # Fernet keys for secrets at rest, newest first (see core/crypto.py for rotation).
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         # Seconds of clock difference tolerated between us and an identity provider.

@@ -42,6 +42,9 @@ APP_ROLE_PRIVILEGES = {
     # the app role too); rows are kept (without their text) as the record of what was sent, except a job
     # that turns out to have nothing to send (a sign-in link asked for an address nobody has), deleted.
     "mail_outbox": {"SELECT": None, "INSERT": None, "UPDATE": None, "DELETE": None},
+    # The signed daily snapshots and the keys that signed them: published history, added to, never rewritten.
+    "snapshots": {"SELECT": None, "INSERT": None},
+    "snapshot_keys": {"SELECT": None, "INSERT": None},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
 

@@ -31,6 +31,7 @@ from core.app import create_app
 from core.auth import Via, sign_in
 from core.extensions import db as _db
 from core.rollup.models import Gender
+from core.snapshots.keys import load_signing_key
 from core.tenancy import tenant_context
 from tenants.services import members, registry, signups
 from tenants.models import Member, Role, Tenant, TenantKind, Unit, UnitKind
@@ -111,14 +112,24 @@ def _truncate_all(owner_url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def snapshot_signing_key(tmp_path_factory) -> str:
+    """The PEM file of the key that signs the tests' snapshots (made once; production-mode apps need it there)."""
+    path = tmp_path_factory.mktemp("keys") / "snapshot-signing-key.pem"
+    load_signing_key(str(path), create=True)
+    return str(path)
+
+
 @pytest.fixture
-def app_config(database, tmp_path) -> dict:
+def app_config(database, tmp_path, snapshot_signing_key) -> dict:
     """The configuration of this test's app, on a database of its own (SQLite) or emptied after it."""
     if database["backend"] == "sqlite":
         path = tmp_path / "test.sqlite3"
         shutil.copy(database["template"], path)
-        return base_config(f"sqlite:///{path}", f"sqlite:///{path}")
-    return base_config(database["app"], database["owner"])
+        config = base_config(f"sqlite:///{path}", f"sqlite:///{path}")
+    else:
+        config = base_config(database["app"], database["owner"])
+    return {**config, "SNAPSHOT_SIGNING_KEY": snapshot_signing_key}
 
 
 @pytest.fixture

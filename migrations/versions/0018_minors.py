@@ -2,14 +2,14 @@
 is kept without a member (``commitments.member_id`` may be empty): counted, with nothing about its person.
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-08
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = "0011"
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

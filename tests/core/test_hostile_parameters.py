@@ -26,6 +26,7 @@ QUERY_PARAMETERS = {
     "core.map_page": ["unit"],
     "core.map_json": ["unit"],
     "core.places_json": ["country", "q"],
+    "snapshots.index": ["page"],
     "portal_dashboard.show": ["units_page"],
     "portal_members.index": ["q", "page"],
     "portal_targets.index": ["page"],

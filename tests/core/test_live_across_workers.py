@@ -46,7 +46,8 @@ def two_workers(app_config, redis_url, tmp_path, make_tenant):
     make_tenant("acme", "Acme Corporation")
     environment = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
                    "MIGRATION_DATABASE_URL": app_config["MIGRATION_DATABASE_URL"], "REDIS_URL": redis_url,
-                   "BASE_DOMAIN": BASE_DOMAIN, "SECRET_KEY": "test-secret", "STATS_CACHE_SECONDS": "0"}
+                   "BASE_DOMAIN": BASE_DOMAIN, "SECRET_KEY": "test-secret", "STATS_CACHE_SECONDS": "0",
+                   "SNAPSHOT_SIGNING_KEY": app_config["SNAPSHOT_SIGNING_KEY"]}
     ports, processes = [_free_port(), _free_port()], []
     for port in ports:
         log = open(tmp_path / f"gunicorn-{port}.log", "w")
