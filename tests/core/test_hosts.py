@@ -111,3 +111,24 @@ def test_session_cookies_are_host_only(client, make_tenant):
     cookie = response.headers["Set-Cookie"]
     assert "Domain=" not in cookie
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_on_the_global_host_only_the_movements_paths_are_the_movements_pages(app, movement):
+    with app.test_request_context(base_url=host()):
+        for path in ("/commit", "/thanks", "/me", "/me/sign-in/token", "/me/withdraw", "/sso/logout"):
+            assert hosts.match_host(BASE_DOMAIN, BASE_DOMAIN, path).tenant.id == movement.id, path
+        for path in ("/", "/stats.json", "/count.json", "/map", "/map.json", "/live", "/embed/counter", "/committed",
+                     "/meet", "/sso/discover", "/sso/login", "/portal/", "/invitations/token", "/brand.css"):
+            match = hosts.match_host(BASE_DOMAIN, BASE_DOMAIN, path)
+            assert match.tenant is None, path
+            assert match.session_tenant_id == movement.id, "a movement's session is kept on the global pages"
+
+
+def test_the_global_counts_stay_everyones_beside_the_movement(client, movement, make_tenant, make_commitment):
+    acme = make_tenant("acme")
+    make_commitment(acme)
+    make_commitment(acme)
+    make_commitment(movement)
+    assert client.get("/stats.json", base_url=host()).json["total"] == 3
+    assert client.get("/count.json", base_url=host()).json["total"] == 3
+    assert client.get("/map.json", base_url=host()).json["total"] == 3
