@@ -26,8 +26,8 @@ def home():
 
 
 def global_page(discovery_form, **context) -> str:
-    """The global page: the movement's counts, a way in for anyone who commits on their own (while the movement
-    is open), the search for one's organisation, the leading countries and the listed partners."""
+    """The global page: everyone's counts, a way in for anyone who commits on their own (while the movement is
+    open), the search for one's organisation, the leading countries and the listed partners."""
     return render_template("core/global.html", overview=stats.global_overview(), discovery_form=discovery_form,
                            individual_signup=site.tenant_site().individual_signup(), **context)
 

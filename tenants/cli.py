@@ -104,7 +104,7 @@ def ensure_movement():
     reasons = movement.why_closed(tenant)
     state = f"closed: {'; '.join(reasons)}" if reasons else "open"
     click.echo(f"{'Created' if created else 'Found'} the HeForShe movement, {state}. "
-               f"Its page: http://{current_app.config['BASE_DOMAIN']}/commit")
+               f"Its page: {hosts.site_address(tenant)}commit")
 
 
 @tenants_cli.command("load-demo")

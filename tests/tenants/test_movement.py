@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.i18n import LANGUAGES
 from core.rollup import services as rollup
-from core.tenancy import tenant_context
+from core.tenancy import get_current_tenant_id, tenant_context
 from tenants.models import Commitment, Member, Role, Tenant, TenantKind, TenantStatus
 from tenants.services import hosts, movement as movements, registry
 from tests.helpers import BASE_DOMAIN, csrf_token, host, sign_up
@@ -109,6 +109,16 @@ def test_the_movement_wears_heforshes_own_colours(client, movement):
     assert '<span class="brand-name">HeForShe</span>' in page
 
 
+def test_the_movements_pages_run_as_the_movement_and_the_global_ones_as_no_tenant(app, client, movement):
+    @app.get("/me/test-current-tenant")
+    @app.get("/test-current-tenant")
+    def current_tenant():
+        return str(get_current_tenant_id())
+
+    assert client.get("/me/test-current-tenant", base_url=GLOBAL).get_data(as_text=True) == str(movement.id)
+    assert client.get("/test-current-tenant", base_url=GLOBAL).get_data(as_text=True) == "None"
+
+
 # The gate -------------------------------------------------------------------------------------------------------
 
 def suspend(app, tenant: Tenant) -> None:
@@ -122,6 +132,7 @@ def suspend(app, tenant: Tenant) -> None:
 def missing_pepper(app, db):
     movements.ensure()
     db.session.commit()
+    app.config["PEOPLE_PEPPER"] = ""
 
 
 def rate_limits_off(app, db):
@@ -158,13 +169,14 @@ def test_a_closed_movement_offers_no_form_and_its_pages_are_not_found(app, clien
 def test_the_gate_names_what_keeps_it_closed(app, db):
     assert movements.why_closed(None) == ["it does not exist yet: run `flask tenants ensure-movement`"]
     tenant, _ = movements.ensure()
-    app.config["RATELIMIT_ENABLED"] = False
+    app.config.update(RATELIMIT_ENABLED=False, PEOPLE_PEPPER="")
     assert movements.why_closed(tenant) == ["rate limits are off (RATELIMIT_ENABLED)", "PEOPLE_PEPPER is not set"]
     app.config.update(RATELIMIT_ENABLED=True, PEOPLE_PEPPER="a people pepper of more than thirty-two characters")
     assert movements.why_closed(tenant) == [] and movements.is_open(tenant)
 
 
 def test_ensure_movement_creates_it_once_and_says_whether_it_is_open(app, db):
+    app.config["PEOPLE_PEPPER"] = ""
     runner = app.test_cli_runner()
     first = runner.invoke(args=["tenants", "ensure-movement"])
     assert first.exit_code == 0
