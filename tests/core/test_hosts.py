@@ -132,3 +132,19 @@ def test_the_global_counts_stay_everyones_beside_the_movement(client, movement, 
     assert client.get("/stats.json", base_url=host()).json["total"] == 3
     assert client.get("/count.json", base_url=host()).json["total"] == 3
     assert client.get("/map.json", base_url=host()).json["total"] == 3
+
+
+def test_the_global_host_remembers_the_movement_as_a_tenants_host_remembers_its_tenant(app, client, db, movement,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(hosts, "HOST_CACHE_SECONDS", 600.0)
+    assert "Commit now" in client.get("/", base_url=host()).get_data(as_text=True)
+    statements = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert "Commit now" in client.get("/", base_url=host()).get_data(as_text=True)
+    assert client.get("/commit", base_url=host()).status_code == 200
+    assert not [s for s in statements if "WHERE tenants.slug" in s], "the movement's row is not read again"
+    suspend(app, movement)
+    assert client.get("/commit", base_url=host()).status_code == 200, "remembered: the change was made elsewhere"
+    hosts.forget_tenants([movement.id])
+    assert client.get("/commit", base_url=host()).status_code == 404
+    assert "Commit now" not in client.get("/", base_url=host()).get_data(as_text=True)
