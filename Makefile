@@ -24,12 +24,16 @@ translations: $(BIN)/.installed
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
 ## (with Node, also the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
+# The demo's own people pepper (never a production one), so that the movement opens on the global page.
+run: export PEOPLE_PEPPER ?= demo-only-people-pepper-not-for-production
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
+	$(BIN)/flask tenants ensure-movement
 	$(BIN)/flask tenants load-demo
 	@echo
 	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
+	@echo "  Commit on your own:          http://localhost:$(PORT)/commit"
 	@echo "  Acme (corporation):          http://acme.localhost:$(PORT)/"
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
 	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"

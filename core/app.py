@@ -106,14 +106,15 @@ def _check_database_role(app: Flask) -> None:
 
 
 def _resolve_tenant():
-    """Find the site the Host header names before anything else runs; unknown hosts get 404."""
-    match = match_host(request.host, current_app.config["BASE_DOMAIN"])
+    """Find the site the Host header names (on the global host, the path: the movement's pages) before anything
+    else runs; unknown hosts get 404."""
+    match = match_host(request.host, current_app.config["BASE_DOMAIN"], request.path)
     if match is None:
         abort(404)
     g.tenant = match.tenant
     g.tenant_token = tenancy.activate(match.tenant.id if match.tenant else None)
     # A session is only good on the host that made it (cookies are host-only; this is the second lock).
-    if session.get("tenant") not in (None, g.tenant and g.tenant.id):
+    if session.get("tenant") not in (None, match.session_tenant_id):
         session.clear()
 
 

@@ -40,6 +40,9 @@ def from_environment() -> dict:
     return {
         "PRODUCTION": production,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
+        # The key of the keyed hash that recognises one person across tenants (``people``); see docs/operations.md
+        # before changing it. Production refuses to start without one; the embedded run derives one from SECRET_KEY.
+        "PEOPLE_PEPPER": os.environ.get("PEOPLE_PEPPER", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Migrations run as the table owner; the app itself connects as a role without BYPASSRLS.
         "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", database_url),

@@ -34,6 +34,7 @@ class TenantSite:
     brand_colors: Callable[[Tenant | None], tuple[str, str]]  # primary and accent colours (None: the global site)
     listed: Callable[[], Iterable[Tenant]]  # the partners on the global page: ``id``, ``slug``, ``name``, ``kind``
     discovery_form: Callable[[], Any]  # "sign in with your organisation", on the global page
+    individual_signup: Callable[[], str | None]  # the global page's way in for anyone (None: not open)
 
 
 _EXTENSION = "core.site"  # this module's own state in ``app.extensions``

@@ -23,8 +23,14 @@ def home():
         return site.tenant_site().home()
     if request.method == "POST":
         abort(405)
-    return render_template("core/global.html", overview=stats.global_overview(),
-                           discovery_form=site.tenant_site().discovery_form())
+    return global_page(site.tenant_site().discovery_form())
+
+
+def global_page(discovery_form, **context) -> str:
+    """The global page: everyone's counts, a way in for anyone who commits on their own (while the movement is
+    open), the search for one's organisation, the leading countries and the listed partners."""
+    return render_template("core/global.html", overview=stats.global_overview(), discovery_form=discovery_form,
+                           individual_signup=site.tenant_site().individual_signup(), **context)
 
 
 @bp.get("/stats.json")

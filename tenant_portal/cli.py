@@ -25,6 +25,8 @@ def invite_admin(slug, email, url):
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"no tenant {slug!r}")
+    if tenant.is_movement:
+        raise click.ClickException("the HeForShe movement has no admins and no portal: run it with `flask tenants`")
     with hosts.on_site(tenant, url):
         try:
             members.invite(tenant, email, Role.ADMIN, actor=None)

@@ -1,4 +1,5 @@
-"""Operator commands: ``flask tenants create | add-hostname | list | load-demo | fold-addresses``."""
+"""Operator commands: ``flask tenants create | add-hostname | configure | list | ensure-movement | load-demo |
+fold-addresses``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from core.extensions import db
 from core.tenancy import tenant_context
 from tenants import demo
 from tenants.models import MapVisibility, Tenant, TenantKind
-from tenants.services import hosts, members, registry
+from tenants.services import hosts, members, movement, registry
 from tenants.sso import services as sso_services
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
@@ -25,8 +26,8 @@ def _fail(error: Exception):
 @tenants_cli.command("create")
 @click.argument("slug")
 @click.argument("name")
-@click.option("--kind", type=click.Choice([k.value for k in TenantKind]), default=TenantKind.CORPORATION.value,
-              show_default=True)
+@click.option("--kind", type=click.Choice([k.value for k in TenantKind if k is not TenantKind.MOVEMENT]),
+              default=TenantKind.CORPORATION.value, show_default=True)
 @click.option("--admin-email", required=True, help="The first tenant admin's email address.")
 @click.option("--language", "default_language", default="en", show_default=True, help="Default language.")
 @click.option("--unlisted", is_flag=True, help="Do not list the tenant on the global page.")
@@ -92,6 +93,18 @@ def list_tenants():
     for row in rows:
         click.echo(f"{row.slug:<20} {row.kind:<12} {row.status:<10} {'yes' if row.listed else 'no':<7} "
                    f"{row.men:>8} {row.total:>8}  {', '.join(row.hostnames) or '-'}")
+
+
+@tenants_cli.command("ensure-movement")
+def ensure_movement():
+    """Create the HeForShe movement, where people commit on their own on the global host, if it is missing;
+    safe to run at every deploy."""
+    tenant, created = movement.ensure()
+    db.session.commit()
+    reasons = movement.why_closed(tenant)
+    state = f"closed: {'; '.join(reasons)}" if reasons else "open"
+    click.echo(f"{'Created' if created else 'Found'} the HeForShe movement, {state}. "
+               f"Its page: {hosts.site_address(tenant)}commit")
 
 
 @tenants_cli.command("load-demo")

@@ -52,6 +52,7 @@ class TenantKind(enum.Enum):
     GOVERNMENT = "government"
     NGO = "ngo"
     OTHER = "other"
+    MOVEMENT = "movement"  # the built-in HeForShe movement itself (tenants/services/movement.py), never a partner
 
 
 class TenantStatus(enum.Enum):
@@ -126,6 +127,11 @@ class Tenant(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status is TenantStatus.ACTIVE
+
+    @property
+    def is_movement(self) -> bool:
+        """Whether this is the built-in movement, where people commit on their own on the global host."""
+        return self.kind is TenantKind.MOVEMENT
 
     @validates("logo", "favicon")
     def _fingerprint(self, key: str, image: bytes | None) -> bytes | None:

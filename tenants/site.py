@@ -6,14 +6,15 @@ Both are handed to core (which may not import this package) by ``init_app``: ``c
 
 from __future__ import annotations
 
+from flask import url_for
 from sqlalchemy import select
 
 from core import site
 from core.extensions import db
 from core.rollup import recount
 from tenants import views
-from tenants.models import Commitment, MapVisibility, Tenant, TenantStatus, Unit
-from tenants.services import public, registry
+from tenants.models import Commitment, MapVisibility, Tenant, TenantKind, TenantStatus, Unit
+from tenants.services import hosts, public, registry
 from tenants.sso.forms import DiscoveryForm
 
 
@@ -23,8 +24,12 @@ def map_is_public(tenant: Tenant) -> bool:
 
 
 def _listed() -> list[Tenant]:
-    return db.session.scalars(
-        select(Tenant).where(Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE)).all()
+    return db.session.scalars(select(Tenant).where(
+        Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE, Tenant.kind != TenantKind.MOVEMENT)).all()
+
+
+def _individual_signup() -> str | None:
+    return url_for("tenants.movement_signup") if hosts.open_movement() is not None else None
 
 
 def _map_page() -> dict:
@@ -56,6 +61,7 @@ def init_app(app) -> None:
         brand_colors=registry.brand_colors,
         listed=_listed,
         discovery_form=DiscoveryForm,
+        individual_signup=_individual_signup,
     ))
     recount.count_commitments_from(app, recount.Commitments(
         table=Commitment.__table__, tenants=_every_tenant, counted=_counted_commitments))

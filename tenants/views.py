@@ -1,4 +1,5 @@
-"""A tenant's public pages: its branded sign-up page, the thank-you page, its logo and favicon."""
+"""A tenant's public pages: its branded sign-up page (the movement's at ``/commit`` on the global host), the
+thank-you page, its logo and favicon."""
 
 from __future__ import annotations
 
@@ -34,6 +35,26 @@ def require_tenant() -> Tenant:
     if tenant is None:
         abort(404)
     return tenant
+
+
+def require_movement() -> Tenant:
+    """The movement, on its pages of the global host; anywhere else (a partner's host) nothing is found (404)."""
+    tenant = require_tenant()
+    if not tenant.is_movement:
+        abort(404)
+    return tenant
+
+
+@bp.app_template_global("signup_url")
+def signup_url() -> str:
+    """The address of this site's sign-up form: the movement's on its pages, else the home page."""
+    tenant = g.get("tenant")
+    return url_for("tenants.movement_signup") if tenant is not None and tenant.is_movement else url_for("core.home")
+
+
+def _counts():
+    """The counts a sign-up or thank-you page shows: its tenant's, or everyone's on the movement's pages."""
+    return rollup.global_counts() if g.tenant.is_movement else rollup.tenant_counts()
 
 
 def signup_page(unit_id: uuid.UUID | None = None):
@@ -88,8 +109,16 @@ def _signup_form(form: SignupForm | SignedInCommitForm, **context):
     """The sign-up page with its form (400 when a submitted one is refused)."""
     return render_template(
         "tenants/signup.html", form=form, texts=public.tenant_texts(str(get_locale())),
-        counts=rollup.tenant_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], **context,
+        counts=_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], **context,
     ), 400 if form.is_submitted() else 200
+
+
+@bp.route("/commit", methods=["GET", "POST"])
+def movement_signup():
+    """The movement's sign-up form, on the global host: for anyone who commits on their own, without a partner
+    organisation (the country is its only place)."""
+    require_movement()
+    return signup_page()
 
 
 @bp.route("/units/<uuid:unit_id>", methods=["GET", "POST"])
@@ -103,8 +132,8 @@ def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
     commitment kept without personal data (``?anonymous=1``) it says so."""
     require_tenant()
-    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())),
-                           counts=rollup.tenant_counts(), anonymous=request.args.get("anonymous") == "1")
+    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
+                           anonymous=request.args.get("anonymous") == "1")
 
 
 @bp.get("/logo")

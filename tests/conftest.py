@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from core.rollup.models import Gender
 from core.snapshots.keys import load_signing_key
 from core.tenancy import tenant_context
 from tenants.services import members, registry, signups
+from tenants.services.movement import ensure as ensure_movement
 from tenants.models import Member, Role, Tenant, TenantKind, Unit, UnitKind
 
 from tests.helpers import BASE_DOMAIN
@@ -190,6 +192,15 @@ def make_tenant(db):
 
 
 @pytest.fixture
+def movement(app, db):
+    """The HeForShe movement, open: its row, and the people pepper its gate asks for (rate limits are on)."""
+    app.config["PEOPLE_PEPPER"] = "test-people-pepper-" + "p" * 24
+    tenant, _ = ensure_movement()
+    db.session.commit()
+    return tenant
+
+
+@pytest.fixture
 def make_unit(db):
     """Create and commit a unit of a tenant."""
 
@@ -228,21 +239,25 @@ def sign_in_as(app, db):
     returns the member's id. Goes through a route that exists only in the tests' app."""
 
     @app.get("/test-sign-in/<uuid:member_id>")
+    @app.get("/me/test-sign-in/<uuid:member_id>")  # on the movement's pages of the global host
     def test_sign_in(member_id):
-        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one(), Via.SSO)
+        via = Via.EMAIL_LINK if g.tenant.is_movement else Via.SSO
+        sign_in(_db.session.scalars(select(Member).where(Member.id == member_id)).one(), via)
         return "signed in"
 
     def sign(tenant: Tenant, role: Role = Role.ADMIN, email: str | None = None, client=None, page=None):
+        """A movement's member (``movement``) is signed in on the global host, as by an emailed link."""
         with tenant_context(tenant):
             member = members.find_or_create_member(email or f"{role.value}{next(_numbers)}@{tenant.slug}.example")
             member.role = role
             db.session.commit()
             member_id = member.id
-        path = f"/test-sign-in/{member_id}"
+            host = BASE_DOMAIN if tenant.is_movement else f"{tenant.slug}.{BASE_DOMAIN}"
+            path = f"/me/test-sign-in/{member_id}" if tenant.is_movement else f"/test-sign-in/{member_id}"
         if page is not None:
-            page.goto(f"http://{tenant.slug}.{BASE_DOMAIN}:{page.port}{path}")
+            page.goto(f"http://{host}:{page.port}{path}")
         else:
-            assert client.get(path, base_url=f"http://{tenant.slug}.{BASE_DOMAIN}").status_code == 200
+            assert client.get(path, base_url=f"http://{host}").status_code == 200
         return member_id
 
     return sign

@@ -36,6 +36,8 @@ SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
 GLOBAL_POST_ENDPOINTS = {"sso.discover"}
 # Pages of the global site alone (the movement's snapshots): their objects exist there, on no tenant's host.
 GLOBAL_ENDPOINTS = {"snapshots.day_json"}
+# Posts that only the movement's pages on the global host answer.
+MOVEMENT_POST_ENDPOINTS = {"tenants.movement_signup"}
 
 
 def object_factories(app, db, make_unit):
@@ -49,14 +51,16 @@ def object_factories(app, db, make_unit):
                 return value
         return factory
 
-    def invitation(tenant, token="invitation-token-for-the-isolation-tests"):
+    def invitation(tenant):
+        token = f"invitation-token-for-the-isolation-tests-{tenant.slug}"  # unique across tenants
         db.session.add(Invitation(email="invitee@globex.example", role=Role.ADMIN,
                                   token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                   expires_at=utcnow() + timedelta(days=1)))
         db.session.flush()
         return token
 
-    def sign_in_link(tenant, token="sign-in-link-token-for-the-isolation-tests"):
+    def sign_in_link(tenant):
+        token = f"sign-in-link-token-for-the-isolation-tests-{tenant.slug}"
         member = find_or_create_member("someone@globex.example")
         db.session.add(SignInLink(token_hash=hashlib.sha256(token.encode()).hexdigest(), member_id=member.id,
                                   expires_at=utcnow() + members.SIGN_IN_LINK_LIFETIME))
@@ -153,9 +157,59 @@ def test_pages_show_nothing_of_another_tenant(client, make_tenant, make_unit, ma
         assert secret not in body, f"{rule.rule} on acme shows {secret!r}"
 
 
+def path_with_objects_of(rule, factories, tenant) -> str:
+    path = rule.rule
+    for argument in rule.arguments:
+        path = re.sub(rf"<(?:\w+:)?{argument}>", str(factories[argument](tenant)), path)
+    return path
+
+
+@pytest.mark.parametrize("rule", OBJECT_ROUTES, ids=lambda r: r.rule)
+def test_the_movement_and_a_partner_find_none_of_each_others_objects(app, client, db, movement, make_tenant,
+                                                                      make_unit, sign_in_as, rule):
+    """Globex's objects asked for on the global host by someone signed in to the movement, and the movement's
+    objects asked for on Acme's host by Acme's admin: none is found."""
+    acme = make_tenant("acme")
+    globex = make_tenant("globex", "Globex Hidden")
+    factories = object_factories(app, db, make_unit)
+    sign_in_as(movement, Role.MEMBER, client=client)
+    sign_in_as(acme, Role.ADMIN, client=client)
+    attempts = [(globex, host())]
+    if "hostname_id" not in rule.arguments:  # the movement has no hostnames: it lives on the global host only
+        attempts.append((movement, host("acme")))
+    for owner, base_url in attempts:
+        path = path_with_objects_of(rule, factories, owner)
+        token = csrf_token(client.get("/me" if base_url == host() else "/", base_url=base_url).get_data(as_text=True))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, base_url=base_url,
+                                   data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code == 404, f"{method} {path} on {base_url}"
+            assert "Globex" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("rule", PLAIN_GET_ROUTES, ids=lambda r: r.rule)
+def test_the_movement_and_a_partner_show_nothing_of_each_other(client, movement, make_tenant, make_unit,
+                                                                make_commitment, sign_in_as, rule):
+    """On the global host (the movement's pages and the global ones, its member signed in) nothing of an
+    unlisted partner; on a partner's host nothing of the movement's people."""
+    make_tenant("acme", "Acme Corporation")
+    globex = make_tenant("globex", "Globex Hidden", listed=False)
+    cairo = make_unit(globex, "Globex Cairo office", country="EG")
+    make_commitment(globex, country="EG", unit=cairo, city="Alexandria")
+    make_commitment(movement, "movement.person@example.org", country="PE", city="Arequipa")
+    sign_in_as(movement, Role.MEMBER, client=client)
+    on_the_global_host = first_part_of(client.get(rule.rule, base_url=host(), buffered=False))
+    for secret in ("Globex", "Cairo", "Alexandria", str(cairo.id), '"EG":'):
+        assert secret not in on_the_global_host, f"{rule.rule} on the global host shows {secret!r}"
+    on_acme = first_part_of(client.get(rule.rule, base_url=host("acme"), buffered=False))
+    for secret in ("movement.person", "Arequipa", '"PE":'):
+        assert secret not in on_acme, f"{rule.rule} on acme shows {secret!r}"
+
+
 @pytest.mark.parametrize("rule", POST_ROUTES, ids=lambda r: r.rule)
-def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_tenant, make_unit, rule):
-    """Posted by a signed-in admin of a tenant with every sign-in option on, so no form is out of reach."""
+def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_tenant, make_unit, movement, rule):
+    """Posted by a signed-in admin of a tenant with every sign-in option on, so no form is out of reach (the
+    movement's, open, on the global host)."""
     acme = make_tenant("acme")
     with tenant_context(acme):
         break_glass.enable(acme, "admin@acme.example", "a long enough password")
@@ -170,13 +224,15 @@ def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_
         path = re.sub(rf"<(?:\w+:)?{argument}>", str(factories[argument](acme)), path)
     with tenant_context(acme):
         members_before = db.session.scalar(select(func.count(Member.id)))
-    base_url = host() if rule.endpoint in GLOBAL_POST_ENDPOINTS else host("acme")
-    response = client.post(path, base_url=base_url, data={
+    on_the_global_host = rule.endpoint in GLOBAL_POST_ENDPOINTS | MOVEMENT_POST_ENDPOINTS
+    response = client.post(path, base_url=host() if on_the_global_host else host("acme"), data={
         "email": "sam@example.org", "gender": "man", "country": "FR", "consent": "y"})
     # A tenant without SAML has no assertion consumer (404); the signed posts are tested in tests/tenants/sso.
     assert response.status_code == (404 if rule.endpoint in SIGNED_POST_ENDPOINTS else 400)
     with tenant_context(acme):
         assert db.session.scalar(select(func.count(Member.id))) == members_before
+    with tenant_context(movement):
+        assert db.session.scalar(select(func.count(Member.id))) == 0
 
 
 def signed_in_as(app, client, slug: str, member_id) -> None:

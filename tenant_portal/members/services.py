@@ -281,7 +281,8 @@ def compose_sign_in_link(asked: dict) -> EmailMessage | None:
                                   expires_at=utcnow() + SIGN_IN_LINK_LIFETIME))
         db.session.flush()
         with force_locale(asked["language"]):
-            subject = _("Your HeForShe commitment at %(name)s", name=tenant.name)
+            subject = (_("Your HeForShe commitment") if tenant.is_movement
+                       else _("Your HeForShe commitment at %(name)s", name=tenant.name))
             body = render_template("tenant_portal/members/sign_in_mail.txt", tenant=tenant,
                                    link=url_for("me.sign_in", link_token=token, _external=True))
         return mail.build(member.email, subject, body, sender_name=tenant.name)

@@ -19,6 +19,7 @@ from core import signals
 from core.extensions import db
 from core.tenancy import tenant_context
 from tenants.models import Tenant, TenantHostname, TenantStatus, utcnow
+from tenants.services import movement
 from tenants.services.registry import RESERVED_SLUGS, SLUG_PATTERN, InvalidTenantSetting
 
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -28,6 +29,8 @@ HOST_CACHE_SECONDS = 2.0
 def add_hostname(tenant: Tenant, hostname: str, verified: bool = True) -> TenantHostname:
     """Attach a custom domain to a tenant; only a verified one routes to it."""
     hostname = hostname.strip().lower().rstrip(".")
+    if tenant.is_movement:
+        raise InvalidTenantSetting("the HeForShe movement is served on the global host only")
     if not HOSTNAME_PATTERN.match(hostname):
         raise InvalidTenantSetting(f"{hostname!r} is not a valid hostname")
     if not hostname_available(hostname, tenant.id):
@@ -54,10 +57,11 @@ def hostname_available(hostname: str, tenant_id: int) -> bool:
 
 
 def site_address(tenant: Tenant) -> str:
-    """The tenant's address under ``BASE_DOMAIN``, for links made outside a request: https where the session
-    cookie is secure (in production), http otherwise."""
+    """The tenant's address under ``BASE_DOMAIN`` (the movement's: the global host), for links made outside a
+    request: https where the session cookie is secure (in production), http otherwise."""
     scheme = "https" if current_app.config["SESSION_COOKIE_SECURE"] else "http"
-    return f"{scheme}://{tenant.slug}.{current_app.config['BASE_DOMAIN']}/"
+    subdomain = "" if tenant.is_movement else f"{tenant.slug}."
+    return f"{scheme}://{subdomain}{current_app.config['BASE_DOMAIN']}/"
 
 
 @contextmanager
@@ -71,26 +75,38 @@ def on_site(tenant: Tenant, base_url: str | None = None) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class HostMatch:
-    """What a Host header names: the global site (``tenant`` None) or one tenant."""
+    """What a request names: the global site's own pages (``tenant`` None) or one tenant's, and the tenant whose
+    sessions the host's cookie may carry (on the global host: the movement's, whichever page is asked for)."""
 
     tenant: Tenant | None
+    session_tenant_id: int | None
 
 
-def match_host(host: str, base_domain: str) -> HostMatch | None:
-    """Find the site a host names; None when it names nothing we serve (the caller answers 404).
+def match_host(host: str, base_domain: str, path: str = "/") -> HostMatch | None:
+    """Find the site a host (and, on the global host, a path) names; None when it names nothing we serve (the
+    caller answers 404).
+
+    On the global host, the movement's paths (``movement.PATHS``) are the movement's pages while it is open
+    (``movement.is_open``); the rest, and all of them while it is closed, are the global site's. The movement is
+    never the site of a host of its own.
 
     A host's tenant (its row, less the images) is remembered in this process for ``HOST_CACHE_SECONDS``, so
-    that most requests read no tenant row at all. A change to a tenant committed through this process forgets
-    it at once (``forget_committed_tenants``), as does a removed custom domain (``forget_host``); other workers
-    see a change, a suspension or a removed custom domain within those seconds.
+    that most requests read no tenant row at all (the global host remembers the movement's). A change to a
+    tenant committed through this process forgets it at once (``forget_committed_tenants``), as does a removed
+    custom domain (``forget_host``); other workers see a change, a suspension or a removed custom domain within
+    those seconds.
     """
     host = _bare(host)
     if host == base_domain:
-        return HostMatch(tenant=None)
+        values = _movement_values(host)
+        if values is None:
+            return HostMatch(tenant=None, session_tenant_id=None)
+        found = _detached_tenant(values) if movement.serves(path) else None  # the global pages need only its id
+        return HostMatch(tenant=found if movement.is_open(found) else None, session_tenant_id=values["id"])
     remembered = _remembered()
     values, until = remembered.get(host, (None, 0.0))
     if time.monotonic() < until:
-        return HostMatch(tenant=_detached_tenant(values))
+        return _match(_detached_tenant(values))
     if host.endswith("." + base_domain):
         slug = host[: -len(base_domain) - 1]
         if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
@@ -100,16 +116,42 @@ def match_host(host: str, base_domain: str) -> HostMatch | None:
         tenant = db.session.scalar(
             select(Tenant).join(TenantHostname, TenantHostname.tenant_id == Tenant.id)
             .where(TenantHostname.hostname == host, TenantHostname.verified_at.is_not(None)))
-    if tenant is None or tenant.status is not TenantStatus.ACTIVE:
+    if tenant is None or tenant.status is not TenantStatus.ACTIVE or tenant.is_movement:
         return None
-    remembered[host] = ({key: getattr(tenant, key) for key in _REMEMBERED_COLUMNS},
-                        time.monotonic() + HOST_CACHE_SECONDS)
-    return HostMatch(tenant=tenant)
+    remembered[host] = (_values(tenant), time.monotonic() + HOST_CACHE_SECONDS)
+    return _match(tenant)
 
 
-# host -> (the tenant row's values, remembered until), per app (tests build many), each let go with its app.
-_remembered_hosts: WeakKeyDictionary[Flask, dict[str, tuple[dict, float]]] = WeakKeyDictionary()
+def _match(tenant: Tenant) -> HostMatch:
+    return HostMatch(tenant=tenant, session_tenant_id=tenant.id)
+
+
+def _movement_values(global_host: str) -> dict | None:
+    """The movement's row, as remembered under the global host (None before it is created)."""
+    remembered = _remembered()
+    values, until = remembered.get(global_host, (None, 0.0))
+    if time.monotonic() >= until:
+        found = movement.find()
+        values = _values(found) if found is not None else None
+        remembered[global_host] = (values, time.monotonic() + HOST_CACHE_SECONDS)
+    return values
+
+
+def open_movement() -> Tenant | None:
+    """The movement, while people may commit on the global host; else None."""
+    values = _movement_values(_bare(current_app.config["BASE_DOMAIN"]))
+    found = _detached_tenant(values) if values is not None else None
+    return found if movement.is_open(found) else None
+
+
+# host -> (the tenant row's values, remembered until), per app (tests build many), each let go with its app. The
+# global host remembers the movement's row, or None before there is one.
+_remembered_hosts: WeakKeyDictionary[Flask, dict[str, tuple[dict | None, float]]] = WeakKeyDictionary()
 _REMEMBERED_COLUMNS = tuple(column.key for column in Tenant.__mapper__.column_attrs if not column.deferred)
+
+
+def _values(tenant: Tenant) -> dict:
+    return {key: getattr(tenant, key) for key in _REMEMBERED_COLUMNS}
 
 
 def _bare(host: str) -> str:
@@ -117,7 +159,7 @@ def _bare(host: str) -> str:
     return host.split(":", 1)[0].strip().lower().rstrip(".")
 
 
-def _remembered() -> dict[str, tuple[dict, float]]:
+def _remembered() -> dict[str, tuple[dict | None, float]]:
     app = current_app._get_current_object()
     remembered = _remembered_hosts.get(app)
     if remembered is None:
@@ -145,7 +187,7 @@ def forget_tenants(tenant_ids: Iterable[int]) -> None:
         return
     remembered = _remembered()
     for host, (values, _) in list(remembered.items()):
-        if values["id"] in tenant_ids:
+        if values is not None and values["id"] in tenant_ids:
             remembered.pop(host, None)  # another thread may have forgotten it just now
 
 

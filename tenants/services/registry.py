@@ -57,8 +57,11 @@ def brand_colors(tenant: Tenant | None) -> tuple[str, str]:
 
 def create_tenant(slug: str, name: str, kind: TenantKind, admin_email: str | None = None,
                   **settings) -> Tenant:
-    """Register a tenant (and its first admin, when an email is given)."""
+    """Register a partner tenant (and its first admin, when an email is given); the movement is built in
+    (``movement.ensure``)."""
     validate_slug(slug)
+    if kind is TenantKind.MOVEMENT:
+        raise InvalidTenantSetting("the HeForShe movement is built in: no tenant can be created as one")
     for color_setting in ("primary_color", "accent_color"):
         if color_setting in settings:
             settings[color_setting] = validate_color(settings[color_setting])
@@ -86,6 +89,8 @@ def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, priva
             raise InvalidTenantSetting(str(error)) from error
     if map_visibility is not None:
         tenant.map_visibility = map_visibility
+    if listed and tenant.is_movement:
+        raise InvalidTenantSetting("the HeForShe movement is not a partner: it cannot be listed as one")
     if listed is not None:
         tenant.listed = listed
     with tenant_context(tenant):

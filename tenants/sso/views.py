@@ -7,9 +7,10 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from core import auth, stats
+from core import auth
 from core.navigation import continue_to
 from core.templating import site_url
+from core.views import global_page
 from tenants.models import Role
 from tenants.sso import oidc, saml, services
 from tenants.sso.forms import DiscoveryForm, SignOutForm
@@ -68,8 +69,7 @@ def discover():
     tenant = services.discover(form.email.data) if form.validate_on_submit() else None
     if tenant is not None:  # on another host: see core.navigation
         return continue_to(f"{site_url(tenant.slug)}sso/login?{urlencode({'login_hint': form.email.data})}")
-    return render_template("core/global.html", overview=stats.global_overview(), discovery_form=form,
-                           discovery_missed=not form.errors), 400 if form.errors else 200
+    return global_page(form, discovery_missed=not form.errors), 400 if form.errors else 200
 
 
 @bp.get("/oidc/callback")

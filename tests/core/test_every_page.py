@@ -42,6 +42,14 @@ def test_no_page_fails_on_the_global_host(answering_like_production, client):
     assert server_errors(answering_like_production, client, host()) == []
 
 
+def test_no_page_fails_on_the_global_host_for_someone_in_the_movement(answering_like_production, client, movement,
+                                                                      make_commitment, sign_in_as):
+    make_commitment(movement, "sam@example.org")
+    sign_in_as(movement, Role.MEMBER, email="sam@example.org", client=client)
+    assert "sam@example.org" in client.get("/me", base_url=host()).get_data(as_text=True)  # really signed in
+    assert server_errors(answering_like_production, client, host()) == []
+
+
 def test_no_page_fails_on_a_tenant_host(answering_like_production, client, make_tenant, make_unit, make_commitment):
     acme = make_tenant("acme", "Acme Corporation")
     make_commitment(acme, unit=make_unit(acme, "Paris office"))

@@ -93,9 +93,10 @@ def status(client, base_url: str, target: str) -> int:
 
 
 @pytest.fixture
-def site(app, client, db, make_tenant, make_unit, make_commitment, sign_in_as):
-    """Acme, with a unit, a commitment and an unreachable OpenID provider, and its admin's browser;
-    unexpected errors answered with a 500 page as in production, so that the status is what is checked."""
+def site(app, client, db, make_tenant, make_unit, make_commitment, sign_in_as, movement):
+    """Acme, with a unit, a commitment and an unreachable OpenID provider, and its admin's browser, which is
+    also signed in to the movement (open) on the global host; unexpected errors answered with a 500 page as in
+    production, so that the status is what is checked."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     acme = make_tenant("acme", "Acme Corporation")
     make_commitment(acme, unit=make_unit(acme, "Paris office"))
@@ -104,6 +105,8 @@ def site(app, client, db, make_tenant, make_unit, make_commitment, sign_in_as):
                       oidc=sso.OidcSettings("http://127.0.0.1:9", "acme", "secret"))
         db.session.commit()
     sign_in_as(acme, Role.ADMIN, client=client)
+    make_commitment(movement, "sam@example.org")
+    sign_in_as(movement, Role.MEMBER, email="sam@example.org", client=client)
     return app, client
 
 

@@ -111,3 +111,40 @@ def test_session_cookies_are_host_only(client, make_tenant):
     cookie = response.headers["Set-Cookie"]
     assert "Domain=" not in cookie
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_on_the_global_host_only_the_movements_paths_are_the_movements_pages(app, movement):
+    with app.test_request_context(base_url=host()):
+        for path in ("/commit", "/thanks", "/me", "/me/sign-in/token", "/me/withdraw", "/sso/logout"):
+            assert hosts.match_host(BASE_DOMAIN, BASE_DOMAIN, path).tenant.id == movement.id, path
+        for path in ("/", "/stats.json", "/count.json", "/map", "/map.json", "/live", "/embed/counter", "/committed",
+                     "/meet", "/sso/discover", "/sso/login", "/portal/", "/invitations/token", "/brand.css"):
+            match = hosts.match_host(BASE_DOMAIN, BASE_DOMAIN, path)
+            assert match.tenant is None, path
+            assert match.session_tenant_id == movement.id, "a movement's session is kept on the global pages"
+
+
+def test_the_global_counts_stay_everyones_beside_the_movement(client, movement, make_tenant, make_commitment):
+    acme = make_tenant("acme")
+    make_commitment(acme)
+    make_commitment(acme)
+    make_commitment(movement)
+    assert client.get("/stats.json", base_url=host()).json["total"] == 3
+    assert client.get("/count.json", base_url=host()).json["total"] == 3
+    assert client.get("/map.json", base_url=host()).json["total"] == 3
+
+
+def test_the_global_host_remembers_the_movement_as_a_tenants_host_remembers_its_tenant(app, client, db, movement,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(hosts, "HOST_CACHE_SECONDS", 600.0)
+    assert "Commit now" in client.get("/", base_url=host()).get_data(as_text=True)
+    statements = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert "Commit now" in client.get("/", base_url=host()).get_data(as_text=True)
+    assert client.get("/commit", base_url=host()).status_code == 200
+    assert not [s for s in statements if "WHERE tenants.slug" in s], "the movement's row is not read again"
+    suspend(app, movement)
+    assert client.get("/commit", base_url=host()).status_code == 200, "remembered: the change was made elsewhere"
+    hosts.forget_tenants([movement.id])
+    assert client.get("/commit", base_url=host()).status_code == 404
+    assert "Commit now" not in client.get("/", base_url=host()).get_data(as_text=True)

@@ -16,6 +16,7 @@ from core.rollup.recount import recount
 from core.tenancy import reviewed_sql, tenant_context
 from tenants.services import signups
 from tenants.models import Commitment, Member
+from tests.helpers import host
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -230,3 +231,23 @@ def test_concurrent_sign_ups_of_different_people_are_all_counted(app, make_tenan
         assert rollup.tenant_counts().men == 80
     assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 80, "men": 80}}
     assert recount() == []
+
+
+def test_the_movement_is_walled_off_like_any_tenant(app, client, app_engine, movement, make_tenant,
+                                                    make_commitment):
+    acme = make_tenant("acme")
+    make_commitment(acme, email="a@example.org")
+    make_commitment(movement, email="m@example.org")
+    with app_engine.begin() as connection:
+        as_tenant(connection, movement.id)
+        assert connection.execute(text("SELECT email FROM members")).scalars().all() == ["m@example.org"]
+        as_tenant(connection, acme.id)
+        assert connection.execute(text("SELECT email FROM members")).scalars().all() == ["a@example.org"]
+
+    @app.get("/me/test-database-tenant")
+    @app.get("/test-database-tenant")
+    def database_tenant():
+        return db.session.scalar(reviewed_sql("SELECT current_setting('app.tenant_id', true)")) or "none"
+
+    assert client.get("/me/test-database-tenant", base_url=host()).get_data(as_text=True) == str(movement.id)
+    assert client.get("/test-database-tenant", base_url=host()).get_data(as_text=True) == "none"

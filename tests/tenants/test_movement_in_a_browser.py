@@ -1,0 +1,39 @@
+"""Someone without a partner organisation commits on the global page, in a real browser (Debian's chromium)."""
+
+from playwright.sync_api import expect
+
+from tests.helpers import BASE_DOMAIN
+
+
+def url(page, path="/"):
+    return f"http://{BASE_DOMAIN}:{page.port}{path}"
+
+
+def test_an_individual_commits_on_the_global_page(page, movement):
+    page.goto(url(page))
+    page.get_by_role("link", name="Commit now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Commit to gender equality with HeForShe")
+    expect(page.get_by_label("Office, site or campus (optional)")).to_have_count(0)
+
+    page.get_by_label("Email").fill("sam@example.org")
+    page.get_by_label("Man", exact=True).check()
+    page.get_by_label("Country").select_option("KE")
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="I commit").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(page.locator(".counter")).to_contain_text("1 man has committed at HeForShe")
+    page.get_by_role("link", name="Home").click()
+    expect(page.locator(".hero .counter")).to_contain_text("1 man has committed")
+    assert page.hosts_asked == {BASE_DOMAIN}, "nothing is loaded from anywhere else"
+
+
+def test_the_way_in_and_the_movements_form_pass_accessibility_checks(page, axe, movement):
+    for language in ("en", "ar"):
+        page.goto(url(page, f"/?lang={language}"))
+        assert axe(page) == [], f"global page in {language}"
+        page.locator(".call-to-action .button").click()
+        expect(page.locator("html")).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
+        assert axe(page) == [], f"the movement's form in {language}"
+        page.locator("button[type=submit]").click()
+        assert axe(page) == [], f"the movement's form with errors in {language}"
