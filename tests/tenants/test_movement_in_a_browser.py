@@ -18,6 +18,7 @@ def test_an_individual_commits_on_the_global_page(page, movement):
     page.get_by_label("Email").fill("sam@example.org")
     page.get_by_label("Man", exact=True).check()
     page.get_by_label("Country").select_option("KE")
+    page.get_by_role("radio", name="Yes", exact=True).check()  # old enough to consent alone
     page.get_by_label("I agree").check()
     page.get_by_role("button", name="I commit").click()
 
