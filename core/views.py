@@ -9,7 +9,7 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
 
-from core import live, maps, params, places, site, stats
+from core import attack_mode, live, maps, params, places, site, stats
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
@@ -24,6 +24,14 @@ def home():
         abort(405)
     return render_template("core/global.html", overview=stats.global_overview(),
                            discovery_form=site.tenant_site().discovery_form())
+
+
+@bp.get("/altcha/challenge")
+def altcha_challenge():
+    """A new proof-of-work challenge for the sign-up form's check in attack mode (each one different: never kept)."""
+    response = current_app.json.response(attack_mode.challenge())
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/stats.json")

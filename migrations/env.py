@@ -35,13 +35,16 @@ APP_ROLE_PRIVILEGES = {
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
-        "eligible_men", "eligible_total", "break_glass_enabled")},
+        "eligible_men", "eligible_total", "break_glass_enabled", "attack_mode")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
     "global_tallies": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as
     # the app role too); rows are kept (without their text) as the record of what was sent, except a job
     # that turns out to have nothing to send (a sign-in link asked for an address nobody has), deleted.
     "mail_outbox": {"SELECT": None, "INSERT": None, "UPDATE": None, "DELETE": None},
+    # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
+    # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
+    "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
 

@@ -119,6 +119,9 @@ class Tenant(db.Model):
     eligible_total: Mapped[int | None] = mapped_column(Integer)
     # Admins may sign in with a password and a TOTP code when the identity provider is down.
     break_glass_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # While on, the public sign-up form asks the browser for a proof of work (an operator's switch, `flask
+    # attack-mode`; the switch for every tenant at once is the latest core.models.AttackModeChange everywhere).
+    attack_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property
