@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import get_locale
 from flask_login import current_user
 
-from core import auth
+from core import attack_mode, auth
 from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
@@ -38,13 +38,14 @@ def require_tenant() -> Tenant:
 
 def signup_page(unit_id: uuid.UUID | None = None):
     """The branded sign-up form (``/`` on a tenant's host), optionally with a unit chosen already."""
-    require_tenant()
+    tenant = require_tenant()
     unit = public.unit_in_tenant(unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         abort(404)
     if auth.signed_in_via() is auth.Via.SSO:
         return _signed_in_commitment()
     form = SignupForm()
+    form.challenged = tenant.attack_mode or attack_mode.everywhere()
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
@@ -53,7 +54,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
     if form.validate_on_submit():
         return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
     form.offer_units(public.signup_units())
-    return _signup_form(form)
+    return _signup_form(form, challenged=form.challenged)
 
 
 def _signed_in_commitment():
