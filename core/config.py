@@ -61,6 +61,14 @@ def from_environment() -> dict:
         "BREAK_GLASS_RATE_LIMIT": os.environ.get("BREAK_GLASS_RATE_LIMIT", "10 per minute"),
         # Sign-in links asked for at /me, per client address and tenant host: each may mail a member.
         "SIGN_IN_LINK_RATE_LIMIT": os.environ.get("SIGN_IN_LINK_RATE_LIMIT", "5 per minute"),
+        # Attack mode's proof of work (ALTCHA, core/attack_mode.py). Challenges are signed with keys derived from
+        # ALTCHA_HMAC_KEY, or from SECRET_KEY when it is not set. A browser tries about ALTCHA_MAX_NUMBER * 3/4
+        # counters of ALTCHA_COST PBKDF2 rounds each (about a second on a phone); a challenge is good for
+        # ALTCHA_EXPIRES_SECONDS, and each solution for one commitment.
+        "ALTCHA_HMAC_KEY": os.environ.get("ALTCHA_HMAC_KEY", ""),
+        "ALTCHA_MAX_NUMBER": int(os.environ.get("ALTCHA_MAX_NUMBER", "8000")),
+        "ALTCHA_COST": int(os.environ.get("ALTCHA_COST", "1000")),
+        "ALTCHA_EXPIRES_SECONDS": int(os.environ.get("ALTCHA_EXPIRES_SECONDS", "300")),
         # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

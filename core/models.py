@@ -1,9 +1,10 @@
-"""The core's own table: the mail outbox (the roll-up's tables are in ``core/rollup/models.py``)."""
+"""The core's own tables: the mail outbox, and attack mode's switches and spent proofs of work (the roll-up's
+tables are in ``core/rollup/models.py``)."""
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -44,3 +45,30 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AttackModeChange(db.Model):
+    """An operator turned attack mode on or off, for one tenant or (``tenant_id`` None) everywhere, and why.
+
+    The latest change everywhere is the global switch; a tenant's own switch is its ``attack_mode`` column
+    (read with the tenant's host, at no extra cost), and its changes are recorded here too. On PostgreSQL every
+    host reads these rows, and the app adds them for no tenant or the current one, and never alters one.
+    """
+
+    __tablename__ = "attack_mode_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SpentChallenge(db.Model):
+    """A proof-of-work challenge whose solution came with a commitment that was kept, remembered (by its
+    signature) until the challenge expires, so that the same solution is refused by every worker afterwards."""
+
+    __tablename__ = "spent_challenges"
+
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -9,7 +9,7 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 
-from core import consent_age, live, maps, params, places, site, stats
+from core import attack_mode, consent_age, live, maps, params, places, site, stats
 from core.privacy import DEFAULT_K, MIN_K
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
@@ -31,6 +31,14 @@ def global_page(discovery_form, **context) -> str:
     open), the search for one's organisation, the leading countries and the listed partners."""
     return render_template("core/global.html", overview=stats.global_overview(), discovery_form=discovery_form,
                            individual_signup=site.tenant_site().individual_signup(), **context)
+
+
+@bp.get("/altcha/challenge")
+def altcha_challenge():
+    """A new proof-of-work challenge for the sign-up form's check in attack mode (each one different: never kept)."""
+    response = current_app.json.response(attack_mode.challenge())
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/stats.json")

@@ -35,7 +35,7 @@ APP_ROLE_PRIVILEGES = {
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
-        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age")},
+        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
     "global_tallies": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as
@@ -45,6 +45,9 @@ APP_ROLE_PRIVILEGES = {
     # The signed daily snapshots and the keys that signed them: published history, added to, never rewritten.
     "snapshots": {"SELECT": None, "INSERT": None},
     "snapshot_keys": {"SELECT": None, "INSERT": None},
+    # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
+    # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
+    "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
 

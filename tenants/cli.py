@@ -1,5 +1,5 @@
 """Operator commands: ``flask tenants create | add-hostname | configure | list | ensure-movement | load-demo |
-fold-addresses``."""
+fold-addresses`` and ``flask attack-mode on | off | status``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core import attack_mode
 from core.extensions import db
+from core.models import AttackModeChange
 from core.tenancy import tenant_context
 from tenants import demo
 from tenants.models import MapVisibility, Tenant, TenantKind
@@ -148,6 +150,75 @@ def fold_addresses():
         raise SystemExit(1)
 
 
+attack_mode_cli = AppGroup("attack-mode", help="Ask for a proof of work on the public sign-up forms, during an "
+                                                 "attack on one tenant or on all.")
+_tenant_option = click.option("--tenant", "slug", help="Only this tenant's form (without it: every tenant's).")
+_reason_option = click.option("--reason", required=True, help="Why: kept with the change and written to the log.")
+
+
+@attack_mode_cli.command("on")
+@_tenant_option
+@_reason_option
+def attack_mode_on(slug, reason):
+    """Turn attack mode on: every worker asks for the proof of work within 2 seconds."""
+    _switch_attack_mode(True, slug, reason)
+
+
+@attack_mode_cli.command("off")
+@_tenant_option
+@_reason_option
+def attack_mode_off(slug, reason):
+    """Turn attack mode off (everywhere, or a tenant's own switch): the forms are as usual within 2 seconds."""
+    _switch_attack_mode(False, slug, reason)
+
+
+def _switch_attack_mode(enabled: bool, slug: str | None, reason: str) -> None:
+    tenant = None
+    if slug is not None:
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            _fail(LookupError(f"no tenant {slug!r}"))
+    try:
+        if tenant is None:
+            attack_mode.record_change(enabled, reason)
+        else:
+            registry.set_attack_mode(tenant, enabled, reason)
+    except ValueError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Attack mode {'on' if enabled else 'off'} for {tenant.slug if tenant else 'every tenant'}.")
+    if not enabled and tenant is None:
+        still = _tenants_in_attack_mode()
+        if still:
+            click.echo(f"Still on by their own switch: {', '.join(t.slug for t in still)}.")
+    elif not enabled and attack_mode.everywhere():
+        click.echo("It is still on everywhere: turn it off without --tenant to end that.")
+
+
+@attack_mode_cli.command("status")
+def attack_mode_status():
+    """Where attack mode is on, since when and why."""
+    changes = attack_mode.latest_changes()
+    click.echo(f"Everywhere: {_describe(attack_mode.everywhere(), changes.get(None))}")
+    tenants = _tenants_in_attack_mode()
+    for tenant in tenants:
+        click.echo(f"{tenant.slug}: {_describe(True, changes.get(tenant.id))}")
+    if not tenants:
+        click.echo("No tenant has its own switch on.")
+
+
+def _tenants_in_attack_mode() -> list[Tenant]:
+    return list(db.session.scalars(select(Tenant).where(Tenant.attack_mode).order_by(Tenant.slug)))
+
+
+def _describe(enabled: bool, change: AttackModeChange | None) -> str:
+    state = "on" if enabled else "off"
+    if change is None or change.enabled != enabled:
+        return state
+    return f"{state} since {change.changed_at:%Y-%m-%d %H:%M} UTC ({change.reason})"
+
+
 def init_app(app) -> None:
-    """Register the ``flask tenants`` commands."""
+    """Register the ``flask tenants`` and ``flask attack-mode`` commands."""
     app.cli.add_command(tenants_cli)
+    app.cli.add_command(attack_mode_cli)

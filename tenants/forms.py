@@ -13,7 +13,7 @@ from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from core import places
+from core import attack_mode, places
 from core.consent_age import CONSENT_AGES, DEFAULT_AGE, consent_age
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
@@ -135,6 +135,21 @@ class SignupForm(CommitmentForm):
     @property
     def unit_id(self) -> uuid.UUID | None:
         return uuid.UUID(self.unit.data) if self.unit.data else None
+
+    # Attack mode's proof of work: the widget writes this field (the form never renders it), checked only while
+    # the view says the site is ``challenged``. A solution accepted is spent, unless the form is refused (the
+    # request's transaction is rolled back).
+    altcha = HiddenField(_l("Check against automated sign-ups"))
+    challenged = False
+
+    def validate_altcha(self, field) -> None:
+        if not self.challenged:
+            return
+        if not field.data:
+            raise ValidationError(_l("Your browser has not done its check yet (it needs JavaScript): please commit "
+                                     "again."))
+        if not attack_mode.accept(field.data):
+            raise ValidationError(_l("Your browser's check did not succeed or has expired: please commit again."))
 
 
 class SignedInCommitForm(CommitmentForm):

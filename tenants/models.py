@@ -122,6 +122,9 @@ class Tenant(db.Model):
     break_glass_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The sign-up form asks whether the person is of the digital-consent age of their country (core.consent_age).
     ask_age: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # While on, the public sign-up form asks the browser for a proof of work (an operator's switch, `flask
+    # attack-mode`; the switch for every tenant at once is the latest core.models.AttackModeChange everywhere).
+    attack_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property

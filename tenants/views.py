@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import get_locale
 from flask_login import current_user
 
-from core import auth
+from core import attack_mode, auth
 from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
@@ -66,6 +66,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
     if auth.signed_in_via() is auth.Via.SSO:
         return _signed_in_commitment()
     form = AgeAskingSignupForm() if tenant.ask_age else SignupForm()
+    form.challenged = tenant.attack_mode or attack_mode.everywhere()
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
@@ -76,7 +77,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
             return _commit(form, email=None, name=None, unit_id=form.unit_id)
         return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
     form.offer_units(public.signup_units())
-    return _signup_form(form)
+    return _signup_form(form, challenged=form.challenged)
 
 
 def _signed_in_commitment():

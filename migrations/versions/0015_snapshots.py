@@ -3,14 +3,14 @@
 Global tables (no tenant_id): the app role may read and add rows, never change or remove them (migrations/env.py).
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-04
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

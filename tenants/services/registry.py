@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core import privacy
+from core import attack_mode, privacy
 from core.extensions import db
 from core.rollup import services as rollup
 from core.tenancy import tenant_context
@@ -95,6 +95,15 @@ def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, priva
         tenant.listed = listed
     with tenant_context(tenant):
         db.session.flush()
+    return tenant
+
+
+def set_attack_mode(tenant: Tenant, enabled: bool, reason: str) -> Tenant:
+    """Turn the tenant's own attack mode on or off, recording why (``core.attack_mode``); other workers follow
+    within the host cache's seconds. Written as the tenant, like ``configure``."""
+    with tenant_context(tenant):  # first: reading an expired tenant's id would flush the change without it
+        tenant.attack_mode = enabled
+        attack_mode.record_change(enabled, reason, tenant_id=tenant.id, site=tenant.slug)
     return tenant
 
 
