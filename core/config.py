@@ -40,6 +40,9 @@ def from_environment() -> dict:
     return {
         "PRODUCTION": production,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
+        # The key of the keyed hash that recognises one person across tenants (``people``); see docs/operations.md
+        # before changing it. Production refuses to start without one; the embedded run derives one from SECRET_KEY.
+        "PEOPLE_PEPPER": os.environ.get("PEOPLE_PEPPER", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Migrations run as the table owner; the app itself connects as a role without BYPASSRLS.
         "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", database_url),
@@ -58,6 +61,8 @@ def from_environment() -> dict:
         "BREAK_GLASS_RATE_LIMIT": os.environ.get("BREAK_GLASS_RATE_LIMIT", "10 per minute"),
         # Sign-in links asked for at /me, per client address and tenant host: each may mail a member.
         "SIGN_IN_LINK_RATE_LIMIT": os.environ.get("SIGN_IN_LINK_RATE_LIMIT", "5 per minute"),
+        # Presses of "Confirm my commitment" (the page a confirmation mail links to), per client address and host.
+        "CONFIRMATION_RATE_LIMIT": os.environ.get("CONFIRMATION_RATE_LIMIT", "10 per minute"),
         # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -140,3 +140,7 @@ class SignedInCommitForm(CommitmentForm):
     their name, email and unit; they confirm gender, country and consent."""
 
     name_public = BooleanField(_l("You may show my name publicly"))
+
+
+class ConfirmCommitmentForm(Form):
+    """The button that confirms a commitment from its mail: only the CSRF token."""
