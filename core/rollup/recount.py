@@ -6,7 +6,8 @@ The commitments belong to the tenants package, above core; it tells the roll-up 
 What is expected, from the counted commitments (the same rules ``services.record`` follows as they change):
 
 - each tenant's tallies: its counted commitments, verified or not;
-- ``people``: each person's counted commitments, and how many of them are verified;
+- ``people``: each person's counted commitments, and how many of them are verified (a repair forgets whoever has
+  none);
 - the global tallies: each partner's counted commitments (``tenant``), and by country, day and gender each
   person with a counted commitment once, verified if one of them is, under the facts they were counted under
   (as ``people`` keeps them; for someone ``people`` did not count, their earliest counted commitment's). A
@@ -198,9 +199,10 @@ def recount(repair: bool = False, progress: Callable[[str], None] | None = None)
 
 
 def _rewrite_people(people: dict, stored_people: dict, facts: dict) -> None:
+    """As rebuild_global_tallies() does on PostgreSQL: who has no counted commitment is forgotten."""
     now = datetime.now(timezone.utc)
     for key in stored_people.keys() - people.keys():
-        stored_people[key].commitments = stored_people[key].verified_commitments = 0
+        db.session.delete(stored_people[key])
     rows = [dict(person_key=key, commitments=person.standing, verified_commitments=person.verified,
                  gender=facts[key][0], country_code=facts[key][1], day=facts[key][2], updated_at=now)
             for key, person in people.items()]

@@ -117,11 +117,10 @@ BEGIN
         FROM commitments AS c WHERE c.tenant_id = tenant.id AND c.counted;
     END LOOP;
     PERFORM set_config('app.tenant_id', coalesce(current_tenant, ''), true);
-    -- People: how many of their commitments count now. Who counted already keeps the facts they were counted
-    -- under; who did not is counted under their earliest counted commitment's.
-    UPDATE people SET commitments = 0, verified_commitments = 0, updated_at = now()
-    WHERE (commitments <> 0 OR verified_commitments <> 0)
-      AND person_key NOT IN (SELECT n.person_key FROM pg_temp.counted_now AS n WHERE n.person_key IS NOT NULL);
+    -- People: how many of their commitments count now (who has none is forgotten). Who counted already keeps the
+    -- facts they were counted under; who did not is counted under their earliest counted commitment's.
+    DELETE FROM people
+    WHERE person_key NOT IN (SELECT n.person_key FROM pg_temp.counted_now AS n WHERE n.person_key IS NOT NULL);
     INSERT INTO people AS p (person_key, commitments, verified_commitments, gender, country_code, day, updated_at)
     SELECT DISTINCT ON (n.person_key) n.person_key, count(*) OVER mine, count(*) FILTER (WHERE n.verified) OVER mine,
            n.gender, n.country_code, n.day, now()

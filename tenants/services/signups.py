@@ -182,6 +182,20 @@ def _move(facts: _CountedFacts, before: _State | None, after: _State) -> None:
         rollup.record(facts, -1, verified=before.verified)
 
 
+def rekey_people() -> int:
+    """Give each of the current tenant's commitments the person key of its member's address under the current
+    ``PEOPLE_PEPPER``; returns how many changed. ``people`` and the global tallies must then be rebuilt from the
+    commitments in the same transaction (``flask people rekey`` does both)."""
+    changes = [{"tenant_id": current_tenant_id(), "id": commitment_id, "person_key": new_key}
+               for commitment_id, old_key, email in db.session.execute(
+                   select(Commitment.id, Commitment.person_key, Member.email)
+                   .join(Member, Member.id == Commitment.member_id))
+               if (new_key := rollup.person_key(canonical_email(email))) != old_key]
+    if changes:
+        db.session.execute(update(Commitment).execution_options(synchronize_session=None), changes)
+    return len(changes)
+
+
 def has_committed(member: Member) -> bool:
     """Whether this member's commitment stands (made and not withdrawn)."""
     return db.session.scalar(select(Commitment.id).where(Commitment.member_id == member.id,
