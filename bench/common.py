@@ -119,6 +119,7 @@ def environment(urls: dict, redis_url: str) -> dict:
             "DATABASE_APP_ROLE": APP, "BASE_DOMAIN": BASE_DOMAIN, "REDIS_URL": redis_url,
             "SECRET_KEY": "bench-" + "x" * 40, "APP_ENV": "production", "SESSION_COOKIE_SECURE": "0",
             "ENCRYPTION_KEYS": base64.urlsafe_b64encode(b"bench-only-key".ljust(32, b"-")).decode(),
+            "PEOPLE_PEPPER": "bench-pepper-" + "p" * 40,
             "MAX_SERVING": str(MAX_SERVING), "MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "FLASK_APP": "wsgi",
             "SNAPSHOT_SIGNING_KEY": str(_snapshot_signing_key())}
 

@@ -89,6 +89,9 @@ def _refuse_unsafe_production_settings(app: Flask) -> None:
     if not app.config["ENCRYPTION_KEYS"]:
         raise RuntimeError("ENCRYPTION_KEYS must be set in production (Fernet keys for secrets at rest)")
     snapshot_keys.check_signing_key(app.config)  # the daily snapshots are signed: no key, no start
+    if len(app.config["PEOPLE_PEPPER"]) < 32 or app.config["PEOPLE_PEPPER"] == app.config["SECRET_KEY"]:
+        raise RuntimeError("PEOPLE_PEPPER must be set in production to a random value of at least 32 characters, "
+                           "other than SECRET_KEY (it recognises one person across tenants: see docs/operations.md)")
 
 
 def _check_database_role(app: Flask) -> None:

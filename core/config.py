@@ -69,6 +69,8 @@ def from_environment() -> dict:
         "ALTCHA_MAX_NUMBER": int(os.environ.get("ALTCHA_MAX_NUMBER", "8000")),
         "ALTCHA_COST": int(os.environ.get("ALTCHA_COST", "1000")),
         "ALTCHA_EXPIRES_SECONDS": int(os.environ.get("ALTCHA_EXPIRES_SECONDS", "300")),
+        # Presses of "Confirm my commitment" (the page a confirmation mail links to), per client address and host.
+        "CONFIRMATION_RATE_LIMIT": os.environ.get("CONFIRMATION_RATE_LIMIT", "10 per minute"),
         # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

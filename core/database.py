@@ -16,18 +16,19 @@ def insert(target):
 
 
 @lru_cache(maxsize=32)
-def _insert_new_statement(table: Table, unique_columns: tuple[str, ...], dialect: str):
+def _insert_new_statement(table: Table, unique_columns: tuple[str, ...], returning: str, dialect: str):
     return ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-            .on_conflict_do_nothing(index_elements=list(unique_columns)).returning(table.c.id))
+            .on_conflict_do_nothing(index_elements=list(unique_columns)).returning(table.c[returning]))
 
 
-def insert_new(table: Table, unique_columns: tuple[str, ...], values: dict):
-    """Insert a row unless one with the same ``unique_columns`` exists; returns the new row's id, or None.
+def insert_new(table: Table, unique_columns: tuple[str, ...], values: dict, returning: str = "id"):
+    """Insert a row unless one with the same ``unique_columns`` exists; returns the new row's id (or its column
+    ``returning``), or None.
 
     For the hot paths (a sign-up runs it twice): the statement is built once per table, so SQLAlchemy
     reuses its compiled form instead of building and hashing a new one on each call.
     """
-    statement = _insert_new_statement(table, unique_columns, db.session.get_bind().dialect.name)
+    statement = _insert_new_statement(table, unique_columns, returning, db.session.get_bind().dialect.name)
     return db.session.execute(statement, values).scalar()
 
 

@@ -22,14 +22,24 @@ SCHEMA_VERSION = 2
 MAX_CACHE_SECONDS = 1.0
 
 
-def _breakdowns(counts: rollup.Counts, k: int) -> dict:
-    by_country = release(counts.dimension("country"), k)
+def _breakdowns(counts: rollup.Counts, k: int, commitments: rollup.Figures) -> dict:
+    """The figures both sites' ``stats.json`` share. ``total`` and ``men`` are people (on a tenant's site, where
+    each person commits once, as many as its ``commitments``); ``verified`` and ``unverified`` split each figure."""
+    countries = counts.dimension("country")
+    by_country = release(countries, k)
     by_gender = release(counts.dimension("gender"), k)
     return {
         "total": counts.total,
         "men": counts.men,
+        "people": counts.total,
+        "commitments": commitments.total,
+        "verified": {"people": counts.verified, "men": counts.verified_men, "commitments": commitments.verified},
+        "unverified": {"people": counts.total - counts.verified, "men": counts.men - counts.verified_men,
+                       "commitments": commitments.total - commitments.verified},
         "k": k,
-        "by_country": by_country.cells_json(),
+        # A country's cell is shown as counted (never merged), so its own verified figure goes with it.
+        "by_country": {key: {**cell, "verified": countries[key]["verified"]}
+                       for key, cell in by_country.cells_json().items()},
         "by_gender": {key: count.total for key, count in by_gender.cells.items()},
         "fewer_than_k": {"by_country": by_country.rest_json(), "by_gender": by_gender.rest_json()},
         "updated_at": maps.iso_time(counts.updated_at),
@@ -43,7 +53,7 @@ def tenant_stats(tenant: site.Tenant) -> dict:
     units = {str(u.id): u for u in site.tenant_site().units()}
     parent_of = unit_parents(units.values())
     by_unit = release(counts.dimension("unit"), tenant.privacy_k, parent_of)
-    stats = _breakdowns(counts, tenant.privacy_k)
+    stats = _breakdowns(counts, tenant.privacy_k, counts.summed("gender"))
     stats["by_unit"] = {key: {"name": units[key].name, "kind": units[key].kind.value, "parent": parent_of[key],
                               **value} for key, value in by_unit.cells_json().items() if key in units}
     stats["fewer_than_k"]["by_unit"] = by_unit.rest_json()
@@ -51,8 +61,10 @@ def tenant_stats(tenant: site.Tenant) -> dict:
 
 
 def global_stats() -> dict:
-    """The movement's counts across every tenant (countries under the threshold held back)."""
-    return _breakdowns(rollup.global_counts(("country", "gender")), privacy.DEFAULT_K)
+    """The movement's counts across every tenant: people (each once, however many partners they committed at),
+    and the partners' commitments (countries under the threshold held back)."""
+    counts = rollup.global_counts(("country", "gender", "tenant"))
+    return _breakdowns(counts, privacy.DEFAULT_K, counts.summed("tenant"))
 
 
 def listed_partners() -> list[dict]:
@@ -60,7 +72,7 @@ def listed_partners() -> list[dict]:
     per_tenant = rollup.global_counts(("tenant",)).dimension("tenant")
     tenants = site.tenant_site().listed()
     partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value,
-                 **per_tenant.get(str(t.id), {"total": 0, "men": 0})} for t in tenants]
+                 **per_tenant.get(str(t.id), rollup.NOTHING._asdict())} for t in tenants]
     return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
 
 

@@ -35,9 +35,12 @@ APP_ROLE_PRIVILEGES = {
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
-        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode")},
-    # Written only through add_to_global_tallies() and rebuild_global_tallies() (migration 0008).
+        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation")},
+    # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0012).
     "global_tallies": {"SELECT": None},
+    # Each person once, by a keyed hash of their address: written only by the same two functions (0012); the
+    # recount reads it.
+    "people": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as
     # the app role too); rows are kept (without their text) as the record of what was sent, except a job
     # that turns out to have nothing to send (a sign-in link asked for an address nobody has), deleted.

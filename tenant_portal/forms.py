@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from core.forms import Form
-from tenants.models import Unit
+from tenants.models import EmailConfirmation, Unit
 from tenants.sso.models import Protocol
 from tenants.sso.presets import PRESETS
 
@@ -72,6 +72,18 @@ class SsoSettingsForm(Form):
     @property
     def domains(self) -> list[str]:
         return [d for d in (self.allowed_domains.data or "").replace(",", "\n").split() if d]
+
+
+class EmailConfirmationForm(Form):
+    """Whether people who commit by the sign-up form confirm their address by mail."""
+
+    mode = RadioField(_l("Email confirmation"), choices=[
+        SelectChoice(EmailConfirmation.OFF.value, _l("Off: no mail; every commitment counts at once, unverified")),
+        SelectChoice(EmailConfirmation.OPTIONAL.value,
+                     _l("Optional: a commitment counts at once, and as verified once its maker confirms it")),
+        SelectChoice(EmailConfirmation.REQUIRED.value,
+                     _l("Required: a commitment counts only once its maker confirms it")),
+    ], validators=[DataRequired(message=_l("Please choose one of the options."))])
 
 
 class ConfirmForm(Form):

@@ -11,6 +11,8 @@ from core import auth
 from core.extensions import host_and_address, limiter
 from core.navigation import continue_to
 from core.params import page_number
+from tenants.models import EmailConfirmation
+from tenants.services import registry
 from tenants.services.public import signup_units
 from tenants.services.registry import InvalidTenantSetting
 from tenants.sso import break_glass, oidc, presets, saml
@@ -22,7 +24,7 @@ from tenant_portal import NAVIGATION
 from tenant_portal import services as portal
 from tenant_portal.access import admin_required, viewer_required
 from tenant_portal.confirmation import require_confirmation
-from tenant_portal.forms import BreakGlassForm, ConfirmForm, SsoSettingsForm
+from tenant_portal.forms import BreakGlassForm, ConfirmForm, EmailConfirmationForm, SsoSettingsForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -71,13 +73,40 @@ def sso_settings():
                           enabled=form.enabled.data, admin_group=form.admin_group.data or None)
             flash(_("The sign-in settings are saved. Use “Test connection” to try them."))
             return redirect(url_for("tenant_portal.sso_settings"), code=303)
+    return _sso_page(conn, form, preset=preset)
+
+
+def _sso_page(conn, form: SsoSettingsForm, preset=None, confirmation_form: EmailConfirmationForm | None = None):
+    """The sign-in settings page (400 when one of its forms was refused)."""
+    confirmation_form = confirmation_form or EmailConfirmationForm(
+        formdata=None, data={"mode": g.tenant.email_confirmation.value})
+    refused = form.errors or form.form_errors or confirmation_form.errors
     return render_template(
         "tenant_portal/sso.html", form=form, conn=conn, test_form=ConfirmForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
         sign_out_redirect_uri=url_for("core.home", _external=True), sign_on_url=url_for("sso.login", _external=True),
         preset=preset, hints=sso.ADMIN_HINTS,
         domain_claims=sso.domain_claims(g.tenant), check_domain_form=ConfirmForm(),
-    ), 400 if form.errors or form.form_errors else 200
+        confirmation_form=confirmation_form,
+    ), 400 if refused else 200
+
+
+@bp.post("/sso/email-confirmation")
+@admin_required
+def email_confirmation():
+    """Whether people who commit by the sign-up form confirm their address by mail: off, optional or required.
+    A change applies to commitments made from then on."""
+    form = EmailConfirmationForm()
+    if not form.validate_on_submit():
+        conn = sso.connection()
+        return _sso_page(conn, SsoSettingsForm(signup_units(), formdata=None,
+                                               data=_form_values(conn) if conn else None), confirmation_form=form)
+    previous, mode = g.tenant.email_confirmation, EmailConfirmation(form.mode.data)
+    if mode is not previous:
+        registry.configure(g.tenant, email_confirmation=mode)
+        portal.record("signup.email_confirmation", mode.value, previous=previous.value)
+    flash(_("The email confirmation setting is saved. It applies to commitments made from now on."))
+    return redirect(url_for("tenant_portal.sso_settings", _anchor="email-confirmation"), code=303)
 
 
 def _form_values(conn) -> dict:

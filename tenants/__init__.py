@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 def init_app(app):
     """Register the tenant-facing pages and operator commands; hand core what a tenant's host serves on its
     shared routes and where the roll-up finds the commitments (``tenants/site.py``); keep the host cache in step
-    with changed tenants."""
-    from core import signals
+    with changed tenants; let the mail worker make confirmation mails."""
+    from core import mail, signals
     from tenants import cli, site, sso, views
-    from tenants.services import hosts
+    from tenants.services import confirmations, hosts
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
@@ -20,3 +20,4 @@ def init_app(app):
     if not event.contains(Session, "after_flush", hosts.note_changed_tenants):  # one Session class, many apps
         event.listen(Session, "after_flush", hosts.note_changed_tenants)
     signals.committed.connect(hosts.forget_committed_tenants, sender=hosts.CHANGED_TENANTS)
+    mail.register_composer(confirmations.CONFIRMATION_JOB, confirmations.compose)

@@ -1,5 +1,5 @@
 """Operator commands: ``flask tenants create | add-hostname | configure | list | ensure-movement | load-demo |
-fold-addresses`` and ``flask attack-mode on | off | status``."""
+fold-addresses``, ``flask attack-mode on | off | status`` and ``flask people rekey``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core import attack_mode
+from core.database import lock_for_recount
 from core.extensions import db
 from core.models import AttackModeChange
+from core.rollup import recount
+from core.rollup.models import TenantTally
 from core.tenancy import tenant_context
 from tenants import demo
-from tenants.models import MapVisibility, Tenant, TenantKind
-from tenants.services import hosts, members, movement, registry
+from tenants.models import Commitment, MapVisibility, Tenant, TenantKind
+from tenants.services import hosts, members, movement, registry, signups
 from tenants.sso import services as sso_services
 
 tenants_cli = AppGroup("tenants", help="Provision and inspect tenants.")
+people_cli = AppGroup("people", help="The keys that recognise one person across tenants.")
 
 
 def _fail(error: Exception):
@@ -218,7 +222,24 @@ def _describe(enabled: bool, change: AttackModeChange | None) -> str:
     return f"{state} since {change.changed_at:%Y-%m-%d %H:%M} UTC ({change.reason})"
 
 
+
+@people_cli.command("rekey")
+def rekey():
+    """Give every commitment the key of its member's address under the current PEOPLE_PEPPER, then rebuild the
+    people and the global tallies from the commitments. Run after changing PEOPLE_PEPPER (sign-ups wait while it
+    runs), after upgrading to keys, and after `flask tenants fold-addresses`. Safe to run again."""
+    lock_for_recount(Commitment.__table__, TenantTally.__table__)
+    changed = 0
+    for tenant_id, _slug in recount.commitments().tenants():
+        with tenant_context(tenant_id):
+            changed += signups.rekey_people()
+    recount.recount(repair=True)
+    db.session.commit()
+    click.echo(f"{changed} commitments given new keys; the people and the global tallies are rebuilt.")
+
+
 def init_app(app) -> None:
-    """Register the ``flask tenants`` and ``flask attack-mode`` commands."""
+    """Register the ``flask tenants``, ``flask attack-mode`` and ``flask people`` commands."""
     app.cli.add_command(tenants_cli)
     app.cli.add_command(attack_mode_cli)
+    app.cli.add_command(people_cli)

@@ -220,3 +220,7 @@ class AgeQuestion:
 
 class AgeAskingSignupForm(AgeQuestion, SignupForm):
     """The public sign-up form of a tenant that asks for the age of digital consent."""
+
+
+class ConfirmCommitmentForm(Form):
+    """The button that confirms a commitment from its mail: only the CSRF token."""

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -81,6 +82,14 @@ class MapVisibility(enum.Enum):
     ADMINS = "admins"
 
 
+class EmailConfirmation(enum.Enum):
+    """Whether people who commit by the web form are asked to confirm their address by mail."""
+
+    OFF = "off"  # no mail; commitments count at once, unverified
+    OPTIONAL = "optional"  # a mail; commitments count at once, and as verified once confirmed
+    REQUIRED = "required"  # a mail; commitments count only once confirmed
+
+
 class TargetMetric(enum.Enum):
     MEN = "men"
     ALL = "all"
@@ -125,6 +134,9 @@ class Tenant(db.Model):
     # While on, the public sign-up form asks the browser for a proof of work (an operator's switch, `flask
     # attack-mode`; the switch for every tenant at once is the latest core.models.AttackModeChange everywhere).
     attack_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    email_confirmation: Mapped[EmailConfirmation] = mapped_column(
+        _enum(EmailConfirmation, length=8), default=EmailConfirmation.OPTIONAL,
+        server_default=EmailConfirmation.OPTIONAL.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property
@@ -239,9 +251,18 @@ class Member(UserMixin, TenantScoped, db.Model):
         return self.password_hash is not None
 
 
+#: The counted rule, stated once (as the ``counted`` column): a commitment counts while it is not withdrawn, not
+#: invalidated (found to be abuse), and not awaiting a confirmation its tenant requires.
+COUNTED_RULE = "withdrawn_at IS NULL AND invalidated_at IS NULL AND NOT awaiting_confirmation"
+
+
 class Commitment(TenantScoped, db.Model):
-    """One person's commitment to one tenant; withdrawing keeps the row and lowers the counts. A commitment
-    made under the age of digital consent has no member: nothing about its person is kept."""
+    """One person's commitment to one tenant; withdrawing or invalidating keeps the row and lowers the counts. A
+    commitment made under the age of digital consent has no member: nothing about its person is kept.
+
+    ``counted`` is computed by the database from ``COUNTED_RULE``; every change to what it reads goes through
+    ``tenants.services.signups``, which moves the counts when it changes.
+    """
 
     __tablename__ = "commitments"
     __table_args__ = (
@@ -263,9 +284,18 @@ class Commitment(TenantScoped, db.Model):
     language: Mapped[str] = mapped_column(String(8))
     consent_version: Mapped[str] = mapped_column(String(20))
     name_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Verified: the address was confirmed by mail (``confirmed_at``), or the organisation's sign-in vouched for it.
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Made while its tenant required a confirmation by mail, and not confirmed yet: not counted.
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    invalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # HMAC-SHA256 of the canonical address under PEOPLE_PEPPER: the same person at another tenant has the same key.
+    # None for a commitment without an address, which counts as a person of its own.
+    person_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    counted: Mapped[bool] = mapped_column(Boolean, Computed(COUNTED_RULE, persisted=True))
 
     member: Mapped[Member | None] = relationship(viewonly=True)
     unit: Mapped[Unit | None] = relationship(viewonly=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import attack_mode, auth
+from core.extensions import host_and_address, limiter
 from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
-from tenants.services import places, public, signups
-from tenants.forms import AgeAskingSignupForm, SignedInCommitForm, SignupForm
-from tenants.models import Tenant
+from tenants.services import confirmations, places, public, signups
+from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
+from tenants.models import EmailConfirmation, Tenant
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -95,15 +97,26 @@ def _signed_in_commitment():
 
 
 def _commit(form: SignupForm | SignedInCommitForm, **person):
-    """Record the commitment the form holds, made by ``person`` (email, name, unit, how), and thank them."""
+    """Record the commitment the form holds, made by ``person`` (email, name, unit, how), and thank them; when
+    the tenant asks for it, mail them a link to confirm it (new or repeated alike: the page reveals nothing)."""
     language = str(get_locale())
     city, place_id = places.locate(form.country.data, form.city.data or None, form.place_id, language)
-    signups.commit(signups.SignUp(
+    signup = signups.SignUp(
         gender=Gender(form.gender.data), country_code=form.country.data, language=language,
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
         gender_description=form.gender_description.data or None, city=city, place_id=place_id, **person,
-    ))
-    return redirect(url_for("tenants.thanks", anonymous=1 if person["email"] is None else None), code=303)
+    )
+    signups.commit(signup)
+    if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
+        return redirect(url_for("tenants.thanks", anonymous=1), code=303)
+    if signups.asks_for_confirmation(signup.source, signup.verified):
+        confirmations.ask_to_confirm(g.tenant, signup.email, language)
+        flash(_("Please check your email: unless you have confirmed your commitment before, we have sent you a "
+                "link to confirm it. It works for 7 days.")
+              if g.tenant.email_confirmation is EmailConfirmation.OPTIONAL else
+              _("One more step: please check your email. Unless you have confirmed your commitment before, we "
+                "have sent you a link to confirm it, and it counts once you have. The link works for 7 days."))
+    return redirect(url_for("tenants.thanks"), code=303)
 
 
 def _signup_form(form: SignupForm | SignedInCommitForm, **context):
@@ -135,6 +148,26 @@ def thanks():
     require_tenant()
     return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
                            anonymous=request.args.get("anonymous") == "1")
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CONFIRMATION_RATE_LIMIT"], key_func=host_and_address, methods=["POST"])
+def confirm_commitment(token: str):
+    """The link of a confirmation mail: a page with a button, and only pressing it confirms the commitment.
+
+    Confirming takes a click rather than the opening itself: mail filters open links to scan them.
+    """
+    require_tenant()
+    form = ConfirmCommitmentForm()
+    try:
+        if form.validate_on_submit():
+            confirmations.confirm(token)
+            flash(_("Your commitment is confirmed. Thank you!"))
+            return redirect(url_for("tenants.thanks"), code=303)
+        confirmations.usable_commitment(token)
+    except confirmations.LinkUnusable as unusable:
+        return render_template("tenants/confirmation_unusable.html", reason=unusable.reason.value), unusable.status
+    return render_template("tenants/confirm.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.get("/logo")

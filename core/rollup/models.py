@@ -1,8 +1,10 @@
 """The roll-up's tables, and the vocabulary counts are kept by (gender, how a commitment came in).
 
-Both tally tables hold counts only, never a person: the tenant's own by country, unit, gender, day, place and
-source; the global one by country, gender, day and partner (``tenant``). Same columns, each row one shard of one
-key, so that concurrent sign-ups rarely wait on the same row lock; a read sums the shards.
+Both tally tables hold counts only, never a person: the tenant's own counts commitments by country, unit, gender,
+day, place and source; the global one counts people by country, gender and day, and each partner's commitments
+(``tenant``). Same columns, each row one shard of one key, so that concurrent sign-ups rarely wait on the same row
+lock; a read sums the shards. ``people`` knows each person only by a keyed hash of their address: how many
+counted commitments they have, and what they were counted under in the global tallies.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -38,13 +40,16 @@ class Source(enum.Enum):
 
 
 class Tally:
-    """The columns both tally tables share: one shard of one key's running count of people, and of men."""
+    """The columns both tally tables share: one shard of one key's running count, of the men in it, and of
+    those two that are verified (their address confirmed, or vouched for by their organisation's sign-in)."""
 
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     total: Mapped[int] = mapped_column(Integer, default=0)
     men: Mapped[int] = mapped_column(Integer, default=0)
+    verified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    verified_men: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
@@ -60,10 +65,33 @@ class TenantTally(TenantScoped, Tally, db.Model):
 
 
 class GlobalTally(Tally, db.Model):
-    """Running counts across all tenants by dimension: country, gender, day, and partner (``tenant``).
+    """Running counts across all tenants: people by country, gender and day, and each partner's commitments
+    (``tenant``).
 
     Kept in step with every commitment in the same transaction as the tenant's own tallies; sharded
-    like them so that no single row is a hot spot.
+    like them so that no single row is a hot spot. A person committed at several partners counts once
+    here (see ``Person``).
     """
 
     __tablename__ = "global_tallies"
+
+
+class Person(db.Model):
+    """One person across all tenants, known only by ``HMAC-SHA256(PEOPLE_PEPPER, canonical address)``.
+
+    ``commitments`` is how many of their commitments count now (anywhere), ``verified_commitments`` how many of
+    those are verified. The global tallies count them once: from when ``commitments`` goes 0 -> 1 to when it goes
+    1 -> 0, under the facts stored here (those of the commitment that made them count), verified while
+    ``verified_commitments`` is above 0. Written only through ``services.record`` (on PostgreSQL, only by the
+    function ``add_to_global_tallies``).
+    """
+
+    __tablename__ = "people"
+
+    person_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    commitments: Mapped[int] = mapped_column(Integer, default=0)
+    verified_commitments: Mapped[int] = mapped_column(Integer, default=0)
+    gender: Mapped[str] = mapped_column(String(24))
+    country_code: Mapped[str] = mapped_column(String(2))
+    day: Mapped[str] = mapped_column(String(10))  # the tally key: YYYY-MM-DD, UTC
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, func, select
+from sqlalchemy import DateTime, LargeBinary, bindparam, func, select
 
 from core import live
 from core.extensions import db
@@ -23,10 +26,15 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def day_key(moment: datetime) -> str:
+    """The ``day`` tally key of a moment: its date in UTC, YYYY-MM-DD."""
+    return _as_utc(moment).date().isoformat()
+
+
 def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None,
                 created_at: datetime, source: Source) -> list[Key]:
     """The tenant tally keys one commitment counts under."""
-    keys = [("country", country_code), ("day", _as_utc(created_at).date().isoformat()), ("gender", gender.value),
+    keys = [("country", country_code), ("day", day_key(created_at)), ("gender", gender.value),
             ("source", source.value)]
     if unit_id is not None:
         keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}")]
@@ -35,92 +43,192 @@ def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None
     return keys
 
 
-def global_keys(tenant_id: int, gender: Gender, country_code: str, created_at: datetime) -> list[Key]:
-    """The global tally keys one commitment counts under."""
-    return [("country", country_code), ("day", _as_utc(created_at).date().isoformat()),
-            ("gender", gender.value), ("tenant", str(tenant_id))]
+def people_keys(gender: str, country_code: str, day: str) -> list[Key]:
+    """The global tally keys a person counts under (besides each of their partners' ``tenant`` key)."""
+    return [("country", country_code), ("day", day), ("gender", gender)]
 
 
 # Raw SQL, reviewed: each binds the current tenant itself (:tenant_id).
-# PostgreSQL: both tables in one statement, one round trip, built once. Rows are written in a fixed order
-# (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock. The app
-# role may not write the global tallies itself: add_to_global_tallies() (migration 0008) adds +1 or -1 for it.
+# PostgreSQL: both tables (and the person) in one statement, one round trip, built once. Rows are written in a
+# fixed order (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
+# The app role may write neither the global tallies nor ``people`` itself: add_to_global_tallies() (migration 0012)
+# keeps both for it, from one commitment's change.
 _RECORD_POSTGRESQL = reviewed_sql("""
     WITH tenant_rows AS (
-        INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, updated_at)
-        SELECT :tenant_id, dimension, key, :shard, :delta, :men, :now
+        INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, verified, verified_men,
+                                         updated_at)
+        SELECT :tenant_id, dimension, key, :shard, :delta, :men, :delta_verified, :verified_men, :now
         FROM unnest(CAST(:tenant_dimensions AS text[]), CAST(:tenant_keys AS text[])) AS added(dimension, key)
         ORDER BY dimension, key
         ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
-        SET total = t.total + excluded.total, men = t.men + excluded.men, updated_at = excluded.updated_at)
-    SELECT add_to_global_tallies(CAST(:global_dimensions AS text[]), CAST(:global_keys AS text[]), :shard, :delta,
-                                 :men, :now)
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
+        SET total = t.total + excluded.total, men = t.men + excluded.men, verified = t.verified + excluded.verified,
+            verified_men = t.verified_men + excluded.verified_men, updated_at = excluded.updated_at)
+    SELECT add_to_global_tallies(CAST(:person AS bytea), :gender, :country, :day, :shard, :delta, :delta_verified,
+                                 :now)
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("person", type_=LargeBinary))
 
-# SQLite (the embedded run and the tests) has no data-modifying WITH: one statement per table, a row per key.
-_RECORD_SQLITE_TENANT = reviewed_sql("""
-    INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, updated_at)
-    VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :now)
-    ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
-    SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
+# SQLite (the embedded run and the tests) has no data-modifying WITH and no functions: the same work in a few
+# statements (SQLite has one writer at a time, so nothing runs in between).
+_TALLY_SET = """SET total = total + excluded.total, men = men + excluded.men, verified = verified + excluded.verified,
+        verified_men = verified_men + excluded.verified_men, updated_at = excluded.updated_at"""
+_RECORD_SQLITE_TENANT = reviewed_sql(f"""
+    INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, verified, verified_men, updated_at)
+    VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :delta_verified, :verified_men, :now)
+    ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE {_TALLY_SET}
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
-_RECORD_SQLITE_GLOBAL = reviewed_sql("""
-    INSERT INTO global_tallies (dimension, key, shard, total, men, updated_at)
-    VALUES (:dimension, :key, :shard, :delta, :men, :now)
-    ON CONFLICT (dimension, key, shard) DO UPDATE
-    SET total = total + excluded.total, men = men + excluded.men, updated_at = excluded.updated_at
+_RECORD_SQLITE_GLOBAL = reviewed_sql(f"""
+    INSERT INTO global_tallies (dimension, key, shard, total, men, verified, verified_men, updated_at)
+    VALUES (:dimension, :key, :shard, :delta, :men, :delta_verified, :verified_men, :now)
+    ON CONFLICT (dimension, key, shard) DO UPDATE {_TALLY_SET}
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+# As add_to_global_tallies() does it: one statement, which gives the person's new counts and the facts they
+# count under (this commitment's when they start counting; else the ones they were counted under).
+_RECORD_SQLITE_PERSON = reviewed_sql("""
+    INSERT INTO people (person_key, commitments, verified_commitments, gender, country_code, day, updated_at)
+    VALUES (:person, :delta, :delta_verified, :gender, :country, :day, :now)
+    ON CONFLICT (person_key) DO UPDATE
+    SET commitments = commitments + excluded.commitments,
+        verified_commitments = verified_commitments + excluded.verified_commitments,
+        gender = CASE WHEN commitments > 0 THEN gender ELSE excluded.gender END,
+        country_code = CASE WHEN commitments > 0 THEN country_code ELSE excluded.country_code END,
+        day = CASE WHEN commitments > 0 THEN day ELSE excluded.day END,
+        updated_at = excluded.updated_at
+    RETURNING commitments, verified_commitments, gender, country_code, day
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("person", type_=LargeBinary))
 
 
-def record(facts, delta: int) -> None:
-    """Add ``delta`` (+1 or -1) for one commitment of the current tenant; ``facts`` has gender,
-    country_code, unit_id, place_id and created_at. Open live pages hear of it once committed."""
+def person_key(canonical_address: str) -> bytes:
+    """The key a person is known by across tenants: ``HMAC-SHA256(PEOPLE_PEPPER, canonical address)``, 32 bytes.
+
+    Without ``PEOPLE_PEPPER`` (the embedded run; production refuses to start) the pepper is derived from
+    ``SECRET_KEY``.
+    """
+    return hmac.new(pepper(current_app.config), canonical_address.encode(), hashlib.sha256).digest()
+
+
+def pepper(config) -> bytes:
+    """The pepper of ``person_key`` from a configuration: ``PEOPLE_PEPPER``, else one derived from ``SECRET_KEY``."""
+    if config["PEOPLE_PEPPER"]:
+        return config["PEOPLE_PEPPER"].encode()
+    return hmac.new(config["SECRET_KEY"].encode(), b"people pepper", hashlib.sha256).digest()
+
+
+def record(facts, delta: int, verified: bool = False) -> None:
+    """One commitment of the current tenant starts (``delta`` +1) or stops (-1) counting; ``verified`` says whether
+    it counts as verified. ``facts`` has gender, country_code, unit_id, place_id, created_at, source and
+    person_key (None: a person of its own). Its person is added to (or taken from) the global tallies only when
+    they start (or stop) counting anywhere. Open live pages hear of it once committed."""
+    _add(facts, delta, delta if verified else 0)
+
+
+def record_verified(facts) -> None:
+    """A counted, unverified commitment of the current tenant becomes verified: its counts stay, their verified
+    parts grow by one (and its person's, the first time one of their counted commitments is verified)."""
+    _add(facts, 0, 1)
+
+
+def _add(facts, delta: int, delta_verified: int) -> None:
     tenant_id = current_tenant_id()
+    man = facts.gender is Gender.MAN
     common = dict(tenant_id=tenant_id, shard=random.randrange(current_app.config["ROLLUP_SHARDS"]), delta=delta,
-                  men=delta if facts.gender is Gender.MAN else 0, now=datetime.now(timezone.utc))
+                  men=delta if man else 0, delta_verified=delta_verified, verified_men=delta_verified if man else 0,
+                  now=datetime.now(timezone.utc))
     tenant = tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id, facts.created_at,
                          facts.source)
-    everyone = global_keys(tenant_id, facts.gender, facts.country_code, facts.created_at)
+    person = dict(person=facts.person_key, gender=facts.gender.value, country=facts.country_code,
+                  day=day_key(facts.created_at))
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_RECORD_POSTGRESQL, dict(
-            common, tenant_dimensions=[d for d, _ in tenant], tenant_keys=[k for _, k in tenant],
-            global_dimensions=[d for d, _ in everyone], global_keys=[k for _, k in everyone]))
+            common, **person, tenant_dimensions=[d for d, _ in tenant], tenant_keys=[k for _, k in tenant]))
     else:
         db.session.execute(_RECORD_SQLITE_TENANT, [dict(common, dimension=d, key=k) for d, k in tenant])
-        db.session.execute(_RECORD_SQLITE_GLOBAL, [dict(common, dimension=d, key=k) for d, k in everyone])
+        db.session.execute(_RECORD_SQLITE_GLOBAL, dict(common, dimension="tenant", key=str(tenant_id)))
+        _add_person_sqlite(common, person)
     live.note_changed(db.session(), live.channel_for(None), live.channel_for(tenant_id))
+
+
+def _add_person_sqlite(common: dict, person: dict) -> None:
+    """The people half of add_to_global_tallies(), for SQLite."""
+    delta, delta_verified = common["delta"], common["delta_verified"]
+    if person["person"] is not None:
+        standing, verified, gender, country, day = db.session.execute(
+            _RECORD_SQLITE_PERSON, dict(common, **person)).one()
+        person = dict(person, gender=gender, country=country, day=day)
+        was_standing, was_verified = standing - delta, verified - delta_verified
+        delta = (standing > 0) - (was_standing > 0)
+        delta_verified = (standing > 0 and verified > 0) - (was_standing > 0 and was_verified > 0)
+    if delta or delta_verified:
+        man = person["gender"] == Gender.MAN.value
+        changed = dict(common, delta=delta, men=delta if man else 0, delta_verified=delta_verified,
+                       verified_men=delta_verified if man else 0)
+        db.session.execute(_RECORD_SQLITE_GLOBAL, [
+            dict(changed, dimension=dimension, key=key)
+            for dimension, key in people_keys(person["gender"], person["country"], person["day"])])
+
+
+class Figures(NamedTuple):
+    """One key's counts: everyone, the men among them, and how many of each are verified."""
+
+    total: int
+    men: int
+    verified: int
+    verified_men: int
+
+
+NOTHING = Figures(0, 0, 0, 0)
 
 
 @dataclass
 class Counts:
-    """Totals by tally key, and when they last changed."""
+    """Figures by tally key, and when they last changed.
 
-    by_key: dict[Key, tuple[int, int]]
+    The tenant tallies count commitments; the global ones count people (by country, gender and day), and each
+    partner's commitments (``tenant``).
+    """
+
+    by_key: dict[Key, Figures]
     updated_at: datetime | None
 
     def dimension(self, name: str) -> dict[str, dict[str, int]]:
-        """``{key: {"total": n, "men": n}}`` for one dimension, leaving out keys that sum to nothing."""
-        return {key: {"total": total, "men": men}
-                for (dimension, key), (total, men) in sorted(self.by_key.items())
-                if dimension == name and total}
+        """``{key: {"total", "men", "verified", "verified_men"}}`` for one dimension, leaving out keys that sum to
+        nothing. Unverified = total - verified."""
+        return {key: figures._asdict()
+                for (dimension, key), figures in sorted(self.by_key.items())
+                if dimension == name and figures.total}
+
+    def summed(self, name: str) -> Figures:
+        """One dimension's figures added up over its keys (``gender``: everyone; on the global tallies, ``tenant``:
+        every partner's commitments)."""
+        return Figures(*map(sum, zip(NOTHING, *(figures for (dimension, _), figures in self.by_key.items()
+                                                if dimension == name))))
 
     @property
     def total(self) -> int:
-        return sum(total for (dimension, _), (total, _) in self.by_key.items() if dimension == "gender")
+        return self.summed("gender").total
+
+    @property
+    def verified(self) -> int:
+        return self.summed("gender").verified
 
     @property
     def men(self) -> int:
-        return self.by_key.get(("gender", Gender.MAN.value), (0, 0))[0]
+        return self.by_key.get(("gender", Gender.MAN.value), NOTHING).total
+
+    @property
+    def verified_men(self) -> int:
+        return self.by_key.get(("gender", Gender.MAN.value), NOTHING).verified
 
 
 def _read(model, dimensions: Iterable[str]) -> Counts:
     rows = db.session.execute(
-        select(model.dimension, model.key, func.sum(model.total), func.sum(model.men), func.max(model.updated_at))
+        select(model.dimension, model.key, func.sum(model.total), func.sum(model.men), func.sum(model.verified),
+               func.sum(model.verified_men), func.max(model.updated_at))
         .where(model.dimension.in_(list(dimensions)))
         .group_by(model.dimension, model.key)
     ).all()
-    updated = [_as_utc(row[4]) for row in rows if row[4] is not None]
-    return Counts({(d, k): (int(t), int(m)) for d, k, t, m, _ in rows}, max(updated, default=None))
+    updated = [_as_utc(row[-1]) for row in rows if row[-1] is not None]
+    return Counts({(d, k): Figures(int(t), int(m), int(v), int(vm)) for d, k, t, m, v, vm, _ in rows},
+                  max(updated, default=None))
 
 
 def tenant_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:

@@ -12,7 +12,7 @@ from core import attack_mode, privacy
 from core.extensions import db
 from core.rollup import services as rollup
 from core.tenancy import tenant_context
-from tenants.models import MapVisibility, Role, Tenant, TenantHostname, TenantKind
+from tenants.models import EmailConfirmation, MapVisibility, Role, Tenant, TenantHostname, TenantKind
 from tenants.services.members import find_or_create_member
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -79,7 +79,7 @@ def create_tenant(slug: str, name: str, kind: TenantKind, admin_email: str | Non
 
 
 def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, privacy_k: int | None = None,
-              listed: bool | None = None) -> Tenant:
+              listed: bool | None = None, email_confirmation: EmailConfirmation | None = None) -> Tenant:
     """Change the settings given (None leaves one as it is); the privacy threshold never goes below 5.
     Written as the tenant: on PostgreSQL the app role may change no other tenant's row."""
     if privacy_k is not None:
@@ -93,6 +93,9 @@ def configure(tenant: Tenant, map_visibility: MapVisibility | None = None, priva
         raise InvalidTenantSetting("the HeForShe movement is not a partner: it cannot be listed as one")
     if listed is not None:
         tenant.listed = listed
+    if email_confirmation is not None:
+        # Applies to commitments made from now on: one waiting for a confirmation keeps waiting for it.
+        tenant.email_confirmation = email_confirmation
     with tenant_context(tenant):
         db.session.flush()
     return tenant

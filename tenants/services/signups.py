@@ -1,12 +1,19 @@
-"""Sign-up and withdrawal: a person's commitment made, withdrawn and made again, each moving the counts."""
+"""Commitments made, confirmed, withdrawn, made again, invalidated and restored, each moving the counts once.
+
+Whether a commitment counts is the database's ``counted`` column (the rule: ``tenants.models.COUNTED_RULE``).
+Every change to what that column reads goes through ``_transition``, which reads each row's counted state
+before and after the change and hands both to ``_move``, the one place that decides what moves in the tallies:
+counted -> not counted, -1; not counted -> counted, +1; counted, unverified -> verified, one more verified.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from uuid6 import uuid7
 
 from core.database import insert_new
@@ -14,8 +21,11 @@ from core.extensions import db
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
-from tenants.models import Commitment, Member, utcnow
-from tenants.services.members import find_or_create_member_id
+from tenants.models import Commitment, EmailConfirmation, Member, Tenant, utcnow
+from tenants.services.members import canonical_email, find_or_create_member_id
+
+#: Where a commitment comes in with nobody to vouch for its address: confirmed by mail, when the tenant asks.
+CONFIRMED_BY_MAIL = frozenset({Source.WEB})
 
 
 @dataclass
@@ -39,11 +49,27 @@ class SignUp:
     created_at: datetime | None = None
 
 
-def commit(signup: SignUp) -> bool:
-    """Record a commitment in the current tenant; returns True if it counted, False for a repeat.
+def email_confirmation() -> EmailConfirmation:
+    """The current tenant's email confirmation setting (in a request, from the tenant the host named: no query)."""
+    return db.session.get(Tenant, current_tenant_id()).email_confirmation
 
-    A repeat (the same person, however the address is written) changes nothing; a person who had
-    withdrawn and commits again is counted again.
+
+def asks_for_confirmation(source: Source, verified: bool) -> bool:
+    """Whether a commitment that comes in this way is asked to confirm its address by mail (in the current tenant)."""
+    return source in CONFIRMED_BY_MAIL and not verified and email_confirmation() is not EmailConfirmation.OFF
+
+
+def _awaits_confirmation(source: Source, verified: bool) -> bool:
+    return source in CONFIRMED_BY_MAIL and not verified and email_confirmation() is EmailConfirmation.REQUIRED
+
+
+def commit(signup: SignUp) -> bool:
+    """Record a commitment in the current tenant; True for a new one (or one made again after a withdrawal),
+    False for a repeat.
+
+    A repeat (the same person, however the address is written) changes nothing. A new commitment counts at once,
+    unless it came by the web form, unverified, to a tenant that requires a confirmation by mail: it then counts
+    once confirmed (``confirm``).
     """
     if signup.email is None:
         return _commit_without_person(signup)
@@ -54,10 +80,13 @@ def commit(signup: SignUp) -> bool:
         country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
+        awaiting_confirmation=_awaits_confirmation(signup.source, signup.verified),
+        person_key=rollup.person_key(canonical_email(signup.email)),
     )
-    if insert_new(Commitment.__table__, ("tenant_id", "member_id"), values) is None:
-        return _recommit(member_id)
-    rollup.record(_CountedFacts.from_values(values), +1)
+    counted = insert_new(Commitment.__table__, ("tenant_id", "member_id"), values, returning="counted")
+    if counted is None:
+        return _recommit(member_id, values["person_key"])
+    _move(_CountedFacts.from_values(values), None, _State(counted, values["verified"]))
     return True
 
 
@@ -70,41 +99,57 @@ def _commit_without_person(signup: SignUp) -> bool:
         country_code=signup.country_code, city=signup.city if signup.place_id is not None else None,
         place_id=signup.place_id, unit_id=signup.unit_id, source=signup.source, language=signup.language,
         consent_version=signup.consent_version, name_public=False, verified=False,
-        created_at=signup.created_at or utcnow(),
+        created_at=signup.created_at or utcnow(), person_key=None,
     )
     db.session.execute(insert(Commitment.__table__), values)
-    rollup.record(_CountedFacts.from_values(values), +1)
+    _move(_CountedFacts.from_values(values), None, _State(counted=True, verified=False))
     return True
 
 
-def _recommit(member_id: uuid.UUID) -> bool:
-    row = db.session.execute(
-        update(Commitment)
-        .where(Commitment.member_id == member_id, Commitment.withdrawn_at.is_not(None))
-        .values(withdrawn_at=None)
-        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-                   Commitment.created_at, Commitment.source)
-    ).one_or_none()
-    if row is None:
-        return False
-    rollup.record(_CountedFacts(*row), +1)
-    return True
+
+def _recommit(member_id: uuid.UUID, person_key: bytes) -> bool:
+    """A withdrawn commitment made again: under the tenant's rule of now, as a new one would be."""
+    return _transition(
+        and_(Commitment.member_id == member_id, Commitment.withdrawn_at.is_not(None)),
+        lambda row: dict(withdrawn_at=None, person_key=person_key,
+                         awaiting_confirmation=_awaits_confirmation(row.source, row.verified))) == 1
 
 
 def withdraw(commitment: Commitment) -> bool:
-    """Withdraw a commitment and lower the counts; False if it was withdrawn already."""
-    row = db.session.execute(
-        update(Commitment)
-        .where(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None))
-        .values(withdrawn_at=utcnow())
-        .returning(Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
-                   Commitment.created_at, Commitment.source)
-    ).one_or_none()
-    if row is None:
-        return False
-    rollup.record(_CountedFacts(*row), -1)
+    """Withdraw a commitment (the counts drop if it counted); False if it was withdrawn already."""
+    changed = _transition(and_(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None)),
+                          lambda row: dict(withdrawn_at=utcnow()))
     db.session.expire(commitment)
-    return True
+    return changed == 1
+
+
+def confirm(commitment: Commitment) -> bool:
+    """The person confirmed their address: the commitment is verified, and counts now if it was waiting for it.
+    True the first time only."""
+    changed = _transition(and_(Commitment.id == commitment.id, Commitment.confirmed_at.is_(None)),
+                          lambda row: dict(confirmed_at=utcnow(), verified=True, awaiting_confirmation=False))
+    db.session.expire(commitment)
+    return changed == 1
+
+
+def set_invalidated(commitments: Iterable[Commitment], invalidated: bool) -> int:
+    """Mark the current tenant's ``commitments`` invalidated (found to be abuse: they stop counting) or restore
+    them (``invalidated`` False: they count again, if nothing else keeps them out). Rows are kept, never deleted;
+    those already so are left alone. Returns how many changed."""
+    commitments = list(commitments)
+    state = Commitment.invalidated_at.is_(None) if invalidated else Commitment.invalidated_at.is_not(None)
+    changed = _transition(and_(Commitment.id.in_([c.id for c in commitments]), state),
+                          lambda row: dict(invalidated_at=utcnow() if invalidated else None))
+    for commitment in commitments:
+        if commitment in db.session:
+            db.session.expire(commitment)
+    return changed
+
+
+@dataclass(frozen=True)
+class _State:
+    counted: bool
+    verified: bool
 
 
 @dataclass(frozen=True)
@@ -115,11 +160,60 @@ class _CountedFacts:
     place_id: int | None
     created_at: datetime
     source: Source
+    person_key: bytes | None
 
     @classmethod
-    def from_values(cls, values: dict) -> "_CountedFacts":
+    def from_values(cls, values: dict) -> _CountedFacts:
         return cls(values["gender"], values["country_code"], values["unit_id"], values["place_id"],
-                   values["created_at"], values["source"])
+                   values["created_at"], values["source"], values["person_key"])
+
+
+_FACTS = (Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id, Commitment.created_at,
+          Commitment.source, Commitment.person_key)
+
+
+def _transition(where, change: Callable[..., dict]) -> int:
+    """Change each of the current tenant's commitments ``where`` names to ``change(row)`` (the row has its
+    ``source`` and ``verified``), and move the counts by what that did to it. Returns how many rows changed.
+
+    The rows are locked first (on PostgreSQL), so two requests changing one commitment at once take turns, and
+    the second sees the first's change (and ``where`` may no longer hold for it).
+    """
+    rows = db.session.execute(select(Commitment.id, Commitment.counted, Commitment.verified, Commitment.source)
+                              .where(where).order_by(Commitment.id).with_for_update()).all()
+    for row in rows:
+        after = db.session.execute(
+            update(Commitment).where(Commitment.id == row.id).values(**change(row))
+            .returning(Commitment.counted, Commitment.verified, *_FACTS)
+            .execution_options(synchronize_session=False)).one()
+        _move(_CountedFacts(*after[2:]), _State(row.counted, row.verified), _State(after.counted, after.verified))
+    return len(rows)
+
+
+def _move(facts: _CountedFacts, before: _State | None, after: _State) -> None:
+    """What a commitment's change (``before`` None: it is new) does to the counts: the one place that decides."""
+    was_counted = before is not None and before.counted
+    if was_counted and after.counted:
+        if after.verified and not before.verified:
+            rollup.record_verified(facts)
+    elif after.counted:
+        rollup.record(facts, +1, verified=after.verified)
+    elif was_counted:
+        rollup.record(facts, -1, verified=before.verified)
+
+
+def rekey_people() -> int:
+    """Give each of the current tenant's commitments the person key of its member's address under the current
+    ``PEOPLE_PEPPER``; returns how many changed. ``people`` and the global tallies must then be rebuilt from the
+    commitments in the same transaction (``flask people rekey`` does both)."""
+    changes = [{"tenant_id": current_tenant_id(), "id": commitment_id, "person_key": new_key}
+               for commitment_id, old_key, email in db.session.execute(
+                   select(Commitment.id, Commitment.person_key, Member.email)
+                   .join(Member, Member.id == Commitment.member_id))
+               if (new_key := rollup.person_key(canonical_email(email))) != old_key]
+    if changes:
+        db.session.execute(update(Commitment).execution_options(synchronize_session=None), changes)
+    return len(changes)
 
 
 def has_committed(member: Member) -> bool:

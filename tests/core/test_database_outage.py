@@ -20,7 +20,7 @@ def test_a_worker_starts_while_the_database_is_unreachable(app_config):
     # gunicorn shuts every worker down when one fails to start: a worker replaced during a database restart
     # must start, or the whole site stays down after the database is back.
     app = create_app({**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40,
-                      "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                      "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "PEOPLE_PEPPER": "p" * 40,
                       "SQLALCHEMY_DATABASE_URI": _unreachable_database()})
     assert app.test_client().get("/", base_url=host("acme")).status_code == 503
 

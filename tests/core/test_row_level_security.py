@@ -185,7 +185,8 @@ def test_the_same_connection_serves_requests_of_two_tenants_without_mixing_them(
 
 
 def test_production_refuses_a_role_that_bypasses_row_level_security_or_owns_tables(app_config, postgres):
-    settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40, "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    settings = {**app_config, "PRODUCTION": True, "SECRET_KEY": "s" * 40, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "PEOPLE_PEPPER": "p" * 40}
     with pytest.raises(RuntimeError, match="bypass row-level security"):
         create_app({**settings, "SQLALCHEMY_DATABASE_URI": postgres["admin"].render_as_string(False)})
     with pytest.raises(RuntimeError, match="owns tables"):
@@ -229,7 +230,8 @@ def test_concurrent_sign_ups_of_different_people_are_all_counted(app, make_tenan
     run_together(app, acme_id, lambda n: [sign_up(f"p{n}-{i}@example.org") for i in range(10)])
     with tenant_context(acme_id):
         assert rollup.tenant_counts().men == 80
-    assert rollup.global_counts(["country"]).dimension("country") == {"FR": {"total": 80, "men": 80}}
+    assert rollup.global_counts(["country"]).dimension("country") == {
+        "FR": {"total": 80, "men": 80, "verified": 0, "verified_men": 0}}
     assert recount() == []
 
 

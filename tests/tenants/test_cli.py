@@ -79,7 +79,7 @@ def test_recount_reports_drift_and_repairs_it_on_request(app, db, make_tenant, m
     runner = app.test_cli_runner()
     report = runner.invoke(args=["rollup", "recount"])
     assert report.exit_code == 1
-    assert "tenant:acme country=KE: stored total/men 0/0, counted 1/1" in report.output
+    assert "tenant:acme country=KE: stored total/men/verified/verified_men 0/0/0/0, counted 1/1/0/0" in report.output
     assert runner.invoke(args=["rollup", "recount", "--repair"]).exit_code == 0
     assert runner.invoke(args=["rollup", "recount"]).exit_code == 0
 

@@ -37,7 +37,8 @@ def test_committing_shows_thanks_and_counts(client, db, make_tenant):
         commitment = db.session.scalars(select(Commitment)).one()
         assert (commitment.country_code, commitment.city, commitment.gender.value) == ("KE", "Nairobi", "man")
         assert commitment.consent_version == "2026-11"
-        assert rollup.tenant_counts(["country"]).dimension("country") == {"KE": {"total": 1, "men": 1}}
+        assert rollup.tenant_counts(["country"]).dimension("country") == {
+            "KE": {"total": 1, "men": 1, "verified": 0, "verified_men": 0}}
 
 
 @pytest.mark.parametrize("again", ["sam@example.org", "SAM@EXAMPLE.ORG", " sam@example.org "])
