@@ -36,7 +36,7 @@ APP_ROLE_PRIVILEGES = {
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
         "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation")},
-    # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0012).
+    # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0017).
     "global_tallies": {"SELECT": None},
     # Each person once, by a keyed hash of their address: written only by the same two functions (0012); the
     # recount reads it.

@@ -51,7 +51,7 @@ def people_keys(gender: str, country_code: str, day: str) -> list[Key]:
 # Raw SQL, reviewed: each binds the current tenant itself (:tenant_id).
 # PostgreSQL: both tables (and the person) in one statement, one round trip, built once. Rows are written in a
 # fixed order (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
-# The app role may write neither the global tallies nor ``people`` itself: add_to_global_tallies() (migration 0012)
+# The app role may write neither the global tallies nor ``people`` itself: add_to_global_tallies() (migration 0017)
 # keeps both for it, from one commitment's change.
 _RECORD_POSTGRESQL = reviewed_sql("""
     WITH tenant_rows AS (

@@ -15,15 +15,15 @@ Commitments made before have no person key (each counts as a person of its own, 
 counts start at zero: ``flask people rekey`` gives them their keys, then ``flask rollup recount --repair`` fills
 in the rest. After a downgrade, ``flask rollup recount --repair`` counts commitments again.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0012'
-down_revision = "0011"
+revision = '0017'
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

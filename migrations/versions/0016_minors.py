@@ -1,14 +1,14 @@
 """Minors: a tenant may ask for the age of digital consent (``tenants.ask_age``), and a commitment made under it
 is kept without a member (``commitments.member_id`` may be empty): counted, with nothing about its person.
 
-Revision ID: 0018
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-08
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0018'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
