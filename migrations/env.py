@@ -38,7 +38,7 @@ APP_ROLE_PRIVILEGES = {
         "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0017).
     "global_tallies": {"SELECT": None},
-    # Each person once, by a keyed hash of their address: written only by the same two functions (0012); the
+    # Each person once, by a keyed hash of their address: written only by the same two functions (0017); the
     # recount reads it.
     "people": {"SELECT": None},
     # Mail for every tenant: queued by requests, claimed and marked sent by the mail worker (which runs as

@@ -31,7 +31,7 @@ from core.snapshots.models import Snapshot
 #: The body's layout; raised whenever a field is added, renamed or given another meaning.
 SCHEMA_VERSION = 1
 #: The figures every cell of a snapshot carries, as the tallies keep them (``Counts.dimension`` entries).
-FIGURES = ("total", "men")
+FIGURES = ("total", "men", "verified")
 #: Snapshots per page of the public list.
 PAGE_SIZE = 30
 

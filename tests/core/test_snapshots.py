@@ -140,19 +140,20 @@ def test_a_snapshot_holds_the_released_totals(app, client, db, make_tenant, make
     body = json.loads(snapshot.body)
     stats = client.get("/stats.json", base_url=host()).get_json()
     assert (body["total"], body["men"], body["k"]) == (27, 15, 10) == (stats["total"], stats["men"], stats["k"])
-    assert body["by_country"] == stats["by_country"] == {"FR": {"total": 12, "men": 12},
-                                                         "KE": {"total": 10, "men": 0}}
-    assert body["fewer_than_k"]["by_country"] == stats["fewer_than_k"]["by_country"] == {
-        "total": 5, "men": 3, "cells": 2}
+    assert body["by_country"] == stats["by_country"] == {"FR": {"total": 12, "men": 12, "verified": 0},
+                                                         "KE": {"total": 10, "men": 0, "verified": 0}}
+    assert body["fewer_than_k"]["by_country"] == {**stats["fewer_than_k"]["by_country"], "verified": 0} == {
+        "total": 5, "men": 3, "verified": 0, "cells": 2}
     # The two non-binary people cannot be shown, nor can the women alone (subtracting would reveal them).
-    assert body["by_gender"] == {"man": {"total": 15, "men": 15}} and list(stats["by_gender"]) == ["man"]
-    assert body["fewer_than_k"]["by_gender"] == stats["fewer_than_k"]["by_gender"] == {
-        "total": 12, "men": 0, "cells": 2}
-    assert body["by_partner"] == {"acme": {"total": 12, "men": 12}, "northfield": {"total": 10, "men": 0}}
-    assert body["unlisted_partners"] == {"total": 5, "men": 3}, "unlisted partners are summed, never named"
+    assert body["by_gender"] == {"man": {"total": 15, "men": 15, "verified": 0}} and list(stats["by_gender"]) == ["man"]
+    assert body["fewer_than_k"]["by_gender"] == {**stats["fewer_than_k"]["by_gender"], "verified": 0} == {
+        "total": 12, "men": 0, "verified": 0, "cells": 2}
+    assert body["by_partner"] == {"acme": {"total": 12, "men": 12, "verified": 0},
+                                  "northfield": {"total": 10, "men": 0, "verified": 0}}
+    assert body["unlisted_partners"] == {"total": 5, "men": 3, "verified": 0}, "unlisted partners are summed, never named"
     assert "globex" not in snapshot.body.lower()
     assert (body["schema"], body["day"], body["previous_sha256"]) == (1, TODAY.isoformat(), None)
-    assert body["made_from_day"] == {"total": 27, "men": 15}
+    assert body["made_from_day"] == {"total": 27, "men": 15, "verified": 0}
     assert datetime.fromisoformat(body["taken_at"]) <= datetime.now(timezone.utc)
 
 
@@ -167,7 +168,7 @@ def test_a_country_of_fewer_than_k_people_is_not_in_a_snapshot(app, db, make_ten
     body = json.loads(snapshot.body)
     assert set(body["by_country"]) == {"FR", "KE"}
     assert '"JP"' not in snapshot.body and '"IS"' not in snapshot.body
-    assert body["fewer_than_k"]["by_country"] == {"total": 5, "men": 5, "cells": 2}
+    assert body["fewer_than_k"]["by_country"] == {"total": 5, "men": 5, "verified": 0, "cells": 2}
 
 
 def test_the_body_is_canonical_json_signed_by_the_key_it_names(app, db, make_tenant, make_commitment):
@@ -314,14 +315,14 @@ def test_counts_changed_outside_the_sign_ups_are_reported_as_drift(app, make_ten
     take(app, DAYS[2])  # filed under yesterday; today's commitments are what was made from its day on
     commit_many(make_commitment, acme, 2, country="KE")  # made since: no drift
     result = cli(app, "verify")
-    assert result.exit_code == 0 and "plus what was made since (total 2, men 2)" in result.output
+    assert result.exit_code == 0 and "plus what was made since (total 2, men 2, verified 0)" in result.output
     as_owner(app, "UPDATE global_tallies SET total = total + 7, men = men + 7 "
                   "WHERE dimension = 'gender' AND key = 'man' AND shard = "
                   "(SELECT MIN(shard) FROM global_tallies WHERE dimension = 'gender' AND key = 'man')")
     drifted = cli(app, "verify")
     assert drifted.exit_code == 2
     assert (f"Drift since the snapshot of {DAYS[2].isoformat()}: commitments made before {DAYS[2].isoformat()} "
-            "counted total 0, men 0 then, total 7, men 7 now.") in drifted.output
+            "counted total 0, men 0, verified 0 then, total 7, men 7, verified 0 now.") in drifted.output
 
 
 # The public pages.

@@ -99,7 +99,7 @@ def test_a_minors_commitment_is_counted_and_nothing_about_them_is_kept(client, d
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0, "no mail: there is no address"
     with tenant_context(acme):
         assert (rollup.tenant_counts().total, rollup.tenant_counts(["country"]).dimension("country")) == (
-            1, {"DE": {"total": 1, "men": 0}})
+            1, {"DE": {"total": 1, "men": 0, "verified": 0, "verified_men": 0}})
     assert rollup.global_counts().total == 1
 
 

@@ -73,7 +73,8 @@ def test_anyone_commits_on_the_global_host_and_the_global_counts_move(client, db
     with tenant_context(movement):
         commitment = db.session.scalars(select(Commitment)).one()
         assert (commitment.country_code, commitment.city, commitment.unit_id) == ("KE", "Nairobi", None)
-    assert rollup.global_counts(("tenant",)).dimension("tenant")[str(movement.id)] == {"total": 1, "men": 1}
+    assert rollup.global_counts(("tenant",)).dimension("tenant")[str(movement.id)] == {
+        "total": 1, "men": 1, "verified": 0, "verified_men": 0}
 
 
 def test_committing_again_on_the_global_page_changes_nothing(client, db, movement):
