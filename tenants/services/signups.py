@@ -36,6 +36,10 @@ class SignUp:
     source: Source = Source.WEB
     verified: bool = False
     created_at: datetime | None = None
+    # Where it came from and whether it looks automated (tenants/services/screening.py), for review.
+    client_network: str | None = None
+    email_domain: str | None = None
+    suspect: str | None = None
 
 
 def commit(signup: SignUp) -> bool:
@@ -51,6 +55,7 @@ def commit(signup: SignUp) -> bool:
         country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
+        client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect,
     )
     if insert_new(Commitment.__table__, ("tenant_id", "member_id"), values) is None:
         return _recommit(member_id)
