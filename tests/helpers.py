@@ -27,7 +27,8 @@ HIDDEN_PATTERN = re.compile(r'<input id="[^"]*" name="([^"]+)" type="hidden" val
 
 
 def hidden_fields(page: str) -> dict[str, str]:
-    """The hidden fields of a rendered form (its CSRF token, the sign-up form's render time), as a browser posts them."""
+    """The hidden fields of a rendered form (its CSRF token, the sign-up form's render time), as a browser sends
+    them."""
     return {name: html.unescape(value) for name, value in HIDDEN_PATTERN.findall(page)}
 
 
