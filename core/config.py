@@ -49,11 +49,16 @@ def from_environment() -> dict:
         "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
         "BASE_DOMAIN": os.environ.get("BASE_DOMAIN", "localhost").lower().rstrip("."),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        # Rate limits (the break-glass form, /me's sign-in links) are counted in Redis when there is one, shared by all workers;
-        # else in each worker. If Redis fails, a limit is counted in the worker rather than break the form.
+        # Rate limits (sign-ups, the break-glass form, /me's sign-in links) are counted in Redis when there is one,
+        # shared by all workers; else in each worker. If Redis fails, a limit is counted in the worker rather than
+        # break the form (flask-limiter logs the failure once, and once more when Redis is back).
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # A Redis that stops answering holds a request a second at most before the worker counts on its own.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        # Keeps apart the counters of deployments (staging, production) that share one Redis.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         # Proxies in front that add X-Forwarded-For / -Proto (a TLS-terminating proxy: 1). Without it every
         # client has the proxy's address, and a per-address rate limit becomes one for the whole host.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
@@ -71,6 +76,25 @@ def from_environment() -> dict:
         "ALTCHA_EXPIRES_SECONDS": int(os.environ.get("ALTCHA_EXPIRES_SECONDS", "300")),
         # Presses of "Confirm my commitment" (the page a confirmation mail links to), per client address and host.
         "CONFIRMATION_RATE_LIMIT": os.environ.get("CONFIRMATION_RATE_LIMIT", "10 per minute"),
+        # Sign-ups through the public form (valid submissions; see tenants/views.py). What an honest launch brings:
+        # - per client network (IPv4 /24, IPv6 /56, across organisations): a whole office or campus behind one NAT
+        #   address is the busiest honest network. A 1,000-person all-hands where everyone commits at once takes
+        #   each person a minute or more to fill in the form, so it arrives well under 120 a minute, and the whole
+        #   office commits within the hour's 1,500. A script from one network gets no further than that.
+        "SIGNUP_RATE_LIMIT_NETWORK": os.environ.get("SIGNUP_RATE_LIMIT_NETWORK", "120 per minute; 1500 per hour"),
+        # - per organisation, from everywhere: a ceiling on what a flood from many networks adds before anyone
+        #   looks, far above a launch mail's rush (sent to 100,000 people, it brings a few hundred a minute).
+        "SIGNUP_RATE_LIMIT_TENANT": os.environ.get("SIGNUP_RATE_LIMIT_TENANT", "1200 per minute"),
+        # - per email domain at each organisation: an organisation's own domain at its launch is the busiest
+        #   honest domain (a big one's staff usually come through single sign-on instead, which this does not
+        #   count); a script's catch-all domain is held to it. Counted per organisation, so that nobody can shut
+        #   a common domain (gmail.com) out of every organisation's page at once.
+        "SIGNUP_RATE_LIMIT_DOMAIN": os.environ.get("SIGNUP_RATE_LIMIT_DOMAIN", "300 per minute; 5000 per hour"),
+        # Returns from identity providers (sign-ins) per client network: an office signing in together.
+        "SSO_CALLBACK_RATE_LIMIT": os.environ.get("SSO_CALLBACK_RATE_LIMIT", "300 per minute"),
+        # A sign-up sent sooner than this after its form was shown is noted as suspect ("too_fast"): nobody
+        # reads the page and fills in the form in two seconds; a browser's autofill and a script can.
+        "SIGNUP_MIN_SECONDS": float(os.environ.get("SIGNUP_MIN_SECONDS", "2")),
         # Outgoing mail (invitations, sign-in links). No MAIL_SERVER: messages go to the app log instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -40,17 +40,17 @@ def _handle_http(error: HTTPException):
     else:
         response = make_response(render_error(error.code))
     if error.code == 429:
-        response.headers["Retry-After"] = _retry_after()
+        response.headers["Retry-After"] = str(retry_after())
     return response
 
 
-def _retry_after() -> str:
-    """Seconds until the rate limit that refused the request lets it through again. (flask-limiter's own
-    headers, RATELIMIT_HEADERS_ENABLED, would go on every answer of a limited form and count down the tries
-    left, so two otherwise identical answers would differ.)"""
+def retry_after() -> int:
+    """Seconds until the rate limit that refused the request lets it through again, for ``Retry-After``.
+    (flask-limiter's own headers, RATELIMIT_HEADERS_ENABLED, would go on every answer of a limited form and
+    count down the tries left, so two otherwise identical answers would differ.)"""
     breached = limiter.current_limit
     seconds = breached.reset_at - time.time() if breached is not None else 60
-    return str(max(1, math.ceil(seconds)))
+    return max(1, math.ceil(seconds))
 
 
 def _handle_unexpected(error: Exception):

@@ -116,6 +116,11 @@ class SignupForm(CommitmentForm):
     ])
     # Checked by validate_unit against the one unit given, so that a sign-up loads no list of units.
     unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()], validate_choice=False)
+    # Signs of a script (tenants/services/screening.py), never checked here: a sign-up is not refused for them.
+    # A trap field no person sees, reaches by keyboard or hears read out; its label asks to leave it empty.
+    website = StringField(_l("Leave this field empty"))
+    # When the form was shown, signed.
+    rendered = HiddenField()
 
     def offer_units(self, units: list[Unit]) -> None:
         """The units shown as choices, grouped by kind and sorted by name."""

@@ -270,6 +270,9 @@ class Commitment(TenantScoped, db.Model):
         ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
         UniqueConstraint("tenant_id", "member_id"),
         CheckConstraint("length(country_code) = 2", name="country_code_length"),
+        # Sign-ups grouped by where they came from, over time: a flood from one network or one domain.
+        Index("ix_commitments_network_time", "tenant_id", "client_network", "created_at"),
+        Index("ix_commitments_domain_time", "tenant_id", "email_domain", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
@@ -296,6 +299,12 @@ class Commitment(TenantScoped, db.Model):
     # None for a commitment without an address, which counts as a person of its own.
     person_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     counted: Mapped[bool] = mapped_column(Boolean, Computed(COUNTED_RULE, persisted=True))
+    # Where a sign-up came from, for the operator's review (tenants/services/screening.py): the client's
+    # network (a /24 or /56, never the address), the address's domain, and why it looks automated, if it does
+    # (comma-joined reasons; a suspect sign-up is counted like any other).
+    client_network: Mapped[str | None] = mapped_column(String(43))
+    email_domain: Mapped[str | None] = mapped_column(String(253))
+    suspect: Mapped[str | None] = mapped_column(String(100))
 
     member: Mapped[Member | None] = relationship(viewonly=True)
     unit: Mapped[Unit | None] = relationship(viewonly=True)

@@ -4,18 +4,20 @@ thank-you page, its logo and favicon."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from core import attack_mode, auth
-from core.extensions import host_and_address, limiter
+from core import attack_mode, auth, errors
+from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import is_country_code
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
-from tenants.services import confirmations, places, public, signups
+from tenants.services import confirmations, members, places, public, screening, signups
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
 from tenants.models import EmailConfirmation, Tenant
 
@@ -69,17 +71,48 @@ def signup_page(unit_id: uuid.UUID | None = None):
         return _signed_in_commitment()
     form = AgeAskingSignupForm() if tenant.ask_age else SignupForm()
     form.challenged = tenant.attack_mode or attack_mode.everywhere()
+    if not form.is_submitted():
+        form.rendered.data = screening.render_stamp()
     if unit is not None and not form.is_submitted():
         form.unit.data = str(unit.id)
         form.country.data = unit.country_code
     elif not form.is_submitted():
         form.country.data = browser_country()
     if form.validate_on_submit():
-        if tenant.ask_age and form.under_age:  # nothing about the person is kept
-            return _commit(form, email=None, name=None, unit_id=form.unit_id)
-        return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id)
+        try:
+            return _public_commit(form)
+        except RateLimitExceeded:
+            form.offer_units(public.signup_units())
+            return _signup_form(form, retry_after=errors.retry_after())
     form.offer_units(public.signup_units())
     return _signup_form(form, challenged=form.challenged)
+
+
+def _limit(setting: str):
+    return lambda: current_app.config[setting]
+
+
+def _tenant_key() -> str:
+    return str(g.tenant.id)
+
+
+def _domain_key() -> str:
+    # No address (someone under the age of digital consent): counted with the others who gave none.
+    return f"{g.tenant.id}|{members.email_domain(request.form.get('email') or '')}"
+
+
+# Counted for valid sign-ups only (a form refused for a typo costs nobody anything), in Redis across workers;
+# the defaults and why: core/config.py.
+@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_NETWORK"), scope="sign-up network", key_func=network_key)
+@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_TENANT"), scope="sign-up tenant", key_func=_tenant_key)
+@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_DOMAIN"), scope="sign-up domain", key_func=_domain_key)
+def _public_commit(form: SignupForm):
+    """A commitment through the public form, with the signs of a script it shows (never refused for them)."""
+    if g.tenant.ask_age and form.under_age:  # nothing about the person is kept
+        return _commit(form, email=None, name=None, unit_id=form.unit_id,
+                       suspect=screening.suspect(form.website.data, form.rendered.data, ""))
+    suspect = screening.suspect(form.website.data, form.rendered.data, members.email_domain(form.email.data))
+    return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id, suspect=suspect)
 
 
 def _signed_in_commitment():
@@ -97,14 +130,17 @@ def _signed_in_commitment():
 
 
 def _commit(form: SignupForm | SignedInCommitForm, **person):
-    """Record the commitment the form holds, made by ``person`` (email, name, unit, how), and thank them; when
-    the tenant asks for it, mail them a link to confirm it (new or repeated alike: the page reveals nothing)."""
+    """Record the commitment the form holds, made by ``person`` (email, name, unit, how, suspect reasons), with
+    where it came from, and thank them; when the tenant asks for it, mail them a link to confirm it (new or
+    repeated alike: the page reveals nothing)."""
     language = str(get_locale())
     city, place_id = places.locate(form.country.data, form.city.data or None, form.place_id, language)
     signup = signups.SignUp(
         gender=Gender(form.gender.data), country_code=form.country.data, language=language,
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
-        gender_description=form.gender_description.data or None, city=city, place_id=place_id, **person,
+        gender_description=form.gender_description.data or None, city=city, place_id=place_id,
+        client_network=client_network(), email_domain=members.email_domain(person["email"]) if person["email"] else None,
+        **person,
     )
     signups.commit(signup)
     if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
@@ -119,12 +155,17 @@ def _commit(form: SignupForm | SignedInCommitForm, **person):
     return redirect(url_for("tenants.thanks"), code=303)
 
 
-def _signup_form(form: SignupForm | SignedInCommitForm, **context):
-    """The sign-up page with its form (400 when a submitted one is refused)."""
-    return render_template(
+def _signup_form(form: SignupForm | SignedInCommitForm, retry_after: int | None = None, **context):
+    """The sign-up page with its form: 400 when a submitted one is refused; 429, with what was typed and when to
+    try again, when a rate limit holds it back."""
+    page = render_template(
         "tenants/signup.html", form=form, texts=public.tenant_texts(str(get_locale())),
-        counts=_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], **context,
-    ), 400 if form.is_submitted() else 200
+        counts=_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        retry_in=retry_after and format_timedelta(timedelta(seconds=retry_after), add_direction=True), **context,
+    )
+    if retry_after is not None:
+        return page, 429, {"Retry-After": str(retry_after)}
+    return page, 400 if form.is_submitted() else 200
 
 
 @bp.route("/commit", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ a tenant_id: every host reads them (the switch everywhere), a change is added fo
 and none is ever altered or removed by the app.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
 
 revision = '0014'
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

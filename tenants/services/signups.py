@@ -47,6 +47,10 @@ class SignUp:
     source: Source = Source.WEB
     verified: bool = False
     created_at: datetime | None = None
+    # Where it came from and whether it looks automated (tenants/services/screening.py), for review.
+    client_network: str | None = None
+    email_domain: str | None = None
+    suspect: str | None = None
 
 
 def email_confirmation() -> EmailConfirmation:
@@ -82,6 +86,7 @@ def commit(signup: SignUp) -> bool:
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
         awaiting_confirmation=_awaits_confirmation(signup.source, signup.verified),
         person_key=rollup.person_key(canonical_email(signup.email)),
+        client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect,
     )
     counted = insert_new(Commitment.__table__, ("tenant_id", "member_id"), values, returning="counted")
     if counted is None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from core import auth
+from core import auth, stats
+from core.extensions import limiter, network_key
 from core.navigation import continue_to
 from core.templating import site_url
 from core.views import global_page
@@ -19,6 +20,10 @@ from tenants.sso.services import SsoError
 from tenants.views import require_tenant
 
 bp = Blueprint("sso", __name__, url_prefix="/sso", template_folder="templates")
+# Returns from the identity provider, per client network: each makes a request to the provider (OpenID) or checks
+# a signature (SAML), and the commitment it may lead to is counted. Past the limit: 429 and Retry-After.
+callback_limit = limiter.shared_limit(lambda: current_app.config["SSO_CALLBACK_RATE_LIMIT"], scope="sso callback",
+                                      key_func=network_key)
 
 
 def _connection(protocol: Protocol | None = None, enabled_only: bool = True) -> SsoConnection:
@@ -73,6 +78,7 @@ def discover():
 
 
 @bp.get("/oidc/callback")
+@callback_limit
 def oidc_callback():
     """The OpenID provider sends the browser back here with a code (or an error)."""
     conn = _connection(Protocol.OIDC, enabled_only=False)
@@ -89,6 +95,7 @@ def oidc_callback():
 
 
 @bp.post("/saml/acs")
+@callback_limit
 def saml_acs():
     """The SAML identity provider POSTs its signed answer here. That cross-site POST carries no SameSite=Lax
     cookie, so nothing here reads the session: the one-time RelayState names the request we made, its purpose

@@ -1,6 +1,7 @@
 """Live updates fan out across worker processes through Redis: a sign-up served by one gunicorn
 process reaches the streams held open by another, within two seconds."""
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -40,36 +41,50 @@ def redis_url():
     return REDIS_URL
 
 
+@contextlib.contextmanager
+def gunicorn_processes(environment: dict, count: int, log_folder: Path):
+    """``count`` separate gunicorn processes (a gevent worker each) serving the app with ``environment``, each on
+    a free loopback port, answering; yields their ports."""
+    ports, processes = [_free_port() for _ in range(count)], []
+    for port in ports:
+        log = open(log_folder / f"gunicorn-{port}.log", "w")
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", "1", "--no-control-socket",
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=environment, stdout=log, stderr=log))
+    try:
+        for port in ports:  # listening at once, answering once the worker has loaded the app (slower on a busy machine)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(urllib.request.Request(
+                        f"http://127.0.0.1:{port}/count.json", headers={"Host": f"acme.{BASE_DOMAIN}"}),
+                        timeout=5).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+        yield ports
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: open streams need not finish
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def app_environment(app_config: dict, **settings) -> dict:
+    """The environment of a server process of the tests' app: its database, and ``settings``."""
+    return {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+            "MIGRATION_DATABASE_URL": app_config["MIGRATION_DATABASE_URL"], "BASE_DOMAIN": BASE_DOMAIN,
+            "SECRET_KEY": "test-secret", "STATS_CACHE_SECONDS": "0", **settings}
+
+
 @pytest.fixture
 def two_workers(app_config, redis_url, tmp_path, make_tenant):
     """Two separate gunicorn processes (gevent workers) on one database and one Redis."""
     make_tenant("acme", "Acme Corporation")
-    environment = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-                   "MIGRATION_DATABASE_URL": app_config["MIGRATION_DATABASE_URL"], "REDIS_URL": redis_url,
-                   "BASE_DOMAIN": BASE_DOMAIN, "SECRET_KEY": "test-secret", "STATS_CACHE_SECONDS": "0",
-                   "SNAPSHOT_SIGNING_KEY": app_config["SNAPSHOT_SIGNING_KEY"]}
-    ports, processes = [_free_port(), _free_port()], []
-    for port in ports:
-        log = open(tmp_path / f"gunicorn-{port}.log", "w")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", "1",
-             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=environment, stdout=log, stderr=log))
-    for port in ports:  # listening at once, answering once the worker has loaded the app (slower on a busy machine)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(urllib.request.Request(
-                    f"http://127.0.0.1:{port}/count.json", headers={"Host": f"acme.{BASE_DOMAIN}"}), timeout=5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-    yield ports
-    for process in processes:
-        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: open streams need not finish
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with gunicorn_processes(app_environment(app_config, REDIS_URL=redis_url), 2, tmp_path) as ports:
+        yield ports
 
 
 def _sign_up_over_http(port: int, email: str) -> int:

@@ -115,3 +115,51 @@ def test_a_published_target_shows_its_progress_on_the_map(page, db, make_tenant,
     page.goto(url(page, "acme", "/map"))
     expect(page.locator(".target progress")).to_have_attribute("value", "1")
     expect(page.locator(".target")).to_contain_text("25% of the way there")
+
+
+def test_a_person_held_back_by_the_rate_limit_loses_nothing_and_commits_after_the_wait(page, axe, app, db, client,
+                                                                                     make_tenant):
+    from sqlalchemy import select
+
+    from core.rollup.models import Gender
+    from core.tenancy import tenant_context
+    from tenants.models import Commitment
+    from tests.helpers import sign_up
+
+    acme = make_tenant("acme", "Acme Corporation")
+    app.config["SIGNUP_RATE_LIMIT_NETWORK"] = "1 per 3 seconds"
+    page.goto(url(page, "acme"))
+    assert sign_up(client, "acme", email="colleague@example.org").status_code == 303  # same network, just before
+    page.get_by_label("Email").fill("sam@example.org")
+    page.get_by_label("Your name (optional)").fill("Sam")
+    page.get_by_label("Woman", exact=True).check()
+    page.get_by_label("Country").select_option("KE")
+    page.get_by_label("City (optional)").fill("Nairobi")
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="I commit").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Everything you entered is still here")
+    for label, value in (("Email", "sam@example.org"), ("Your name (optional)", "Sam"), ("Country", "KE"),
+                         ("City (optional)", "Nairobi")):
+        expect(page.get_by_label(label)).to_have_value(value)
+    expect(page.get_by_label("Woman", exact=True)).to_be_checked()
+    expect(page.get_by_label("I agree")).to_be_checked()
+    assert axe(page) == []
+
+    page.wait_for_timeout(4000)  # as the page says
+    page.get_by_role("button", name="I commit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    with tenant_context(acme):
+        mine = db.session.scalars(select(Commitment).where(Commitment.gender == Gender.WOMAN)).one()
+        assert (mine.client_network, mine.suspect) == ("127.0.0.0/24", None), "a person's pace raises nothing"
+
+
+def test_the_keyboard_never_reaches_the_trap_field(page, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page.goto(url(page, "acme"))
+    page.get_by_label("Email").focus()
+    reached = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id"))
+    assert "consent" in reached and "website" not in reached
