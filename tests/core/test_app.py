@@ -20,6 +20,14 @@ def test_production_refuses_sqlite(app_config):
                     "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
+@pytest.mark.parametrize("pepper", ["", "short", "x" * 40], ids=["missing", "short", "the secret key"])
+def test_production_refuses_to_start_without_a_pepper_of_its_own(app_config, pepper):
+    with pytest.raises(RuntimeError, match="PEOPLE_PEPPER"):
+        create_app({**app_config, "PRODUCTION": True, "SECRET_KEY": "x" * 40, "ENCRYPTION_KEYS": "k",
+                    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                    "PEOPLE_PEPPER": pepper})
+
+
 def test_unknown_pages_get_a_branded_translated_404(client, make_tenant):
     make_tenant("acme", "Acme Corporation", primary_color="#1f4e8c")
     response = client.get("/no-such-page", base_url=host("acme"), headers={"Accept-Language": "fr"})

@@ -119,9 +119,14 @@ def test_the_app_role_cannot_suspend_rename_or_remove_even_its_own_tenant(app_en
     "VALUES ('gender', 'man', 99, 1000000, 1000000, now())",
     "UPDATE global_tallies SET total = total + 1000000",
     "DELETE FROM global_tallies",
-    "SELECT add_to_global_tallies(ARRAY['gender'], ARRAY['man'], 0, 1000000, 0, now())",
-    "SELECT add_to_global_tallies(ARRAY['tenant'], ARRAY[CAST(:g AS text)], 0, 1, 1, now())",
-], ids=["insert", "update", "delete", "a million at once", "for another tenant"])
+    "SELECT add_to_global_tallies(NULL, 'man', 'FR', '2026-01-01', 0, 1000000, 0, now())",
+    "SELECT add_to_global_tallies(NULL, 'man', 'FR', '2026-01-01', 0, 0, -1, now())",
+    "INSERT INTO people (person_key, commitments, verified_commitments, gender, country_code, day, updated_at) "
+    "VALUES ('\\x00', 1000000, 0, 'man', 'FR', '2026-01-01', now())",
+    "UPDATE people SET commitments = commitments + 1000000",
+    "DELETE FROM people",
+], ids=["insert", "update", "delete", "a million at once", "unverified by hand", "a person inserted",
+        "people updated", "people deleted"])
 def test_the_app_role_writes_the_global_tallies_only_one_commitment_of_its_own_at_a_time(
         app_engine, make_tenant, make_commitment, write):
     acme, globex = make_tenant("acme"), make_tenant("globex")
