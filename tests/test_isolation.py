@@ -17,12 +17,13 @@ from sqlalchemy import func, select
 from core.app import create_app
 from core.auth import Via, sign_in
 from core.extensions import db as _db
+from core.rollup.models import Gender
 from core.snapshots import services as snapshots
 from core.tenancy import tenant_context
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
-from tenants.models import Member, Role, Target, TargetMetric, utcnow
-from tenants.services import hosts
+from tenants.models import Commitment, Member, Role, Target, TargetMetric, utcnow
+from tenants.services import confirmations, hosts
 from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
 from tenants.sso import services as sso
@@ -67,7 +68,13 @@ def object_factories(app, db, make_unit):
         db.session.flush()
         return token
 
+    def confirmation_token(tenant):
+        member = find_or_create_member("someone@globex.example")
+        return confirmations.link_token(_flushed(Commitment(member_id=member.id, gender=Gender.MAN, country_code="EG",
+                                                            language="en", consent_version="1")))
+
     return {
+        "token": in_tenant(confirmation_token),
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
         "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
         "invitation_token": in_tenant(invitation),

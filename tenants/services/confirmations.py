@@ -55,6 +55,11 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
 
 
+def link_token(commitment: Commitment) -> str:
+    """What a confirmation link carries: the commitment's id, signed and timed."""
+    return _serializer().dumps(str(commitment.id))
+
+
 def ask_to_confirm(tenant: Tenant, email: str, language: str) -> None:
     """Queue the confirmation mail of the commitment just made (or repeated) with ``email`` in ``tenant``, in
     ``language``; the mail worker makes it (``compose``). Writes the same one outbox row whoever the address
@@ -78,7 +83,7 @@ def compose(asked: dict) -> EmailMessage | None:
         commitment, address = found
         if commitment.verified or commitment.withdrawn_at is not None:
             return None
-        link = url_for("tenants.confirm_commitment", token=_serializer().dumps(str(commitment.id)), _external=True)
+        link = url_for("tenants.confirm_commitment", token=link_token(commitment), _external=True)
         with force_locale(asked["language"]):
             subject = _("Please confirm your HeForShe commitment at %(name)s", name=tenant.name)
             body = render_template("tenants/confirmation_mail.txt", tenant=tenant, link=link,
