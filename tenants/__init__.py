@@ -9,12 +9,13 @@ def init_app(app):
     shared routes and where the roll-up finds the commitments (``tenants/site.py``); keep the host cache in step
     with changed tenants; let the mail worker make confirmation mails."""
     from core import mail, signals
-    from tenants import cli, site, sso, views
+    from tenants import cli, invalidation, site, sso, views
     from tenants.services import confirmations, hosts
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
     sso.init_app(app)
+    invalidation.init_app(app)
     site.init_app(app)
     # A tenant changed through this process is forgotten by the host cache as soon as the change is committed.
     if not event.contains(Session, "after_flush", hosts.note_changed_tenants):  # one Session class, many apps

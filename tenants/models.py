@@ -268,6 +268,7 @@ class Commitment(TenantScoped, db.Model):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
+        ForeignKeyConstraint(["tenant_id", "invalidation_id"], ["invalidations.tenant_id", "invalidations.id"]),
         UniqueConstraint("tenant_id", "member_id"),
         CheckConstraint("length(country_code) = 2", name="country_code_length"),
         # Sign-ups grouped by where they came from, over time: a flood from one network or one domain.
@@ -295,6 +296,8 @@ class Commitment(TenantScoped, db.Model):
     # Made while its tenant required a confirmation by mail, and not confirmed yet: not counted.
     awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     invalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The operator's decision that invalidated it (``tenants.invalidation``), while it stands.
+    invalidation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # HMAC-SHA256 of the canonical address under PEOPLE_PEPPER: the same person at another tenant has the same key.
     # None for a commitment without an address, which counts as a person of its own.
     person_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
