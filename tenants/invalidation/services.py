@@ -14,8 +14,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 
 from core.extensions import db
-from tenants.invalidation.models import Invalidation
-from tenants.models import Commitment, utcnow
+from tenants.models import Commitment, Invalidation, utcnow
 from tenants.services import signups
 
 
@@ -101,7 +100,7 @@ def invalidate(criteria: Criteria, reason: str, decided_by: str) -> Invalidation
 
 def undo(invalidation_id: uuid.UUID, reason: str, decided_by: str) -> Invalidation:
     """Put an invalidation's commitments back in the counts (those not withdrawn since), recorded with who and why."""
-    decision = db.session.get(Invalidation, invalidation_id)
+    decision = db.session.scalar(select(Invalidation).where(Invalidation.id == invalidation_id))
     if decision is None:
         raise InvalidationRefused(f"no invalidation {invalidation_id}")
     if decision.undone_at is not None:

@@ -10,8 +10,7 @@ from core.rollup.models import Gender
 from core.rollup.recount import recount
 from core.tenancy import tenant_context
 from tenants.invalidation import services as invalidation
-from tenants.invalidation.models import Invalidation
-from tenants.models import Commitment
+from tenants.models import Commitment, Invalidation
 from tenants.services import signups
 
 BOTNET = "203.0.113.0/24"
@@ -61,18 +60,19 @@ def test_invalidating_a_cluster_lowers_the_counts_keeps_the_rows_and_undo_restor
     with tenant_context(acme):
         decision = invalidation.invalidate(invalidation.Criteria(*window(), network=BOTNET), "bot flood", "ops")
         db.session.commit()
-    assert decision.commitments == 25
+        assert decision.commitments == 25
     assert tenant_total(acme) == 1
     assert rollup.global_counts().total == people_before - 25
     with tenant_context(acme):
         assert db.session.scalar(select(func.count()).select_from(Commitment)) == 26, "nothing deleted"
         assert db.session.scalar(select(func.count()).where(Commitment.invalidation_id == decision.id)) == 25
+        decision_id = decision.id
     assert recount() == []
 
     with tenant_context(acme):
-        invalidation.undo(decision.id, "false alarm: a conference hall", "ops")
+        invalidation.undo(decision_id, "false alarm: a conference hall", "ops")
         db.session.commit()
-        stored = db.session.get(Invalidation, decision.id)
+        stored = db.session.scalars(select(Invalidation).where(Invalidation.id == decision_id)).one()
         assert (stored.undone_by, stored.undo_reason) == ("ops", "false alarm: a conference hall")
     assert tenant_total(acme) == 26
     assert rollup.global_counts().total == people_before
