@@ -13,12 +13,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
-from tenants.models import Tenant, TenantKind
+from tenants.models import EmailConfirmation, Tenant, TenantKind
 
 SLUG = "heforshe"  # reserved (registry.RESERVED_SLUGS): no partner can take it, and no host names it
 NAME = "HeForShe"
 #: The movement's pages on the global host: each path and everything under it.
-PATHS = ("/commit", "/thanks", "/me", "/sso/logout")
+PATHS = ("/commit", "/thanks", "/confirm", "/me", "/sso/logout")
 
 
 def serves(path: str) -> bool:
@@ -70,6 +70,5 @@ def why_closed(movement: Tenant | None) -> list[str]:
 
 
 def confirms_email(movement: Tenant) -> bool:
-    """The gate's email condition: the movement's email confirmation is not off. Email confirmation is not a
-    tenant setting yet, so nothing turns it off."""
-    return True
+    """The gate's email condition: the movement asks people to confirm their address by mail."""
+    return movement.email_confirmation is not EmailConfirmation.OFF

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.i18n import LANGUAGES
 from core.rollup import services as rollup
 from core.tenancy import get_current_tenant_id, tenant_context
-from tenants.models import Commitment, Member, Role, Tenant, TenantKind, TenantStatus
+from tenants.models import Commitment, EmailConfirmation, Member, Role, Tenant, TenantKind, TenantStatus
 from tenants.services import hosts, movement as movements, registry
 from tests.helpers import BASE_DOMAIN, csrf_token, host, sign_up
 
@@ -149,11 +149,19 @@ def suspended(app, db):
     suspend(app, tenant)
 
 
+def email_confirmation_off(app, db):
+    tenant, _ = movements.ensure()
+    with tenant_context(tenant):
+        tenant.email_confirmation = EmailConfirmation.OFF
+        db.session.commit()
+    app.config["PEOPLE_PEPPER"] = "a people pepper of more than thirty-two characters"
+
+
 def not_created(app, db):
     app.config["PEOPLE_PEPPER"] = "a people pepper of more than thirty-two characters"
 
 
-@pytest.mark.parametrize("closed", [missing_pepper, rate_limits_off, suspended, not_created],
+@pytest.mark.parametrize("closed", [missing_pepper, rate_limits_off, suspended, email_confirmation_off, not_created],
                          ids=lambda f: f.__name__)
 def test_a_closed_movement_offers_no_form_and_its_pages_are_not_found(app, client, db, closed):
     closed(app, db)
@@ -174,6 +182,8 @@ def test_the_gate_names_what_keeps_it_closed(app, db):
     assert movements.why_closed(tenant) == ["rate limits are off (RATELIMIT_ENABLED)", "PEOPLE_PEPPER is not set"]
     app.config.update(RATELIMIT_ENABLED=True, PEOPLE_PEPPER="a people pepper of more than thirty-two characters")
     assert movements.why_closed(tenant) == [] and movements.is_open(tenant)
+    tenant.email_confirmation = EmailConfirmation.OFF
+    assert movements.why_closed(tenant) == ["its email confirmation is off"]
 
 
 def test_ensure_movement_creates_it_once_and_says_whether_it_is_open(app, db):
