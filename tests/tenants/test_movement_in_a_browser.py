@@ -38,3 +38,27 @@ def test_the_way_in_and_the_movements_form_pass_accessibility_checks(page, axe, 
         assert axe(page) == [], f"the movement's form in {language}"
         page.locator("button[type=submit]").click()
         assert axe(page) == [], f"the movement's form with errors in {language}"
+
+
+def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_moves(page, movement, smtp_server):
+    page.goto(url(page))
+    expect(page.locator(".hero .count-verified")).to_contain_text("0 of them verified")
+    page.get_by_role("link", name="Commit now").click()
+    page.get_by_label("Email").fill("sam@example.org")
+    page.get_by_label("Man", exact=True).check()
+    page.get_by_label("Country").select_option("KE")
+    page.get_by_role("radio", name="Yes", exact=True).check()
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="I commit").click()
+    expect(page.get_by_role("status")).to_contain_text("Please check your email")
+
+    link = smtp_server.link(smtp_server.last_to("sam@example.org"))
+    assert link.startswith(url(page, "/confirm/")), "the link opens on the global host"
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your commitment")
+    page.get_by_role("button", name="Confirm my commitment").click()
+    expect(page.get_by_role("status")).to_contain_text("Your commitment is confirmed.")
+
+    page.goto(url(page))
+    expect(page.locator(".hero .counter")).to_contain_text("1 man has committed")
+    expect(page.locator(".hero .count-verified")).to_contain_text("1 of them verified")
