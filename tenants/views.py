@@ -26,7 +26,7 @@ bp = Blueprint("tenants", __name__, template_folder="templates")
 
 def browser_country() -> str | None:
     """The country of the browser's preferred language, when it names one (``fr-CA``: Canada)."""
-    for language, _ in request.accept_languages:
+    for language, _quality in request.accept_languages:
         region = language.replace("_", "-").split("-")[-1].upper() if "-" in language or "_" in language else ""
         if is_country_code(region):
             return region

@@ -7,7 +7,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from core import auth, stats
+from core import auth
 from core.extensions import limiter, network_key
 from core.navigation import continue_to
 from core.templating import site_url

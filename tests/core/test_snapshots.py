@@ -391,7 +391,7 @@ def test_the_snapshot_list_in_a_browser(page, axe, app, make_tenant, make_commit
         expect(page.get_by_role("row")).to_have_count(3)
         assert axe(page) == [], f"snapshot list in {language}"
     with page.expect_download() as download:
-        page.get_by_role("link", name=f"Download the snapshot of").first.click()
+        page.get_by_role("link", name="Download the snapshot of").first.click()
     assert json.loads(Path(download.value.path()).read_text())["sha256"]
     assert page.hosts_asked == {BASE_DOMAIN}
 

@@ -5,7 +5,6 @@ network signs people up at a human pace, every one of them counted."""
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 import uuid
 from collections import Counter
