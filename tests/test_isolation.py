@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from core.app import create_app
 from core.auth import Via, sign_in
 from core.extensions import db as _db
+from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
-from tenants.models import Member, Role, Target, TargetMetric, utcnow
-from tenants.services import hosts
+from tenants.models import Commitment, Member, Role, Target, TargetMetric, utcnow
+from tenants.services import confirmations, hosts, signups
 from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
 from tenants.sso import services as sso
@@ -60,8 +61,14 @@ def object_factories(app, db, make_unit):
         db.session.flush()
         return token
 
+    def confirmation_token(tenant):
+        signups.commit(signups.SignUp(email="someone@globex.example", gender=Gender.MAN, country_code="EG",
+                                      language="en", consent_version="1"))
+        return confirmations.link_token(db.session.scalars(select(Commitment)).one())
+
     return {
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
+        "token": in_tenant(confirmation_token),
         "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
         "invitation_token": in_tenant(invitation),
         "invitation_id": in_tenant(lambda tenant: db.session.scalar(

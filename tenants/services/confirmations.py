@@ -78,12 +78,17 @@ def compose(asked: dict) -> EmailMessage | None:
         commitment, address = found
         if commitment.verified or commitment.withdrawn_at is not None:
             return None
-        link = url_for("tenants.confirm_commitment", token=_serializer().dumps(str(commitment.id)), _external=True)
+        link = url_for("tenants.confirm_commitment", token=link_token(commitment), _external=True)
         with force_locale(asked["language"]):
             subject = _("Please confirm your HeForShe commitment at %(name)s", name=tenant.name)
             body = render_template("tenants/confirmation_mail.txt", tenant=tenant, link=link,
                                    awaiting=commitment.awaiting_confirmation, days=LINK_LIFETIME.days)
         return mail.build(address, subject, body, sender_name=tenant.name)
+
+
+def link_token(commitment: Commitment) -> str:
+    """A fresh token of a link that confirms ``commitment``."""
+    return _serializer().dumps(str(commitment.id))
 
 
 def usable_commitment(token: str) -> Commitment:
