@@ -23,7 +23,7 @@ from core.tenancy import tenant_context
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
 from tenants.models import Commitment, Member, Role, Target, TargetMetric, utcnow
-from tenants.services import confirmations, hosts
+from tenants.services import confirmations, hosts, signups
 from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
 from tenants.sso import services as sso
@@ -69,13 +69,13 @@ def object_factories(app, db, make_unit):
         return token
 
     def confirmation_token(tenant):
-        member = find_or_create_member("someone@globex.example")
-        return confirmations.link_token(_flushed(Commitment(member_id=member.id, gender=Gender.MAN, country_code="EG",
-                                                            language="en", consent_version="1")))
+        signups.commit(signups.SignUp(email="someone@globex.example", gender=Gender.MAN, country_code="EG",
+                                      language="en", consent_version="1"))
+        return confirmations.link_token(db.session.scalars(select(Commitment)).one())
 
     return {
-        "token": in_tenant(confirmation_token),
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
+        "token": in_tenant(confirmation_token),
         "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
         "invitation_token": in_tenant(invitation),
         "invitation_id": in_tenant(lambda tenant: db.session.scalar(

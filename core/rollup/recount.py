@@ -29,8 +29,8 @@ from sqlalchemy import Table, delete, select
 from core.database import insert, lock_for_recount
 from core.extensions import db
 from core.rollup.models import Gender, GlobalTally, Person, Source, TenantTally
-from core.rollup.services import NOTHING, Figures, day_key, global_counts, people_keys, tenant_counts, \
-    tenant_keys
+from core.rollup.services import (NOTHING, Figures, day_key, global_counts, people_keys, tenant_counts,
+                                  tenant_keys)
 from core.tenancy import reviewed_sql, tenant_context
 
 

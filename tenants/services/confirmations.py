@@ -55,11 +55,6 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
 
 
-def link_token(commitment: Commitment) -> str:
-    """What a confirmation link carries: the commitment's id, signed and timed."""
-    return _serializer().dumps(str(commitment.id))
-
-
 def ask_to_confirm(tenant: Tenant, email: str, language: str) -> None:
     """Queue the confirmation mail of the commitment just made (or repeated) with ``email`` in ``tenant``, in
     ``language``; the mail worker makes it (``compose``). Writes the same one outbox row whoever the address
@@ -89,6 +84,11 @@ def compose(asked: dict) -> EmailMessage | None:
             body = render_template("tenants/confirmation_mail.txt", tenant=tenant, link=link,
                                    awaiting=commitment.awaiting_confirmation, days=LINK_LIFETIME.days)
         return mail.build(address, subject, body, sender_name=tenant.name)
+
+
+def link_token(commitment: Commitment) -> str:
+    """A fresh token of a link that confirms ``commitment``."""
+    return _serializer().dumps(str(commitment.id))
 
 
 def usable_commitment(token: str) -> Commitment:
