@@ -390,6 +390,7 @@ def test_the_snapshot_list_in_a_browser(page, axe, app, make_tenant, make_commit
             expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         expect(page.get_by_role("row")).to_have_count(3)
         assert axe(page) == [], f"snapshot list in {language}"
+    page.goto(f"http://{BASE_DOMAIN}:{page.port}/snapshots/?lang=en")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the snapshot of").first.click()
     assert json.loads(Path(download.value.path()).read_text())["sha256"]

@@ -70,7 +70,8 @@ def test_without_the_setting_no_age_is_asked_and_nothing_changes(client, db, mak
 
 
 @pytest.mark.parametrize("language, question", [
-    ("de-DE", "Are you 16 or older?"), ("fr-BE", "Are you 13 or older?"), ("fr-FR", "Are you 15 or older?"),
+    ("de-DE", "Are you 16 or older?"), ("fr-BE", "Avez-vous 13 ans ou plus\u00a0?"),
+    ("fr-FR", "Avez-vous 15 ans ou plus\u00a0?"),
     ("en", f"Are you {DEFAULT_AGE} or older?"),
 ])
 def test_the_question_names_the_age_of_the_country_chosen(client, acme, language, question):
