@@ -14,7 +14,9 @@ from flask import Flask
 from flask_babel import force_locale, get_locale
 
 from core import live, places, privacy, site, tenancy
+from core.extensions import db
 from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.release import release, unit_parents
 
 
@@ -41,6 +43,14 @@ def iso_time(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def site_counts(tenant: site.Tenant | None, dimensions) -> rollup.Counts:
+    """A site's counts as they may be shown (``tenant`` None: the movement's): its breakdowns as last released,
+    its total live (``core/rollup/steps.py``)."""
+    if tenant is None:
+        return steps.global_counts(dimensions, privacy.DEFAULT_K)
+    return steps.tenant_counts(dimensions, tenant.privacy_k)
+
+
 def headline(counts: rollup.Counts) -> dict:
     """The totals every count, map and live answer carries: people, men, when they last changed, a version."""
     return {"total": counts.total, "men": counts.men, "updated_at": iso_time(counts.updated_at),
@@ -49,7 +59,7 @@ def headline(counts: rollup.Counts) -> dict:
 
 def global_map() -> dict:
     """The world: totals, and men and everyone by country (countries under k held back)."""
-    counts = rollup.global_counts(("country", "gender"))
+    counts = site_counts(None, ("country",))
     countries, rest = _countries(counts.dimension("country"), privacy.DEFAULT_K)
     return {**headline(counts), "k": privacy.DEFAULT_K,
             "countries": countries, "countries_rest": rest, "markers": [], "places": [], "places_rest": None}
@@ -59,7 +69,7 @@ def tenant_map(tenant: site.Tenant, unit_id: uuid.UUID | None = None) -> dict:
     """One tenant's map: totals, countries, cities and its units with a place; optionally only the
     commitments of one unit and the units below it."""
     k = tenant.privacy_k
-    counts = rollup.tenant_counts(("country", "gender", "place", "unit", "unit_country"))
+    counts = site_counts(tenant, ("country", "place", "unit", "unit_country"))
     units = list(site.tenant_site().units())
     parent_of = unit_parents(units)
     country_counts = counts.dimension("country")
@@ -116,7 +126,7 @@ def site_map(tenant_id: int | None, unit_id: uuid.UUID | None, language: str) ->
 def live_snapshot(tenant: site.Tenant | None) -> dict:
     """What a live page receives each time its site changes: totals, and the countries when the
     site's map is public."""
-    counts = (rollup.global_counts if tenant is None else rollup.tenant_counts)(("country", "gender"))
+    counts = site_counts(tenant, ("country",))
     snapshot = headline(counts)
     if tenant is None or site.tenant_site().map_is_public(tenant):
         k = privacy.DEFAULT_K if tenant is None else tenant.privacy_k
@@ -128,4 +138,6 @@ def channel_snapshot(app: Flask, channel: str) -> dict:
     """A live channel's snapshot (``live_snapshot`` of its site), computed by the live hub outside any request."""
     tenant_id = live.tenant_of(channel)
     with app.app_context(), tenancy.tenant_context(tenant_id):
-        return live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)
+        snapshot = live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)
+        db.session.commit()  # the hub's own unit of work: a copy it released stands
+        return snapshot

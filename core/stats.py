@@ -12,19 +12,24 @@ from flask import current_app
 
 from core import maps, privacy, site
 from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.release import release, unit_parents
 
 
 #: The shape of ``stats.json`` (docs/counting.md lists its fields); raised whenever a field changes or goes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Counts are promised within 2 seconds of a commitment: a second in this process's memory at most, and a second
 #: in a browser's or a proxy's cache (``max-age``).
 MAX_CACHE_SECONDS = 1.0
 
 
-def _breakdowns(counts: rollup.Counts, k: int, commitments: rollup.Figures) -> dict:
+def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commitments: int,
+                released_commitments: int) -> dict:
     """The figures both sites' ``stats.json`` share. ``total`` and ``men`` are people (on a tenant's site, where
-    each person commits once, as many as its ``commitments``); ``verified`` and ``unverified`` split each figure."""
+    each person commits once, as many as its ``commitments``); ``verified`` and ``unverified`` split each figure.
+    ``total``, ``people`` and ``commitments`` are live; everything else is the site's released copy, which moves
+    in steps of k people (``core/rollup/steps.py``)."""
+    released = counts.summed("gender")
     countries = counts.dimension("country")
     by_country = release(countries, k)
     by_gender = release(counts.dimension("gender"), k)
@@ -32,10 +37,10 @@ def _breakdowns(counts: rollup.Counts, k: int, commitments: rollup.Figures) -> d
         "total": counts.total,
         "men": counts.men,
         "people": counts.total,
-        "commitments": commitments.total,
-        "verified": {"people": counts.verified, "men": counts.verified_men, "commitments": commitments.verified},
-        "unverified": {"people": counts.total - counts.verified, "men": counts.men - counts.verified_men,
-                       "commitments": commitments.total - commitments.verified},
+        "commitments": commitments,
+        "verified": {"people": released.verified, "men": counts.verified_men, "commitments": verified_commitments},
+        "unverified": {"people": released.total - released.verified, "men": counts.men - counts.verified_men,
+                       "commitments": released_commitments - verified_commitments},
         "k": k,
         # A country's cell is shown as counted (never merged), so its own verified figure goes with it.
         "by_country": {key: {**cell, "verified": countries[key]["verified"]}
@@ -43,17 +48,18 @@ def _breakdowns(counts: rollup.Counts, k: int, commitments: rollup.Figures) -> d
         "by_gender": {key: count.total for key, count in by_gender.cells.items()},
         "fewer_than_k": {"by_country": by_country.rest_json(), "by_gender": by_gender.rest_json()},
         "updated_at": maps.iso_time(counts.updated_at),
+        "released_at": maps.iso_time(counts.released_at),
     }
 
 
 def tenant_stats(tenant: site.Tenant) -> dict:
     """The current tenant's counts by country, gender and unit, none under its privacy threshold. A unit
     too small to show is counted in its parent; ``fewer_than_k`` holds what could not be placed."""
-    counts = rollup.tenant_counts(("country", "gender", "unit"))
+    counts = steps.tenant_counts(("country", "gender", "unit"), tenant.privacy_k)
     units = {str(u.id): u for u in site.tenant_site().units()}
     parent_of = unit_parents(units.values())
     by_unit = release(counts.dimension("unit"), tenant.privacy_k, parent_of)
-    stats = _breakdowns(counts, tenant.privacy_k, counts.summed("gender"))
+    stats = _breakdowns(counts, tenant.privacy_k, counts.total, counts.verified, counts.summed("gender").total)
     stats["by_unit"] = {key: {"name": units[key].name, "kind": units[key].kind.value, "parent": parent_of[key],
                               **value} for key, value in by_unit.cells_json().items() if key in units}
     stats["fewer_than_k"]["by_unit"] = by_unit.rest_json()
@@ -63,13 +69,15 @@ def tenant_stats(tenant: site.Tenant) -> dict:
 def global_stats() -> dict:
     """The movement's counts across every tenant: people (each once, however many partners they committed at),
     and the partners' commitments (countries under the threshold held back)."""
-    counts = rollup.global_counts(("country", "gender", "tenant"))
-    return _breakdowns(counts, privacy.DEFAULT_K, counts.summed("tenant"))
+    counts = steps.global_counts(("country", "gender", "tenant"), privacy.DEFAULT_K)
+    partners = counts.summed("tenant")
+    return _breakdowns(counts, privacy.DEFAULT_K, rollup.global_counts(("tenant",)).summed("tenant").total,
+                       partners.verified, partners.total)
 
 
 def listed_partners() -> list[dict]:
     """Active partner organisations that chose to be listed, with their counts, most men first."""
-    per_tenant = rollup.global_counts(("tenant",)).dimension("tenant")
+    per_tenant = steps.global_counts(("tenant",), privacy.DEFAULT_K).dimension("tenant")
     tenants = site.tenant_site().listed()
     partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value,
                  **per_tenant.get(str(t.id), rollup.NOTHING._asdict())} for t in tenants]
@@ -88,8 +96,7 @@ def _compute(tenant_id: int | None) -> dict:
 
 
 def _headline(tenant_id: int | None) -> dict:
-    counts = rollup.global_counts() if tenant_id is None else rollup.tenant_counts()
-    return maps.headline(counts)
+    return maps.headline(maps.site_counts(site.tenant_site().get(tenant_id) if tenant_id is not None else None, ()))
 
 
 @dataclass(frozen=True)

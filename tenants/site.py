@@ -6,7 +6,7 @@ Both are handed to core (which may not import this package) by ``init_app``: ``c
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import g, url_for
 from sqlalchemy import select
 
 from core import site
@@ -33,7 +33,7 @@ def _individual_signup() -> str | None:
 
 
 def _map_page() -> dict:
-    return {"units": public.signup_units(), "target": public.public_target()}
+    return {"units": public.signup_units(), "target": public.public_target(g.tenant.privacy_k)}
 
 
 def _every_tenant() -> list[tuple[int, str]]:

@@ -12,10 +12,9 @@ from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from core import attack_mode, auth, errors
+from core import attack_mode, auth, errors, maps
 from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import is_country_code
-from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
 from tenants.services import confirmations, members, places, public, screening, signups
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
@@ -58,7 +57,7 @@ def signup_url() -> str:
 
 def _counts():
     """The counts a sign-up or thank-you page shows: its tenant's, or everyone's on the movement's pages."""
-    return rollup.global_counts() if g.tenant.is_movement else rollup.tenant_counts()
+    return maps.site_counts(None if g.tenant.is_movement else g.tenant, ())
 
 
 def signup_page(unit_id: uuid.UUID | None = None):

@@ -95,3 +95,45 @@ class Person(db.Model):
     country_code: Mapped[str] = mapped_column(String(2))
     day: Mapped[str] = mapped_column(String(10))  # the tally key: YYYY-MM-DD, UTC
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class ReleasedFigures:
+    """One key of a released copy: its figures as they were when the copy was released (see ``steps.py``)."""
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+    men: Mapped[int] = mapped_column(Integer)
+    verified: Mapped[int] = mapped_column(Integer)
+    verified_men: Mapped[int] = mapped_column(Integer)
+
+
+class TenantReleasedTally(TenantScoped, ReleasedFigures, db.Model):
+    """The tenant's breakdowns as last released: what its pages, maps, dashboard and files show."""
+
+    __tablename__ = "tenant_released_tallies"
+
+
+class GlobalReleasedTally(ReleasedFigures, db.Model):
+    """The movement's breakdowns as last released: what the global pages, map, ``stats.json`` and the daily
+    snapshots show."""
+
+    __tablename__ = "global_released_tallies"
+
+
+class ReleaseMark:
+    """How many copies a site has released, and when the last one was; a new copy replaces the old one only
+    where the number is still the one its taker read (so two takers at once release one copy, not two)."""
+
+    number: Mapped[int] = mapped_column(Integer)
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class TenantRelease(TenantScoped, ReleaseMark, db.Model):
+    __tablename__ = "tenant_releases"
+
+
+class GlobalRelease(ReleaseMark, db.Model):
+    __tablename__ = "global_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: the movement's one mark

@@ -29,8 +29,8 @@ from sqlalchemy import Table, delete, select
 from core.database import insert, lock_for_recount
 from core.extensions import db
 from core.rollup.models import Gender, GlobalTally, Person, Source, TenantTally
-from core.rollup.services import (NOTHING, Figures, day_key, global_counts, people_keys, tenant_counts,
-                                  tenant_keys)
+from core.rollup.services import (ALL_GLOBAL_DIMENSIONS, ALL_TENANT_DIMENSIONS, NOTHING, Figures, day_key,
+                                  global_counts, people_keys, tenant_counts, tenant_keys)
 from core.tenancy import reviewed_sql, tenant_context
 
 
@@ -140,9 +140,6 @@ def _rewrite(model, expected: dict, **fixed) -> None:
 
 
 _REBUILD_GLOBAL_POSTGRESQL = reviewed_sql("SELECT rebuild_global_tallies()")
-
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country")
-ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 
 def recount(repair: bool = False, progress: Callable[[str], None] | None = None) -> list[Drift]:

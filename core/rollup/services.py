@@ -20,6 +20,10 @@ from core.tenancy import current_tenant_id, reviewed_sql
 
 Key = tuple[str, str]
 
+#: Every dimension each tally table keeps.
+ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country")
+ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
+
 
 def _as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is stored in UTC.
@@ -188,6 +192,10 @@ class Counts:
 
     by_key: dict[Key, Figures]
     updated_at: datetime | None
+    #: Where ``by_key`` is a released copy (``steps.py``): the live total, which moves by one while the
+    #: breakdowns move in steps.
+    live_total: int | None = None
+    released_at: datetime | None = None  # when that copy was released
 
     def dimension(self, name: str) -> dict[str, dict[str, int]]:
         """``{key: {"total", "men", "verified", "verified_men"}}`` for one dimension, leaving out keys that sum to
@@ -204,7 +212,7 @@ class Counts:
 
     @property
     def total(self) -> int:
-        return self.summed("gender").total
+        return self.summed("gender").total if self.live_total is None else self.live_total
 
     @property
     def verified(self) -> int:
@@ -219,7 +227,8 @@ class Counts:
         return self.by_key.get(("gender", Gender.MAN.value), NOTHING).verified
 
 
-def _read(model, dimensions: Iterable[str]) -> Counts:
+def read(model, dimensions: Iterable[str]) -> Counts:
+    """The counts of one tally table (summed over shards) for the given dimensions."""
     rows = db.session.execute(
         select(model.dimension, model.key, func.sum(model.total), func.sum(model.men), func.sum(model.verified),
                func.sum(model.verified_men), func.max(model.updated_at))
@@ -233,9 +242,9 @@ def _read(model, dimensions: Iterable[str]) -> Counts:
 
 def tenant_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
     """The current tenant's counts for the given dimensions (just the headline numbers by default)."""
-    return _read(TenantTally, dimensions)
+    return read(TenantTally, dimensions)
 
 
 def global_counts(dimensions: Iterable[str] = ("gender",)) -> Counts:
     """The movement's counts across every tenant for the given dimensions."""
-    return _read(GlobalTally, dimensions)
+    return read(GlobalTally, dimensions)

@@ -24,6 +24,7 @@ from core import privacy, site
 from core.database import insert
 from core.extensions import db
 from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.release import release
 from core.snapshots import keys
 from core.snapshots.models import Snapshot
@@ -126,7 +127,9 @@ def take(day: date | None = None, now: datetime | None = None) -> tuple[Snapshot
                               "snapshots are taken in order of their days")
     private_key = keys.signing_key()
     key_id = keys.publish(private_key.public_key())
-    counts = rollup.global_counts(("country", "day", "gender", "tenant"))  # one read: every figure from one state
+    # The released copy (as the pages show it): one state for every figure, and no day's snapshot a step apart
+    # from the pages.
+    counts = steps.global_counts(("country", "day", "tenant"), privacy.DEFAULT_K)
     partners = [(tenant.id, tenant.slug) for tenant in site.tenant_site().listed()]
     body = canonical(snapshot_body(counts, partners, day=day, taken_at=now, key_id=key_id,
                                    previous_sha256=sha256(last.body.encode("utf-8")) if last else None))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 
 from core import i18n, privacy
 from core.extensions import db
-from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.models import Source
 from core.rollup.release import Breakdown, release, unit_parents
 from core.tenancy import tenant_context
@@ -35,10 +35,12 @@ AGGREGATE_COLUMNS = ("breakdown", "key", "name", "people", "men")
 
 @dataclass(frozen=True)
 class Window:
-    """The commitments of the last few days; ``count`` is None when it is too small to show."""
+    """The commitments of the last few days that were on days shown; ``partial`` when some days were held back
+    (an exact total would give them away: total minus the days shown)."""
 
     days: int
-    count: privacy.Count | None
+    count: privacy.Count
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,11 @@ class Dashboard:
     sources: Breakdown
 
 
-def _window(days: dict[str, dict[str, int]], today: date, length: int, k: int) -> Window:
+def _window(days: Breakdown, today: date, length: int) -> Window:
     since = (today - timedelta(days=length - 1)).isoformat()
-    recent = [value for day, value in days.items() if day >= since]
-    window = {"total": sum(value["total"] for value in recent), "men": sum(value["men"] for value in recent)}
-    # A window is a group like any other: released as a breakdown of one cell.
-    return Window(length, release({"window": window}, k).shown("window"))
+    shown = [count for day, count in days.cells.items() if day >= since]
+    return Window(length, sum(shown, privacy.Count(0, 0)),
+                  partial=any(day >= since and day not in days.cells for day in days.raw))
 
 
 def _today() -> date:
@@ -93,10 +94,9 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
     """The current tenant's numbers for its dashboard (``unit_page``: which page of the units table), no
     group under ``tenant.privacy_k`` shown on its own."""
     k = tenant.privacy_k
-    counts = rollup.tenant_counts(("gender", "day", "unit", "country", "source"))
-    days = counts.dimension("day")
+    counts = steps.tenant_counts(("day", "unit", "country", "source"), k)
     today = _today()
-    released_days = release(days, k)
+    released_days = release(counts.dimension("day"), k)
     chart = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     day_rows = [DayRow(d, released_days.shown(d.isoformat())) for d in chart]
     units = list(db.session.scalars(select(Unit).order_by(Unit.name)))
@@ -110,7 +110,7 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
         unit_rows.append(UnitRow(unit, count, unit_release.merged(str(unit.id)), rate))
     return Dashboard(
         k=k, total=counts.total, men=counts.men,
-        windows=[_window(days, today, 7, k), _window(days, today, 30, k)],
+        windows=[_window(released_days, today, 7), _window(released_days, today, 30)],
         days=day_rows, days_hidden=any(row.count is None for row in day_rows),
         units=unit_rows, unit_page=unit_page, more_units=len(units) > start + UNITS_PER_PAGE,
         units_rest=unit_release,
@@ -209,7 +209,7 @@ def _aggregate_rows(name: str, breakdown: Breakdown, label) -> list[tuple]:
 def export_aggregates(tenant: Tenant) -> Export:
     """The current tenant's counts by day, unit, country and source, no group under its threshold on its own."""
     k = tenant.privacy_k
-    counts = rollup.tenant_counts(("day", "unit", "country", "source"))
+    counts = steps.tenant_counts(("day", "unit", "country", "source"), k)
     units = list(db.session.scalars(select(Unit)))
     names = {str(unit.id): unit.name for unit in units}
     rows = (_aggregate_rows("day", release(counts.dimension("day"), k), lambda key: key)

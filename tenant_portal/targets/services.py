@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 
 from core.extensions import db
-from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.models import Gender
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
@@ -156,9 +156,14 @@ def _metric_key(metric: TargetMetric) -> str:
     return "total" if metric is TargetMetric.ALL else "men"
 
 
-def _unit_days(unit_id: uuid.UUID, metric: TargetMetric) -> dict[str, int]:
-    # The roll-up has no unit-by-day tally: one unit's commitments are few enough to count here.
-    query = select(Commitment.created_at).where(Commitment.unit_id == unit_id, Commitment.withdrawn_at.is_(None))
+def _unit_days(unit_id: uuid.UUID, metric: TargetMetric, released_at: datetime | None) -> dict[str, int]:
+    # The roll-up has no unit-by-day tally: one unit's commitments are few enough to count here. As they stood
+    # when the tenant's copy was released (core/rollup/steps.py), so the curve moves only when the copy does.
+    if released_at is None:
+        return {}
+    query = select(Commitment.created_at).where(
+        Commitment.unit_id == unit_id, Commitment.created_at <= released_at,
+        or_(Commitment.counted, Commitment.withdrawn_at > released_at))
     if metric is not TargetMetric.ALL:
         query = query.where(Commitment.gender == Gender.MAN)
     days: Counter = Counter()
@@ -168,10 +173,10 @@ def _unit_days(unit_id: uuid.UUID, metric: TargetMetric) -> dict[str, int]:
     return dict(days)
 
 
-def released_curve(daily: dict[str, int], start: date, today: date, k: int) -> list[Point]:
+def released_curve(daily: dict[str, int], start: date, today: date, k: int, current: int) -> list[Point]:
     """The cumulative count for each day from ``start`` to ``today``. The curve rises only once at least
     ``k`` people have been added since its last rise, so no day's handful of sign-ups can be read off it;
-    the last point is today's count as it is."""
+    the last point is ``current``, the count as the tracker shows it."""
     before = sum(n for day, n in daily.items() if day < start.isoformat())
     shown, pending, points = before, 0, []
     for offset in range((today - start).days + 1):
@@ -181,7 +186,7 @@ def released_curve(daily: dict[str, int], start: date, today: date, k: int) -> l
             shown, pending = shown + pending, 0
         points.append(Point(day, shown))
     if points:
-        points[-1] = Point(today, shown + pending)
+        points[-1] = Point(today, current)
     return points
 
 
@@ -203,7 +208,7 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
     """The tracker of each target: current count, pace needed, forecast and curve (no unit under
     ``tenant.privacy_k`` shown)."""
     today = today or today_utc()
-    counts = rollup.tenant_counts(("gender", "day", "unit"))
+    counts = steps.tenant_counts(("day", "unit"), tenant.privacy_k)
     days = counts.dimension("day")
     unit_ids = {t.unit_id for t in targets if t.unit_id is not None}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
@@ -220,12 +225,12 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
             # The tracker follows a unit's own count: a unit shown only with smaller ones merged in is held back.
             own = released_units.own(str(unit.id))
             current = (own.men if key == "men" else own.total) if own is not None else None
-            daily = _unit_days(unit.id, target.metric) if own is not None else {}
+            daily = _unit_days(unit.id, target.metric, counts.released_at) if own is not None else {}
         eligible = eligible_men(tenant, unit)
         goal = goal_count(target, eligible)
         progress = (pace(current, goal, target.deadline, _recent(daily, today), today)
                     if goal and current is not None else None)
-        points = released_curve(daily, _start(target, daily, today), today, tenant.privacy_k) \
+        points = released_curve(daily, _start(target, daily, today), today, tenant.privacy_k, current) \
             if current is not None else []
         result.append(Tracker(target, unit, eligible, goal, current, progress, points))
     return result

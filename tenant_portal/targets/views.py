@@ -20,7 +20,7 @@ bp = Blueprint("portal_targets", __name__, url_prefix="/portal/targets")
 @bp.app_template_global("public_target")
 def public_target() -> dict | None:
     """The published target of the current tenant, for the sign-up and thank-you pages."""
-    return public.public_target() if g.get("tenant") is not None else None
+    return public.public_target(g.tenant.privacy_k) if g.get("tenant") is not None else None
 
 
 @bp.get("")

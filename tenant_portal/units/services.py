@@ -21,7 +21,7 @@ from uuid6 import uuid7
 from core import places
 from core.extensions import db
 from core.i18n import is_country_code
-from core.rollup import services as rollup
+from core.rollup import steps
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
 from tenants.models import Commitment, Member, Target, Tenant, Unit, UnitKind
@@ -111,7 +111,7 @@ def unit_tree(tenant: Tenant, page: int = 1) -> TreePage:
     units = _all_units()
     by_id = {unit.id: unit for unit in units}
     ordered = tree_order(units)
-    breakdown = release(rollup.tenant_counts(("unit",)).dimension("unit"), tenant.privacy_k, unit_parents(units))
+    breakdown = release(steps.tenant_counts(("unit",), tenant.privacy_k).dimension("unit"), tenant.privacy_k, unit_parents(units))
     child_counts: dict[uuid.UUID, int] = {}
     for unit in units:
         if unit.parent_id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import click
@@ -24,6 +25,17 @@ def _tenants(slug: str | None) -> list[Tenant]:
     if slug and not tenants:
         raise click.ClickException(f"no tenant {slug!r}")
     return list(tenants)
+
+
+@contextmanager
+def _decision():
+    """One operator decision: committed when it stands; when refused, nothing changes and the reason is shown."""
+    try:
+        yield
+    except services.InvalidationRefused as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
 
 
 def _moment(value: str | None, default: datetime) -> datetime:
@@ -89,15 +101,11 @@ def invalidate(slug, network, domain, suspect_only, reason, dry_run, since, unti
     criteria = services.Criteria(since=start, until=end, network=network, domain=domain, suspect_only=suspect_only)
     (tenant,) = _tenants(slug)
     with tenant_context(tenant):
-        try:
-            if dry_run:
-                click.echo(f"Would invalidate {services.matching_count(criteria)} commitments of {slug}.")
-                return
+        if dry_run:
+            click.echo(f"Would invalidate {services.matching_count(criteria)} commitments of {slug}.")
+            return
+        with _decision():
             decision = services.invalidate(criteria, reason, decided_by)
-        except services.InvalidationRefused as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from None
-        db.session.commit()
         click.echo(f"Invalidated {decision.commitments} commitments of {slug} (invalidation {decision.id}). "
                    f"Undo: flask abuse undo {slug} {decision.id} --reason ...")
 
@@ -111,12 +119,8 @@ def undo(slug, invalidation_id: uuid.UUID, reason, decided_by):
     """Put an invalidation's commitments back in the counts."""
     (tenant,) = _tenants(slug)
     with tenant_context(tenant):
-        try:
+        with _decision():
             decision = services.undo(invalidation_id, reason, decided_by)
-        except services.InvalidationRefused as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from None
-        db.session.commit()
         click.echo(f"Undid invalidation {decision.id} of {slug}: its commitments count again "
                    "(unless withdrawn or awaiting confirmation).")
 

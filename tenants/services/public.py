@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from core.extensions import db
-from core.rollup import services as rollup
+from core.rollup import steps
 from tenants.models import Target, TargetMetric, TenantText, Unit, utcnow
 
 
@@ -28,9 +28,10 @@ def tenant_texts(language: str) -> TenantText | None:
     return db.session.scalars(select(TenantText).where(TenantText.language == language)).one_or_none()
 
 
-def public_target(today: date | None = None) -> dict | None:
+def public_target(k: int, today: date | None = None) -> dict | None:
     """The current tenant's published target with its progress: of the overall targets counting men or
-    commitments that have started, the one with the nearest deadline not yet passed."""
+    commitments that have started, the one with the nearest deadline not yet passed. Its men are the released
+    count (threshold ``k``), which moves in steps."""
     today = today or utcnow().date()
     target = db.session.scalars(
         select(Target).where(Target.public.is_(True), Target.unit_id.is_(None), Target.deadline >= today,
@@ -39,7 +40,7 @@ def public_target(today: date | None = None) -> dict | None:
         .order_by(Target.deadline, Target.id)).first()
     if target is None:
         return None
-    counts = rollup.tenant_counts()
+    counts = steps.tenant_counts((), k)
     current = counts.men if target.metric is TargetMetric.MEN else counts.total
     # Rounded down, so that 100% is shown only once the target is reached.
     return {"metric": target.metric.value, "value": target.value, "current": current,

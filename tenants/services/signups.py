@@ -78,16 +78,10 @@ def commit(signup: SignUp) -> bool:
     if signup.email is None:
         return _commit_without_person(signup)
     member_id = find_or_create_member_id(signup.email, signup.name)
-    values = dict(
-        tenant_id=current_tenant_id(), id=uuid7(), member_id=member_id, gender=signup.gender,
-        gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
-        country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
-        source=signup.source, language=signup.language, consent_version=signup.consent_version,
-        name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
-        awaiting_confirmation=_awaits_confirmation(signup.source, signup.verified),
-        person_key=rollup.person_key(canonical_email(signup.email)),
-        client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect,
-    )
+    values = _values(signup, member_id=member_id, awaiting_confirmation=_awaits_confirmation(signup.source,
+                                                                                             signup.verified),
+                     person_key=rollup.person_key(canonical_email(signup.email)),
+                     client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect)
     counted = insert_new(Commitment.__table__, ("tenant_id", "member_id"), values, returning="counted")
     if counted is None:
         return _recommit(member_id, values["person_key"])
@@ -95,21 +89,26 @@ def commit(signup: SignUp) -> bool:
     return True
 
 
+def _values(signup: SignUp, **more) -> dict:
+    """A new commitment's row from what the person gave (``more``: the columns that depend on who they are)."""
+    return dict(
+        tenant_id=current_tenant_id(), id=uuid7(), gender=signup.gender,
+        gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
+        country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
+        source=signup.source, language=signup.language, consent_version=signup.consent_version,
+        name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(), **more)
+
+
 def _commit_without_person(signup: SignUp) -> bool:
     """A commitment made under the age of digital consent: counted as any other (unverified), with no member, so no
     email, name or sign-in, and without the free text that could say who made it (a self-description, a city
     that is not a known place). It cannot be recognised if made again, withdrawn or confirmed."""
-    values = dict(
-        tenant_id=current_tenant_id(), id=uuid7(), member_id=None, gender=signup.gender, gender_description=None,
-        country_code=signup.country_code, city=signup.city if signup.place_id is not None else None,
-        place_id=signup.place_id, unit_id=signup.unit_id, source=signup.source, language=signup.language,
-        consent_version=signup.consent_version, name_public=False, verified=False,
-        created_at=signup.created_at or utcnow(), person_key=None,
-    )
+    values = _values(signup, member_id=None, person_key=None) | dict(
+        gender_description=None, city=signup.city if signup.place_id is not None else None, name_public=False,
+        verified=False)
     db.session.execute(insert(Commitment.__table__), values)
     _move(_CountedFacts.from_values(values), None, _State(counted=True, verified=False))
     return True
-
 
 
 def _recommit(member_id: uuid.UUID, person_key: bytes) -> bool:

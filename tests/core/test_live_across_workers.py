@@ -109,7 +109,7 @@ def test_a_sign_up_on_one_worker_reaches_streams_on_the_other(two_workers):
     assert _sign_up_over_http(signing_port, "sam@example.org") == 200  # after the redirect: the thank-you page
     for stream in streams:
         event = read_events(stream, 1, 3)
-        assert event and event[0]["men"] == 1
+        assert event and event[0]["total"] == 1
     assert time.monotonic() - started < 2
     for stream in streams:
         stream.close()
@@ -125,7 +125,7 @@ def test_with_the_broker_down_sign_ups_work_and_pages_poll(app_config, client, m
     client = app.test_client()
     assert sign_up(client, "acme").status_code == 303
     assert client.get("/live", base_url=host("acme")).status_code == 503
-    assert client.get("/count.json", base_url=host("acme")).get_json()["men"] == 1
+    assert client.get("/count.json", base_url=host("acme")).get_json()["total"] == 1
 
 
 def test_a_broker_outage_is_logged_once_not_at_every_retry(caplog):

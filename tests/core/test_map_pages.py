@@ -69,7 +69,7 @@ def test_count_json_is_open_to_other_sites(client, make_tenant, make_commitment)
     make_commitment(acme)
     response = client.get("/count.json", base_url=host("acme"))
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert {k: response.get_json()[k] for k in ("total", "men")} == {"total": 1, "men": 1}
+    assert {k: response.get_json()[k] for k in ("total", "men")} == {"total": 1, "men": 0}  # men move in steps
 
 
 def test_the_embedded_counter_may_be_framed_anywhere_but_other_pages_may_not(client, make_tenant):

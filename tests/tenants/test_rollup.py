@@ -7,7 +7,8 @@ from sqlalchemy import select, update
 
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
-from core.rollup.recount import ALL_GLOBAL_DIMENSIONS, recount
+from core.rollup.recount import recount
+from core.rollup.services import ALL_GLOBAL_DIMENSIONS
 from core.tenancy import tenant_context
 from tenants.services import members, registry, signups
 from tenants.models import Commitment, EmailConfirmation, Member, Tenant

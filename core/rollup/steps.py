@@ -1,0 +1,111 @@
+"""Breakdowns released in steps, so that comparing two releases singles out nobody.
+
+Each release is k-safe on its own (``release.py``), but two live readings a sign-up apart would show what that
+one person changed: their gender, country, unit, source, day, whether they confirmed. So every site shows its
+breakdowns from a *released copy* of its tallies, and the copy is replaced only once the live tallies differ
+from it by at least k people: ``changes`` counts, over the gender breakdown (every counted commitment is in
+exactly one of its cells), each arrival, departure and confirmation that has not cancelled out. All of a site's
+breakdowns step together, so no two of them can be played against each other either. What moves by one is the
+site's total of people (``Counts.total``), which is what "totals may move by one" allows: it says that someone
+came or went, not who.
+
+The copy is taken when it is read (any page, map or file of the site), in the reader's transaction, so sign-ups
+pay nothing for it. Two readers taking one at once: only the one whose ``number`` is still current replaces it.
+
+Limits, on purpose: a step is k changes of *anyone*, so someone who adds k - 1 people of their own between two
+releases learns the one other (as with any k threshold: sign-up limits and invalidation are the defence), and
+the movement's copy and each partner's step at different moments (people are counted once globally and per
+commitment at a partner, so neither copy can be derived from the other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, insert, select, update
+
+from core.database import insert_new
+from core.extensions import db
+from core.rollup import services
+from core.rollup.models import (GlobalRelease, GlobalReleasedTally, GlobalTally, TenantRelease, TenantReleasedTally,
+                                TenantTally)
+from core.rollup.services import Counts, Figures, Key
+from core.tenancy import current_tenant_id
+
+
+@dataclass(frozen=True)
+class _Site:
+    tallies: type
+    copy: type
+    mark: type
+    dimensions: tuple[str, ...]
+
+
+_TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TENANT_DIMENSIONS)
+_GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, services.ALL_GLOBAL_DIMENSIONS)
+
+
+def tenant_counts(dimensions: Iterable[str], k: int) -> Counts:
+    """The current tenant's breakdowns as released (its threshold ``k``), and its live total of commitments."""
+    return _released(_TENANT, dimensions, k)
+
+
+def global_counts(dimensions: Iterable[str], k: int) -> Counts:
+    """The movement's breakdowns as released, and its live total of people."""
+    return _released(_GLOBAL, dimensions, k)
+
+
+def changes(live: dict[Key, Figures], copy: dict[Key, Figures]) -> int:
+    """How many people's arrivals, departures and confirmations separate a copy from the live tallies (those that
+    cancelled out, say one man coming and another going, are not seen, and need no step)."""
+    genders = {key for key in (*live, *copy) if key[0] == "gender"}
+    return sum(abs(live.get(key, services.NOTHING).total - copy.get(key, services.NOTHING).total)
+               + abs(live.get(key, services.NOTHING).verified - copy.get(key, services.NOTHING).verified)
+               for key in genders)
+
+
+def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
+    wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and the step's measure
+    live = services.read(site.tallies, ("gender",))
+    mark = db.session.scalars(select(site.mark)).one_or_none()
+    copy = _copy(site, wanted)
+    released_at = mark.released_at if mark is not None else None
+    if changes(live.by_key, copy) >= k:
+        fresh = services.read(site.tallies, site.dimensions)
+        if (taken := _take(site, mark, fresh.by_key)) is not None:
+            copy, released_at = {key: figures for key, figures in fresh.by_key.items()
+                                 if key[0] in wanted and figures.total}, taken
+    return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)
+
+
+def _copy(site: _Site, dimensions: set[str]) -> dict[Key, Figures]:
+    model = site.copy
+    rows = db.session.execute(select(model.dimension, model.key, model.total, model.men, model.verified,
+                                     model.verified_men).where(model.dimension.in_(sorted(dimensions))))
+    return {(dimension, key): Figures(*figures) for dimension, key, *figures in rows}
+
+
+def _take(site: _Site, mark, fresh: dict[Key, Figures]) -> datetime | None:
+    """Replace the site's copy with ``fresh`` and say when, unless another reader released one since ``mark`` was
+    read (None)."""
+    now = datetime.now(timezone.utc)
+    owner = {"tenant_id": current_tenant_id()} if site is _TENANT else {}
+    mark_id = owner or {"id": 1}  # the movement's mark is its table's one row
+    if mark is None:
+        won = insert_new(site.mark.__table__, tuple(mark_id), {**mark_id, "number": 1, "released_at": now},
+                         returning="number") is not None
+    else:
+        won = db.session.execute(
+            update(site.mark).where(site.mark.number == mark.number).values(number=mark.number + 1, released_at=now)
+            .execution_options(synchronize_session=False)).rowcount == 1
+    if not won:
+        return None
+    db.session.execute(delete(site.copy).execution_options(synchronize_session=False))
+    rows = [{**owner, "dimension": dimension, "key": key, **figures._asdict()}
+            for (dimension, key), figures in fresh.items() if figures.total]
+    if rows:
+        db.session.execute(insert(site.copy), rows)
+    return now
+
