@@ -298,14 +298,14 @@ def test_a_viewer_can_change_nothing(app, client, db, make_tenant, make_unit, si
 
 
 def test_counts_on_the_portal_pages_are_the_tenants_own(client, db, make_tenant, make_commitment, sign_in_as):
-    acme, globex = make_tenant("acme"), make_tenant("globex")
-    for _ in range(2):
+    acme, globex = make_tenant("acme", privacy_k=5), make_tenant("globex", privacy_k=5)
+    for _ in range(5):  # k: Acme's men are released
         make_commitment(acme)
-    for _ in range(5):
+    for _ in range(7):
         make_commitment(globex)
-    sign_in_as(acme, Role.ADMIN, client=client)  # the third member of Acme
+    sign_in_as(acme, Role.ADMIN, client=client)  # the sixth member of Acme
     members = client.get("/portal/members", base_url=host("acme")).get_data(as_text=True)
-    assert "Showing 1 to 3 of 3." in members
-    assert "3 members in all" in members
+    assert "Showing 1 to 6 of 6." in members
+    assert "6 members in all" in members
     dashboard = client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True)
-    assert re.findall(r'class="stat-value">([\d,]+)<', dashboard)[:2] == ["2", "2"]  # men, all commitments
+    assert re.findall(r'class="stat-value">([\d,]+)<', dashboard)[:2] == ["5", "5"]  # men, all commitments

@@ -25,14 +25,15 @@ ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", 
 ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment in UTC, with its time zone."""
     # SQLite hands back naive datetimes; everything is stored in UTC.
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def day_key(moment: datetime) -> str:
     """The ``day`` tally key of a moment: its date in UTC, YYYY-MM-DD."""
-    return _as_utc(moment).date().isoformat()
+    return as_utc(moment).date().isoformat()
 
 
 def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None,
@@ -215,6 +216,11 @@ class Counts:
         return self.summed("gender").total if self.live_total is None else self.live_total
 
     @property
+    def behind(self) -> bool:
+        """Whether the live total has moved on since the breakdowns (the men among them) were released."""
+        return self.live_total is not None and self.live_total != self.summed("gender").total
+
+    @property
     def verified(self) -> int:
         return self.summed("gender").verified
 
@@ -235,7 +241,7 @@ def read(model, dimensions: Iterable[str]) -> Counts:
         .where(model.dimension.in_(list(dimensions)))
         .group_by(model.dimension, model.key)
     ).all()
-    updated = [_as_utc(row[-1]) for row in rows if row[-1] is not None]
+    updated = [as_utc(row[-1]) for row in rows if row[-1] is not None]
     return Counts({(d, k): Figures(int(t), int(m), int(v), int(vm)) for d, k, t, m, v, vm, _ in rows},
                   max(updated, default=None))
 

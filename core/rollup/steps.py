@@ -58,12 +58,16 @@ def global_counts(dimensions: Iterable[str], k: int) -> Counts:
 
 
 def changes(live: dict[Key, Figures], copy: dict[Key, Figures]) -> int:
-    """How many people's arrivals, departures and confirmations separate a copy from the live tallies (those that
-    cancelled out, say one man coming and another going, are not seen, and need no step)."""
-    genders = {key for key in (*live, *copy) if key[0] == "gender"}
-    return sum(abs(live.get(key, services.NOTHING).total - copy.get(key, services.NOTHING).total)
-               + abs(live.get(key, services.NOTHING).verified - copy.get(key, services.NOTHING).verified)
-               for key in genders)
+    """At least how many people's arrivals, departures and confirmations separate a copy from the live tallies.
+
+    Per gender: an arrival or a departure moves the verified or the unverified count by one, a confirmation moves
+    both (one down, one up), so the larger of the two moves is never more than the people who moved. Moves that
+    cancel out (one man coming, another going) are not seen: a lower bound, so a step is never taken early."""
+    moved = 0
+    for key in {key for key in (*live, *copy) if key[0] == "gender"}:
+        now, then = live.get(key, services.NOTHING), copy.get(key, services.NOTHING)
+        moved += max(abs(now.verified - then.verified), abs((now.total - now.verified) - (then.total - then.verified)))
+    return moved
 
 
 def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
@@ -71,7 +75,7 @@ def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     live = services.read(site.tallies, ("gender",))
     mark = db.session.scalars(select(site.mark)).one_or_none()
     copy = _copy(site, wanted)
-    released_at = mark.released_at if mark is not None else None
+    released_at = services.as_utc(mark.released_at) if mark is not None else None
     if changes(live.by_key, copy) >= k:
         fresh = services.read(site.tallies, site.dimensions)
         if (taken := _take(site, mark, fresh.by_key)) is not None:

@@ -109,15 +109,18 @@ def test_the_global_page_has_useful_empty_states(client):
 def test_one_person_at_two_partners_counts_once_on_the_global_page_and_once_for_each_partner(
         client, make_tenant, make_commitment):
     acme, globex = make_tenant("acme", "Acme Corporation"), make_tenant("globex", "Globex")
+    initech = make_tenant("initech", "Initech", listed=False)
+    for n in range(10):  # enough people for the global figures to be released (k = 10)
+        make_commitment(initech, email=f"person{n}@initech.example", gender=Gender.WOMAN, country="FR")
     for tenant in (acme, globex):
         make_commitment(tenant, email="sam@example.org", country="KE")
         make_commitment(tenant, email=f"ana@{tenant.slug}.example", gender=Gender.WOMAN, country="KE")
     page = client.get("/", base_url=host()).get_data(as_text=True)
-    assert "<strong>1</strong>" in page and "3 people in all" in page and "0 of them verified" in page
+    assert "<strong>1</strong>" in page and "13 people in all" in page and "0 of them verified" in page
     assert ('<a href="http://acme.hfs.test/">Acme Corporation</a></th><td class="num">1</td><td class="num">2</td>'
             in page), "each partner counts its own commitments"
     movement = client.get("/stats.json", base_url=host()).get_json()
-    assert (movement["total"], movement["people"], movement["commitments"], movement["men"]) == (3, 3, 4, 1)
-    assert movement["unverified"] == {"people": 3, "men": 1, "commitments": 4}
+    assert (movement["total"], movement["people"], movement["commitments"], movement["men"]) == (13, 13, 14, 1)
+    assert movement["unverified"] == {"people": 13, "men": 1, "commitments": 14}
     own = client.get("/stats.json", base_url=host("acme")).get_json()
     assert (own["people"], own["commitments"], own["verified"]["people"]) == (2, 2, 0)

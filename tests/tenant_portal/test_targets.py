@@ -92,7 +92,7 @@ def test_a_participation_rate_asks_for_its_share_of_the_eligible_men():
 
 def test_the_curve_rises_in_steps_of_at_least_k_and_ends_at_the_exact_count():
     daily = {"2030-04-01": 5, "2030-05-01": 3, "2030-05-02": 8, "2030-05-04": 1}
-    points = services.released_curve(daily, MAY_1, date(2030, 5, 4), k=10)
+    points = services.released_curve(daily, MAY_1, date(2030, 5, 4), k=10, current=17)
     assert [(p.day.day, p.count) for p in points] == [(1, 5), (2, 16), (3, 16), (4, 17)]
 
 
@@ -132,15 +132,16 @@ def test_the_tracker_counts_overall_and_per_unit(db, acme, make_unit, make_commi
 
 
 def test_the_published_target_is_the_nearest_that_has_started(db, acme, make_commitment):
-    make_commitment(acme)
-    add_target(db, acme, value=4, deadline=date(2030, 9, 1), public=True)
+    for _ in range(10):  # k: the men are released
+        make_commitment(acme)
+    add_target(db, acme, value=40, deadline=date(2030, 9, 1), public=True)
     add_target(db, acme, value=3, deadline=date(2030, 6, 1), public=True, starts_on=date(2030, 5, 15))
     add_target(db, acme, value=2, deadline=date(2030, 5, 10))  # not public
     with tenant_context(acme):
-        shown = public.public_target(today=MAY_1)
-        assert (shown["value"], shown["current"], shown["percent"]) == (4, 1, 25)
-        assert public.public_target(today=date(2030, 5, 20))["value"] == 3
-        assert public.public_target(today=date(2030, 9, 2)) is None
+        shown = public.public_target(acme.privacy_k, today=MAY_1)
+        assert (shown["value"], shown["current"], shown["percent"]) == (40, 10, 25)
+        assert public.public_target(acme.privacy_k, today=date(2030, 5, 20))["value"] == 3
+        assert public.public_target(acme.privacy_k, today=date(2030, 9, 2)) is None
 
 
 # The pages.
@@ -151,7 +152,8 @@ def form(**changes) -> dict:
 
 
 def test_an_admin_sets_a_target_and_sees_its_tracker(client, db, acme, make_commitment, sign_in_as):
-    make_commitment(acme)
+    for _ in range(10):  # k: the men are released
+        make_commitment(acme)
     sign_in_as(acme, Role.ADMIN, client=client)
     assert "No targets yet" in client.get("/portal/targets", base_url=ACME).get_data(as_text=True)
     saved = post_form(client, "/portal/targets/new", **form())
@@ -159,8 +161,8 @@ def test_an_admin_sets_a_target_and_sees_its_tracker(client, db, acme, make_comm
     page = client.get("/portal/targets", base_url=ACME).get_data(as_text=True)
     assert "The target is set." in page
     assert "2,000 men committed by" in page
-    assert "1 of 2,000 men" in page
-    assert re.search(r'<progress class="target-progress" max="2000" value="1"', page)
+    assert "10 of 2,000 men" in page
+    assert re.search(r'<progress class="target-progress" max="2000" value="10"', page)
     assert "a week to reach 2,000 by" in page
     assert "Shown on the sign-up page" in page
     count, audit = stored(db, acme)
@@ -198,6 +200,8 @@ def test_a_participation_rate_uses_the_eligible_headcount(client, db, acme, make
         db.session.commit()
     for _ in range(2):
         make_commitment(acme, unit=paris)
+    for _ in range(8):  # k in all: the copy is released, and Paris's two in it
+        make_commitment(acme)
     sign_in_as(acme, Role.ADMIN, client=client)
     refused = post_form(client, "/portal/targets/new", **form(metric="participation_rate", value="50", public=""))
     assert refused.status_code == 400  # none known for the whole organisation
@@ -262,12 +266,13 @@ def test_another_tenants_target_is_not_found(client, db, acme, make_tenant, sign
 
 
 def test_the_sign_up_and_thank_you_pages_show_the_published_target(client, db, acme, make_commitment):
-    make_commitment(acme)
-    add_target(db, acme, value=4, deadline=date(2099, 6, 30), public=True)
+    for _ in range(10):  # k: the men are released
+        make_commitment(acme)
+    add_target(db, acme, value=40, deadline=date(2099, 6, 30), public=True)
     for path in ("/", "/thanks"):
         page = client.get(path, base_url=ACME).get_data(as_text=True)
-        assert "1 of 4 men by June 30, 2099" in page
-        assert 'max="4" value="1"' in page and "25% of the way there" in page
+        assert "10 of 40 men by June 30, 2099" in page
+        assert 'max="40" value="10"' in page and "25% of the way there" in page
     french = client.get("/", base_url=ACME, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "30 juin 2099" in french
 
@@ -275,7 +280,7 @@ def test_the_sign_up_and_thank_you_pages_show_the_published_target(client, db, a
 # In a real browser.
 
 def test_an_admin_publishes_a_target_and_the_sign_up_page_shows_it(page, axe, db, acme, make_commitment, sign_in_as):
-    for _ in range(3):
+    for _ in range(10):  # k: the men are released
         make_commitment(acme)
     sign_in_as(acme, Role.ADMIN, page=page)
     page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/portal/targets")
@@ -289,13 +294,13 @@ def test_an_admin_publishes_a_target_and_the_sign_up_page_shows_it(page, axe, db
     expect(page.get_by_role("status")).to_contain_text("The target is set.")
     tracker = page.locator(".target-tracker")
     expect(tracker.get_by_role("heading", level=2)).to_contain_text("2,000 men committed by")
-    expect(tracker.get_by_role("progressbar")).to_have_attribute("value", "3")
-    expect(tracker).to_contain_text("3 of 2,000 men")
+    expect(tracker.get_by_role("progressbar")).to_have_attribute("value", "10")
+    expect(tracker).to_contain_text("10 of 2,000 men")
     expect(tracker).to_contain_text("a week to reach 2,000 by")
     expect(tracker.get_by_role("img")).to_be_visible()
     assert axe(page) == []
 
     page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/")
-    expect(page.locator(".public-target")).to_contain_text("3 of 2,000 men by")
-    expect(page.locator(".public-target progress")).to_have_attribute("value", "3")
+    expect(page.locator(".public-target")).to_contain_text("10 of 2,000 men by")
+    expect(page.locator(".public-target progress")).to_have_attribute("value", "10")
     assert axe(page) == []

@@ -18,11 +18,17 @@ from tests.helpers import csrf_token, host, sign_up
 
 ACME = host("acme")
 CSRF_VALUE = re.compile(r'value="[^"]+"')
+K = 5  # acme's smallest group: its men and verified figures move in steps of K people (tests/core/test_steps.py)
 
 
 @pytest.fixture
 def acme(make_tenant):
-    return make_tenant("acme", "Acme Corporation")
+    return make_tenant("acme", "Acme Corporation", privacy_k=K)
+
+
+def others(make_commitment, tenant, n: int) -> None:
+    for _ in range(n):
+        make_commitment(tenant)
 
 
 def path_of(link: str) -> str:
@@ -46,9 +52,11 @@ def mailed_link(smtp_server, address="sam@example.org") -> str:
     return path_of(smtp_server.link(smtp_server.last_to(address)))
 
 
-def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_once(client, app, acme, smtp_server):
+def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_once(client, app, acme, smtp_server,
+                                                                                 make_commitment):
+    others(make_commitment, acme, K - 1)  # Sam is the K-th: the figures are released with him
     thanks = client.get(sign_up(client, "acme").location, base_url=ACME).get_data(as_text=True)
-    assert "Please check your email" in thanks and "<strong>1</strong> man has committed" in thanks
+    assert "Please check your email" in thanks and "<strong>5</strong> men have committed" in thanks
     mail = smtp_server.last_to("sam@example.org")
     assert mail["Subject"] == "Please confirm your HeForShe commitment at Acme Corporation"
     assert "Acme Corporation" in mail["From"]
@@ -66,11 +74,13 @@ def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_onc
     confirmed = press(client, path)
     assert confirmed.status_code == 303
     assert "Your commitment is confirmed" in client.get(confirmed.location, base_url=ACME).get_data(as_text=True)
+    assert stats(client)["verified"]["people"] == 0, "one confirmation alone waits for the next step: it names Sam"
+    others(make_commitment, acme, K - 1)  # with Sam's confirmation, K changes since the last step
     counts = stats(client)
     assert (counts["people"], counts["verified"], counts["unverified"]) == (
-        1, {"people": 1, "men": 1, "commitments": 1}, {"people": 0, "men": 0, "commitments": 0})
-    global_counts = client.get("/stats.json", base_url=host()).get_json()
-    assert (global_counts["people"], global_counts["verified"]["people"]) == (1, 1)
+        2 * K - 1, {"people": 1, "men": 1, "commitments": 1}, {"people": 8, "men": 8, "commitments": 8})
+    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 9 arrivals and a confirmation: k = 10
+    assert (global_counts["people"], global_counts["verified"]["people"]) == (9, 1)
 
     again = press(client, path)
     assert again.status_code == 410 and "confirmed already" in again.get_data(as_text=True)
@@ -78,22 +88,24 @@ def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_onc
     assert stats(client)["verified"]["people"] == 1, "counted once"
 
 
-def test_a_required_confirmation_counts_the_commitment_only_once_confirmed(client, db, acme, smtp_server):
+def test_a_required_confirmation_counts_the_commitment_only_once_confirmed(client, db, acme, smtp_server,
+                                                                          make_commitment):
+    others(make_commitment, acme, K - 1)  # before confirmation is required: they count
     with tenant_context(acme):
         db.session.get(Tenant, acme.id).email_confirmation = EmailConfirmation.REQUIRED
         db.session.commit()
     thanks = client.get(sign_up(client, "acme").location, base_url=ACME).get_data(as_text=True)
     assert "One more step" in thanks and "it counts once you have" in thanks
-    assert "<strong>0</strong> men have committed" in thanks
-    assert stats(client)["total"] == 0 and client.get("/stats.json", base_url=host()).get_json()["total"] == 0
+    assert "<strong>0</strong> men have committed" in thanks  # K - 1 so far: nothing released yet
+    assert stats(client)["total"] == K - 1 and client.get("/stats.json", base_url=host()).get_json()["total"] == K - 1
     assert "counts once you have confirmed it" in smtp_server.last_to("sam@example.org").get_content()
     path = mailed_link(smtp_server)
     client.get(path, base_url=ACME)
-    assert stats(client)["total"] == 0, "opening the link is not confirming"
+    assert stats(client)["total"] == K - 1, "opening the link is not confirming"
     assert press(client, path).status_code == 303
-    assert (stats(client)["total"], stats(client)["verified"]["people"]) == (1, 1)
+    assert (stats(client)["total"], stats(client)["verified"]["people"]) == (K, 1)
     page = client.get("/", base_url=ACME).get_data(as_text=True)
-    assert "<strong>1</strong> man has committed" in page
+    assert "<strong>5</strong> men have committed" in page
 
 
 def test_an_expired_link_is_explained_and_confirms_nothing(client, acme, smtp_server, monkeypatch):
@@ -189,8 +201,9 @@ def test_admins_choose_the_setting_on_the_sign_in_page_and_it_is_audited(client,
 
 
 @pytest.mark.browser
-def test_a_person_confirms_from_the_mail_in_a_browser(page, axe, app, db, make_tenant, smtp_server):
-    acme = make_tenant("acme", "Acme Corporation")
+def test_a_person_confirms_from_the_mail_in_a_browser(page, axe, app, db, make_tenant, make_commitment, smtp_server):
+    acme = make_tenant("acme", "Acme Corporation", privacy_k=K)
+    others(make_commitment, acme, K - 1)  # before confirmation is required: they count
     with tenant_context(acme):
         db.session.get(Tenant, acme.id).email_confirmation = EmailConfirmation.REQUIRED
         db.session.commit()
@@ -210,8 +223,8 @@ def test_a_person_confirms_from_the_mail_in_a_browser(page, axe, app, db, make_t
     assert axe(page) == []
     page.get_by_role("button", name="Confirm my commitment").click()
     expect(page.get_by_role("status")).to_contain_text("Your commitment is confirmed.")
-    expect(page.locator(".counter")).to_contain_text("1 man has committed at Acme Corporation")
+    expect(page.locator(".counter")).to_contain_text("5 men have committed at Acme Corporation")
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your commitment is confirmed already")
     with tenant_context(acme):
-        assert db.session.scalars(select(Commitment.verified)).one() is True
+        assert db.session.scalars(select(Commitment.verified).where(Commitment.verified)).one() is True

@@ -23,9 +23,11 @@ def test_an_individual_commits_on_the_global_page(page, movement):
     page.get_by_role("button", name="I commit").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
-    expect(page.locator(".counter")).to_contain_text("1 man has committed at HeForShe")
+    expect(page.locator(".counter")).to_contain_text("1 commitment in all")
+    # One man alone is not shown as a man (the men move in steps of k), and the page says why.
+    expect(page.get_by_role("link", name="Men are counted in steps, to protect privacy")).to_be_visible()
     page.get_by_role("link", name="Home").click()
-    expect(page.locator(".hero .counter")).to_contain_text("1 man has committed")
+    expect(page.locator(".hero .counter")).to_contain_text("1 person in all")
     assert page.hosts_asked == {BASE_DOMAIN}, "nothing is loaded from anywhere else"
 
 
@@ -40,8 +42,13 @@ def test_the_way_in_and_the_movements_form_pass_accessibility_checks(page, axe, 
         assert axe(page) == [], f"the movement's form with errors in {language}"
 
 
-def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_moves(page, movement, smtp_server):
+def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_moves(page, movement, smtp_server,
+                                                                                  make_tenant, make_commitment):
+    acme = make_tenant("acme", "Acme Corporation")
+    for _ in range(10):  # the world's figures are released (k = 10) when the page is first read
+        make_commitment(acme)
     page.goto(url(page))
+    expect(page.locator(".hero .counter")).to_contain_text("10 men have committed")
     expect(page.locator(".hero .count-verified")).to_contain_text("0 of them verified")
     page.get_by_role("link", name="Commit now").click()
     page.get_by_label("Email").fill("sam@example.org")
@@ -60,5 +67,9 @@ def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_move
     expect(page.get_by_role("status")).to_contain_text("Your commitment is confirmed.")
 
     page.goto(url(page))
-    expect(page.locator(".hero .counter")).to_contain_text("1 man has committed")
+    expect(page.locator(".hero .count-verified")).to_contain_text("0 of them verified")  # one confirmation names Sam
+    for _ in range(10):  # the next step: with Sam's arrival and confirmation, at least k changes
+        make_commitment(acme)
+    page.goto(url(page))
+    expect(page.locator(".hero .counter")).to_contain_text("21 men have committed")
     expect(page.locator(".hero .count-verified")).to_contain_text("1 of them verified")

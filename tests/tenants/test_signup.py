@@ -32,7 +32,10 @@ def test_committing_shows_thanks_and_counts(client, db, make_tenant):
     assert response.status_code == 303
     thanks = client.get(response.headers["Location"], base_url=host("acme")).get_data(as_text=True)
     assert "Thank you" in thanks
-    assert "<strong>1</strong> man has committed at Acme Corporation" in thanks
+    assert "1 commitment in all" in thanks
+    # One man alone is not shown as a man: the men move in steps of k (tests/core/test_steps.py), and the page says so.
+    assert "<strong>0</strong> men have committed at Acme Corporation" in thanks
+    assert "Men are counted in steps, to protect privacy" in thanks
     with tenant_context(acme):
         commitment = db.session.scalars(select(Commitment)).one()
         assert (commitment.country_code, commitment.city, commitment.gender.value) == ("KE", "Nairobi", "man")
