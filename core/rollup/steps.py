@@ -60,13 +60,15 @@ def global_counts(dimensions: Iterable[str], k: int) -> Counts:
 def changes(live: dict[Key, Figures], copy: dict[Key, Figures]) -> int:
     """At least how many people's arrivals, departures and confirmations separate a copy from the live tallies.
 
-    Per gender: an arrival or a departure moves the verified or the unverified count by one, a confirmation moves
-    both (one down, one up), so the larger of the two moves is never more than the people who moved. Moves that
-    cancel out (one man coming, another going) are not seen: a lower bound, so a step is never taken early."""
+    Per gender: an arrival or a departure moves the total and either the verified or the unverified count by one, a
+    confirmation moves both of those (one down, one up) and not the total, so none of the three moves is ever more
+    than the people who moved. Moves that cancel out (one man coming, another going) are not seen: a lower bound,
+    so a step is never taken early."""
     moved = 0
     for key in {key for key in (*live, *copy) if key[0] == "gender"}:
         now, then = live.get(key, services.NOTHING), copy.get(key, services.NOTHING)
-        moved += max(abs(now.verified - then.verified), abs((now.total - now.verified) - (then.total - then.verified)))
+        moved += max(abs(now.total - then.total), abs(now.verified - then.verified),
+                     abs((now.total - now.verified) - (then.total - then.verified)))
     return moved
 
 

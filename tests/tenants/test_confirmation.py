@@ -75,12 +75,12 @@ def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_onc
     assert confirmed.status_code == 303
     assert "Your commitment is confirmed" in client.get(confirmed.location, base_url=ACME).get_data(as_text=True)
     assert stats(client)["verified"]["people"] == 0, "one confirmation alone waits for the next step: it names Sam"
-    others(make_commitment, acme, K - 1)  # with Sam's confirmation, K changes since the last step
+    others(make_commitment, acme, K)  # the next step: K more people since the last one
     counts = stats(client)
     assert (counts["people"], counts["verified"], counts["unverified"]) == (
-        2 * K - 1, {"people": 1, "men": 1, "commitments": 1}, {"people": 8, "men": 8, "commitments": 8})
-    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 9 arrivals and a confirmation: k = 10
-    assert (global_counts["people"], global_counts["verified"]["people"]) == (9, 1)
+        2 * K, {"people": 1, "men": 1, "commitments": 1}, {"people": 9, "men": 9, "commitments": 9})
+    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 10 people: the global k
+    assert (global_counts["people"], global_counts["verified"]["people"]) == (10, 1)
 
     again = press(client, path)
     assert again.status_code == 410 and "confirmed already" in again.get_data(as_text=True)
