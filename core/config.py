@@ -53,6 +53,9 @@ def from_environment() -> dict:
         # shared by all workers; else in each worker. If Redis fails, a limit is counted in the worker rather than
         # break the form (flask-limiter logs the failure once, and once more when Redis is back).
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # Off only where something in front limits instead (or to measure what the limits cost: bench/); the
+        # movement's public form stays closed while they are off (tenants/services/movement.py).
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # A Redis that stops answering holds a request a second at most before the worker counts on its own.
