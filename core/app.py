@@ -16,8 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenant_portal
 import tenants
-from core import (cli, errors, i18n, live, load_shedding, maps, params, places, rollup, signals, snapshots, stats,
-                  templating, tenancy, views)
+from core import (cli, errors, i18n, live, load_shedding, maps, params, places, ratelimits, rollup, signals,
+                  snapshots, stats, templating, tenancy, views)
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(_resolve_tenant)
     limiter.init_app(app)  # after the tenant is known: limits are counted per host
+    ratelimits.init_app(app)
     app.before_request(params.refuse_nul_bytes)
     app.teardown_request(_forget_tenant)
     app.after_request(_commit_or_roll_back)

@@ -9,10 +9,9 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
-from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from core import attack_mode, auth, errors, maps
+from core import attack_mode, auth, maps, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
@@ -78,43 +77,38 @@ def signup_page(unit_id: uuid.UUID | None = None):
     elif not form.is_submitted():
         form.country.data = browser_country()
     if form.validate_on_submit():
-        try:
-            return _public_commit(form)
-        except RateLimitExceeded:
-            form.offer_units(public.signup_units())
-            return _signup_form(form, retry_after=errors.retry_after())
+        # Folded once (NFKC and IDNA cost more than the rest of the screening): for the limit, the screening and
+        # the row alike. None under the age of digital consent: nothing about the person is kept.
+        domain = None if tenant.ask_age and form.under_age else members.email_domain(form.email.data)
+        retry_after = ratelimits.count(*_signup_limits(domain))
+        if retry_after is None:
+            return _public_commit(form, domain)
+        form.offer_units(public.signup_units())
+        return _signup_form(form, retry_after=retry_after)
     form.offer_units(public.signup_units())
     return _signup_form(form, challenged=form.challenged)
 
 
-def _limit(setting: str):
-    return lambda: current_app.config[setting]
+def _signup_limits(email_domain: str | None) -> list[ratelimits.Limit]:
+    """A valid sign-up's limits (a form refused for a typo costs nobody anything): per client network, per
+    organisation, and per email domain at the organisation (those who gave no address count together). The
+    defaults and why: core/config.py."""
+    config, tenant_id = current_app.config, str(g.tenant.id)
+    return [
+        ratelimits.Limit(config["SIGNUP_RATE_LIMIT_NETWORK"], "sign-up network", network_key()),
+        ratelimits.Limit(config["SIGNUP_RATE_LIMIT_TENANT"], "sign-up tenant", tenant_id),
+        ratelimits.Limit(config["SIGNUP_RATE_LIMIT_DOMAIN"], "sign-up domain", f"{tenant_id}|{email_domain or ''}"),
+    ]
 
 
-def _tenant_key() -> str:
-    return str(g.tenant.id)
-
-
-def _domain_key() -> str:
-    # No address (someone under the age of digital consent): counted with the others who gave none.
-    return f"{g.tenant.id}|{members.email_domain(request.form.get('email') or '')}"
-
-
-# Counted for valid sign-ups only (a form refused for a typo costs nobody anything), in Redis across workers;
-# the defaults and why: core/config.py.
-@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_NETWORK"), scope="sign-up network", key_func=network_key)
-@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_TENANT"), scope="sign-up tenant", key_func=_tenant_key)
-@limiter.shared_limit(_limit("SIGNUP_RATE_LIMIT_DOMAIN"), scope="sign-up domain", key_func=_domain_key)
-def _public_commit(form: SignupForm):
+def _public_commit(form: SignupForm, email_domain: str | None):
     """A commitment through the public form, with the signs of a script it shows (never refused for them)."""
-    if g.tenant.ask_age and form.under_age:  # nothing about the person is kept
+    if email_domain is None:  # under the age of digital consent: nothing about the person is kept
         return _commit(form, email=None, name=None, unit_id=form.unit_id,
                        suspect=screening.suspect(form.website.data, form.rendered.data, ""))
-    # Folded once (NFKC and IDNA cost more than the rest of the screening): for the screening and the row alike.
-    domain = members.email_domain(form.email.data)
-    suspect = screening.suspect(form.website.data, form.rendered.data, domain)
+    suspect = screening.suspect(form.website.data, form.rendered.data, email_domain)
     return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id, suspect=suspect,
-                   email_domain=domain)
+                   email_domain=email_domain)
 
 
 def _signed_in_commitment():
