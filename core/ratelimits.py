@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
@@ -90,10 +91,15 @@ def count(*limits: Limit) -> int | None:
         return None
     prefix = [config["RATELIMIT_KEY_PREFIX"]] if config["RATELIMIT_KEY_PREFIX"] else []
     counters = [(item, item.key_for(*prefix, limit.key, limit.scope))
-                for limit in limits for item in parse_many(limit.limits)]
+                for limit in limits for item in _parsed(limit.limits)]
     counted = current_app.extensions["ratelimits"].hit(counters)
     waits = [seconds for (item, _), (hits, seconds) in zip(counters, counted) if hits > item.amount]
     return max(1, math.ceil(max(waits))) if waits else None
+
+
+@lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limits))
 
 
 def init_app(app: Flask) -> None:
