@@ -16,8 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenant_portal
 import tenants
-from core import (cli, errors, i18n, live, load_shedding, maps, params, places, ratelimits, rollup, signals,
-                  snapshots, stats, templating, tenancy, views)
+from core import (cli, errors, i18n, live, load_shedding, maps, page_cache, params, places, ratelimits, rollup,
+                  signals, snapshots, stats, templating, tenancy, views)
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     signals.init_app(app)
     stats.init_app(app)
+    page_cache.init_app(app)
     live.init_app(app, partial(maps.channel_snapshot, app))
     templating.init_app(app)
 

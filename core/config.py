@@ -124,6 +124,9 @@ def from_environment() -> dict:
         "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "120")),
         # How long counts are kept in each worker's memory (at most 1: a commitment shows within 2 seconds).
         "STATS_CACHE_SECONDS": float(os.environ.get("STATS_CACHE_SECONDS", "1")),
+        # How long a page every anonymous visitor sees alike (the sign-up page) is kept rendered (core/page_cache.py;
+        # at most 1; 0: rendered for each visit).
+        "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", "1")),
         "LIVE_INTERVAL_SECONDS": float(os.environ.get("LIVE_INTERVAL_SECONDS", "1")),
         "ROLLUP_SHARDS": int(os.environ.get("ROLLUP_SHARDS", "16")),
         # Requests in progress per worker past which new ones get 503 at once (0: no limit).

@@ -10,12 +10,13 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
-from core import attack_mode, auth, maps, ratelimits
+from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
-from tenants.services import confirmations, members, places, public, screening, signups
+from tenants.services import confirmations, hosts, members, places, public, screening, signups
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
 from tenants.models import EmailConfirmation, Tenant
 
@@ -71,11 +72,13 @@ def signup_page(unit_id: uuid.UUID | None = None):
     form.challenged = tenant.attack_mode or attack_mode.everywhere()
     if not form.is_submitted():
         form.rendered.data = screening.render_stamp()
-    if unit is not None and not form.is_submitted():
-        form.unit.data = str(unit.id)
-        form.country.data = unit.country_code
-    elif not form.is_submitted():
-        form.country.data = browser_country()
+        if unit is not None:
+            form.unit.data = str(unit.id)
+            form.country.data = unit.country_code
+        else:
+            form.country.data = browser_country()
+        if current_user.is_anonymous:
+            return _blank_signup_page(form)
     if form.validate_on_submit():
         # Folded once (NFKC and IDNA cost more than the rest of the screening): for the limit, the screening and
         # the row alike. None under the age of digital consent: nothing about the person is kept.
@@ -87,6 +90,20 @@ def signup_page(unit_id: uuid.UUID | None = None):
         return _signup_form(form, retry_after=retry_after)
     form.offer_units(public.signup_units())
     return _signup_form(form, challenged=form.challenged)
+
+
+def _blank_signup_page(form: SignupForm):
+    """The sign-up page as every anonymous visitor of this address sees it in this language (with the country
+    their browser suggests), kept rendered for a moment (core/page_cache.py); only the form's CSRF token and
+    the time it was shown are their own."""
+    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.path, str(get_locale()),
+           form.country.data, form.challenged)
+
+    def render() -> str:
+        form.offer_units(public.signup_units())
+        return _signup_form(form, challenged=form.challenged)[0]
+
+    return page_cache.page(key, render, {"csrf": generate_csrf(), "shown": form.rendered.data})
 
 
 def _signup_limits(email_domain: str | None) -> list[ratelimits.Limit]:

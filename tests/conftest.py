@@ -61,6 +61,7 @@ def base_config(database_url: str, migration_url: str) -> dict:
         "DATABASE_APP_ROLE": APP_ROLE if database_url.startswith("postgresql") else "",
         "BASE_DOMAIN": BASE_DOMAIN,
         "STATS_CACHE_SECONDS": 0,
+        "PAGE_CACHE_SECONDS": 0,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
 

@@ -154,6 +154,12 @@ def _values(tenant: Tenant) -> dict:
     return {key: getattr(tenant, key) for key in _REMEMBERED_COLUMNS}
 
 
+def settings_fingerprint(tenant: Tenant) -> str:
+    """What the tenant's row says now, as text: it changes with any setting kept on the row (branding,
+    languages, attack mode...), so a page kept under it is never shown after such a change."""
+    return repr([getattr(tenant, key) for key in _REMEMBERED_COLUMNS])
+
+
 def _bare(host: str) -> str:
     """A Host header as the name it is remembered by: no port, lower case, no final dot."""
     return host.split(":", 1)[0].strip().lower().rstrip(".")
