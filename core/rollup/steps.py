@@ -10,7 +10,12 @@ site's total of people (``Counts.total``), which is what "totals may move by one
 came or went, not who.
 
 The copy is taken when it is read (any page, map or file of the site), in the reader's transaction, so sign-ups
-pay nothing for it. Two readers taking one at once: only the one whose ``number`` is still current replaces it.
+pay nothing for it. Two readers taking one at once: only the one whose ``number`` is still current replaces it;
+the mark is read before the copy and the copy before the live tallies, so a copy another reader stored
+meanwhile makes the replacement fail instead of being compared with older tallies. Only a safe request (GET,
+HEAD) or work outside a request (the live hub) takes a copy: a page that answers a POST is a refused form,
+whose transaction is rolled back, so a copy taken there would be shown and never stored, and the next refused
+form would show a newer one, a person apart.
 
 Limits, on purpose: a step is k changes of *anyone*, so someone who adds k - 1 people of their own between two
 releases learns the one other (as with any k threshold: sign-up limits and invalidation are the defence), and
@@ -24,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask import has_request_context, request
 from sqlalchemy import delete, insert, select, update
 
 from core.database import insert_new
@@ -74,16 +80,20 @@ def changes(live: dict[Key, Figures], copy: dict[Key, Figures]) -> int:
 
 def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and the step's measure
-    live = services.read(site.tallies, ("gender",))
     mark = db.session.scalars(select(site.mark)).one_or_none()
     copy = _copy(site, wanted)
+    live = services.read(site.tallies, ("gender",))
     released_at = services.as_utc(mark.released_at) if mark is not None else None
-    if changes(live.by_key, copy) >= k:
+    if _may_release() and changes(live.by_key, copy) >= k:
         fresh = services.read(site.tallies, site.dimensions)
         if (taken := _take(site, mark, fresh.by_key)) is not None:
             copy, released_at = {key: figures for key, figures in fresh.by_key.items()
                                  if key[0] in wanted and figures.total}, taken
     return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)
+
+
+def _may_release() -> bool:
+    return not has_request_context() or request.method in ("GET", "HEAD")
 
 
 def _copy(site: _Site, dimensions: set[str]) -> dict[Key, Figures]:

@@ -8,6 +8,8 @@ at least k: otherwise the difference names what those few people are.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -110,3 +112,22 @@ def test_the_men_move_only_once_k_people_have_come(client, db, make_tenant, make
     assert later["total"] == K + 1, "the total moves by one"
     assert (later["men"], later["by_gender"], later["by_country"]) == (K, stats["by_gender"], stats["by_country"]), \
         "nothing else moves for one woman: she would be named"
+
+
+def test_a_refused_form_between_sign_ups_shows_the_copy_as_stored(client, db, make_tenant, make_commitment):
+    """A refused form's page is rolled back with its request: were a copy taken there, once the stored one is k
+    behind each refused form would show one newer by a person, and never store it (the men 2k, 2k + 1...)."""
+    acme = make_tenant("acme", privacy_k=K)
+    for _ in range(K):
+        make_commitment(acme)
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["men"] == K  # released
+    for _ in range(K):
+        make_commitment(acme)  # nobody looks: the stored copy is now k behind
+    shown = []
+    for _ in range(3):
+        refused = client.post("/", base_url=host("acme"), data={"email": "not an address"})
+        assert refused.status_code == 400
+        shown.append(int(re.search(r'class="count-men"><strong>(\d+)</strong>', refused.get_data(as_text=True))[1]))
+        make_commitment(acme)
+    assert shown == [K] * 3
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["men"] == 2 * K + 3, "a page view releases"
