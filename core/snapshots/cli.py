@@ -49,14 +49,14 @@ def verify(ctx):
         return
     click.echo(f"All {checked} snapshots hold: every SHA-256, signature and link of the chain.")
     found = services.drift()
-    day = found.day.isoformat()
+    day, cut = found.day.isoformat(), found.cut.isoformat()
     if not found.drifted:
         click.echo(f"No drift: the live counts are the snapshot of {day}'s, plus what was made since "
                    f"({_figures(found.since)}).")
         return
     click.echo(
-        f"Drift since the snapshot of {day}: commitments made before {day} counted {_figures(found.before_day)} "
-        f"then, {_figures(found.before_day_now)} now. Withdrawals and returns of commitments made before {day}, "
+        f"Drift since the snapshot of {day}: commitments made before {cut} counted {_figures(found.before_day)} "
+        f"then, {_figures(found.before_day_now)} now. Withdrawals and returns of commitments made before {cut}, "
         "commitments imported with an earlier date, and `flask rollup recount --repair` show here too; anything "
         "else changed the counts outside the sign-ups.", err=True)
     ctx.exit(2)

@@ -30,7 +30,7 @@ from core.snapshots import keys
 from core.snapshots.models import Snapshot
 
 #: The body's layout; raised whenever a field is added, renamed or given another meaning.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The figures every cell of a snapshot carries, as the tallies keep them (``Counts.dimension`` entries).
 FIGURES = ("total", "men", "verified")
 #: Snapshots per page of the public list.
@@ -84,7 +84,9 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str]], *,
     """What a day's snapshot says, from one read of the global tallies (dimensions ``country``, ``day``, ``gender``
     and ``tenant``) and the listed partners (id, slug): every figure of ``FIGURES`` for the totals, by country and
     by gender (released under ``k``, as ``stats.json``), by listed partner (the unlisted ones summed), and for the
-    commitments made on ``day`` or later (``made_from_day``, what the drift check subtracts)."""
+    commitments made on ``day`` or later (``made_from_day``). The figures are the released copy's, as of its
+    ``released_at``: ``made_from_release_day`` (the commitments made on that day or later) is what the drift
+    check subtracts, since anyone made before that day and counted by then is in the copy."""
     by_country, country_rest = _released(counts.dimension("country"), k)
     by_gender, gender_rest = _released(counts.dimension("gender"), k)
     per_tenant = counts.dimension("tenant")
@@ -104,7 +106,16 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str]], *,
         "unlisted_partners": _summed(figures for tenant_id, figures in per_tenant.items() if tenant_id not in listed),
         "made_from_day": _summed(figures for key, figures in counts.dimension("day").items()
                                  if key >= day.isoformat()),
+        "released_at": iso_time(counts.released_at) if counts.released_at else None,
+        "made_from_release_day": _summed(figures for key, figures in counts.dimension("day").items()
+                                         if key >= _cut(counts.released_at, day).isoformat()),
     }
+
+
+def _cut(released_at: datetime | None, day: date) -> date:
+    """The day before which a snapshot's commitments are all in its copy: the copy's release day (the snapshot's
+    own day before any release)."""
+    return released_at.astimezone(timezone.utc).date() if released_at else day
 
 
 def latest() -> Snapshot | None:
@@ -253,6 +264,7 @@ class Drift:
     what it was then: ``before_day`` (then) and ``before_day_now``; ``since`` is what was added from its day on."""
 
     day: date
+    cut: date  # the commitments compared are those made before it
     before_day: dict[str, int]
     before_day_now: dict[str, int]
     since: dict[str, int]
@@ -263,18 +275,24 @@ class Drift:
 
 
 def drift() -> Drift | None:
-    """The last snapshot's totals against the live ones, less the day tallies from its day on (None without
-    snapshots): the live totals should be the snapshot's plus what was made since."""
+    """The last snapshot's totals against the live ones, each less the day tallies from its cut on (None without
+    snapshots): the live totals should be the snapshot's plus what was made since. The cut is the release day of
+    the copy the snapshot was made from (its own day for a body of schema 1, made from the live tallies)."""
     last = latest()
     if last is None:
         return None
     body = json.loads(last.body)
     figures = [figure for figure in FIGURES if figure in body]  # a body of an older schema may have fewer
+    if "made_from_release_day" in body:
+        released_at = datetime.fromisoformat(body["released_at"]) if body["released_at"] else None
+        cut, made_from_cut = _cut(released_at, last.day), body["made_from_release_day"]
+    else:
+        cut, made_from_cut = last.day, body["made_from_day"]
     counts = rollup.global_counts(("day", "gender"))
     live = _summed(counts.dimension("gender").values())
-    from_day = _summed(entry for key, entry in counts.dimension("day").items() if key >= body["day"])
+    from_cut = _summed(entry for key, entry in counts.dimension("day").items() if key >= cut.isoformat())
     return Drift(
-        day=last.day,
-        before_day={f: body[f] - body["made_from_day"][f] for f in figures},
-        before_day_now={f: live[f] - from_day[f] for f in figures},
-        since={f: from_day[f] - body["made_from_day"][f] for f in figures})
+        day=last.day, cut=cut,
+        before_day={f: body[f] - made_from_cut[f] for f in figures},
+        before_day_now={f: live[f] - from_cut[f] for f in figures},
+        since={f: from_cut[f] - made_from_cut[f] for f in figures})

@@ -23,7 +23,9 @@ from playwright.sync_api import expect
 
 from core.app import create_app
 from core.extensions import db as _db
-from core.rollup.models import Gender
+from core import privacy
+from core.rollup import steps
+from core.rollup.models import Gender, GlobalRelease
 from core.snapshots import daily, keys, services
 from core.snapshots.models import Snapshot, SnapshotKey
 from tests.helpers import BASE_DOMAIN, host
@@ -162,8 +164,9 @@ def test_a_snapshot_holds_the_released_totals(app, client, db, make_tenant, make
                                   "northfield": {"total": 10, "men": 0, "verified": 0}}
     assert body["unlisted_partners"] == {"total": 5, "men": 3, "verified": 0}, "unlisted partners are summed, never named"
     assert "globex" not in snapshot.body.lower()
-    assert (body["schema"], body["day"], body["previous_sha256"]) == (1, TODAY.isoformat(), None)
-    assert body["made_from_day"] == {"total": 27, "men": 15, "verified": 0}
+    assert (body["schema"], body["day"], body["previous_sha256"]) == (2, TODAY.isoformat(), None)
+    assert body["made_from_day"] == body["made_from_release_day"] == {"total": 27, "men": 15, "verified": 0}
+    assert datetime.fromisoformat(body["released_at"]).date() == TODAY
     assert datetime.fromisoformat(body["taken_at"]) <= datetime.now(timezone.utc)
 
 
@@ -312,8 +315,26 @@ def test_counts_changed_outside_the_sign_ups_are_reported_as_drift(app, make_ten
                   "(SELECT MIN(shard) FROM global_tallies WHERE dimension = 'gender' AND key = 'man')")
     drifted = cli(app, "verify")
     assert drifted.exit_code == 2
-    assert (f"Drift since the snapshot of {DAYS[2].isoformat()}: commitments made before {DAYS[2].isoformat()} "
+    # Compared: what was made before the day its copy was released (today), all of it in the copy.
+    assert (f"Drift since the snapshot of {DAYS[2].isoformat()}: commitments made before {TODAY.isoformat()} "
             "counted total 0, men 0, verified 0 then, total 7, men 7, verified 0 now.") in drifted.output
+
+
+def test_people_counted_after_the_copy_was_released_are_no_drift(app, db, make_tenant, make_commitment):
+    """The pages' copy of yesterday, then a few sign-ups before midnight (fewer than k: still not in it), then
+    today's snapshot, made from that copy: the sign-ups since the copy are what was made since, not drift."""
+    acme = make_tenant("acme")
+    yesterday = datetime.combine(TODAY - timedelta(days=1), datetime.min.time(), timezone.utc)
+    commit_many(make_commitment, acme, 10, created_at=yesterday + timedelta(hours=12))
+    steps.global_counts((), privacy.DEFAULT_K)  # a page view releases the copy...
+    db.session.execute(sa.update(GlobalRelease).values(released_at=yesterday + timedelta(hours=13)))
+    db.session.commit()  # ...yesterday at 13:00
+    commit_many(make_commitment, acme, 3, created_at=yesterday + timedelta(hours=20))
+    take(app, TODAY)
+    assert json.loads(_db.session.get(Snapshot, TODAY).body)["total"] == 10, "made from the copy"
+    result = cli(app, "verify")
+    assert result.exit_code == 0, result.output
+    assert "plus what was made since (total 3, men 3, verified 0)" in result.output
 
 
 # The public pages.
