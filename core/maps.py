@@ -51,6 +51,16 @@ def site_counts(tenant: site.Tenant | None, dimensions) -> rollup.Counts:
     return steps.tenant_counts(dimensions, tenant.privacy_k)
 
 
+def partner_figures(tenant: site.Tenant) -> dict[str, int]:
+    """A partner's counts as its own pages show them (its released copy, its live total), for the global page and
+    the snapshots. Not the movement's copy: that one steps when k people moved anywhere, so its figures of one
+    partner could be a person apart from the partner's own, and the two side by side would single that person out."""
+    with tenancy.tenant_context(tenant.id):
+        counts = steps.tenant_counts((), tenant.privacy_k)
+    return {"total": counts.total, "men": counts.men, "verified": counts.verified,
+            "verified_men": counts.verified_men}
+
+
 def headline(counts: rollup.Counts) -> dict:
     """The totals every count, map and live answer carries: people, men, when they last changed, a version."""
     return {"total": counts.total, "men": counts.men, "updated_at": iso_time(counts.updated_at),

@@ -77,10 +77,8 @@ def global_stats() -> dict:
 
 def listed_partners() -> list[dict]:
     """Active partner organisations that chose to be listed, with their counts, most men first."""
-    per_tenant = steps.global_counts(("tenant",), privacy.DEFAULT_K).dimension("tenant")
-    tenants = site.tenant_site().listed()
-    partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value,
-                 **per_tenant.get(str(t.id), rollup.NOTHING._asdict())} for t in tenants]
+    partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value, **maps.partner_figures(t)}
+                for t in site.tenant_site().listed()]
     return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
 
 

@@ -2,9 +2,12 @@
 
 Each release is k-safe on its own (``release.py``), but two live readings a sign-up apart would show what that
 one person changed: their gender, country, unit, source, day, whether they confirmed. So every site shows its
-breakdowns from a *released copy* of its tallies, and the copy is replaced only once the live tallies differ
-from it by at least k people: ``changes`` counts, over the gender breakdown (every counted commitment is in
-exactly one of its cells), each arrival, departure and confirmation that has not cancelled out. All of a site's
+breakdowns from a *released copy* of its tallies, and the copy is replaced only once its figures may move
+(``ready``): the counts of everyone and the verified counts are measured apart (a confirmation moves only the
+second), and each has either not moved at all or moved by at least k people. ``moved`` measures a figure as
+the largest, over the dimensions, of its cells' summed moves: every counted commitment is in at most one cell
+of a dimension, so no sum is more than the people who moved, and a move that cancels out in one dimension
+(a man arriving in one country as another leaves another) still shows in another. All of a site's
 breakdowns step together, so no two of them can be played against each other either. What moves by one is the
 site's total of people (``Counts.total``), which is what "totals may move by one" allows: it says that someone
 came or went, not who.
@@ -18,9 +21,9 @@ whose transaction is rolled back, so a copy taken there would be shown and never
 form would show a newer one, a person apart.
 
 Limits, on purpose: a step is k changes of *anyone*, so someone who adds k - 1 people of their own between two
-releases learns the one other (as with any k threshold: sign-up limits and invalidation are the defence), and
-the movement's copy and each partner's step at different moments (people are counted once globally and per
-commitment at a partner, so neither copy can be derived from the other).
+releases learns the one other (as with any k threshold: sign-up limits and invalidation are the defence). The
+movement's copy and each partner's step at different moments, so a partner's figures are shown from its own
+copy wherever they appear (``maps.partner_figures``); the movement's sums over partners step with its copy.
 """
 
 from __future__ import annotations
@@ -63,30 +66,34 @@ def global_counts(dimensions: Iterable[str], k: int) -> Counts:
     return _released(_GLOBAL, dimensions, k)
 
 
-def changes(live: dict[Key, Figures], copy: dict[Key, Figures]) -> int:
-    """At least how many people's arrivals, departures and confirmations separate a copy from the live tallies.
-
-    Per gender: an arrival or a departure moves the total and either the verified or the unverified count by one, a
-    confirmation moves both of those (one down, one up) and not the total, so none of the three moves is ever more
-    than the people who moved. Moves that cancel out (one man coming, another going) are not seen: a lower bound,
-    so a step is never taken early."""
-    moved = 0
-    for key in {key for key in (*live, *copy) if key[0] == "gender"}:
+def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str) -> int:
+    """At least how many people's ``figure`` (``total`` or ``verified``) separates a copy from the live tallies:
+    the largest sum, over a dimension's cells, of their moves (0 when nothing moved)."""
+    per_dimension: dict[str, int] = {}
+    for key in live.keys() | copy.keys():
         now, then = live.get(key, services.NOTHING), copy.get(key, services.NOTHING)
-        moved += max(abs(now.total - then.total), abs(now.verified - then.verified),
-                     abs((now.total - now.verified) - (then.total - then.verified)))
-    return moved
+        per_dimension[key[0]] = per_dimension.get(key[0], 0) + abs(getattr(now, figure) - getattr(then, figure))
+    return max(per_dimension.values(), default=0)
+
+
+def ready(live: dict[Key, Figures], copy: dict[Key, Figures], k: int) -> bool:
+    """Whether ``live`` may replace the copy: something moved, and each figure either did not or did by k."""
+    moves = [moved(live, copy, "total"), moved(live, copy, "verified")]
+    return any(moves) and all(move == 0 or move >= k for move in moves)
 
 
 def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
-    wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and the step's measure
+    wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and a first look at what moved
     mark = db.session.scalars(select(site.mark)).one_or_none()
     copy = _copy(site, wanted)
     live = services.read(site.tallies, ("gender",))
     released_at = services.as_utc(mark.released_at) if mark is not None else None
-    if _may_release() and changes(live.by_key, copy) >= k:
+    # Only once the gender cells show k people's moves is everything read: then the whole copy is judged.
+    by_gender = {key: figures for key, figures in copy.items() if key[0] == "gender"}
+    if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
         fresh = services.read(site.tallies, site.dimensions)
-        if (taken := _take(site, mark, fresh.by_key)) is not None:
+        if ready(fresh.by_key, _copy(site, set(site.dimensions)), k) and (
+                taken := _take(site, mark, fresh.by_key)) is not None:
             copy, released_at = {key: figures for key, figures in fresh.by_key.items()
                                  if key[0] in wanted and figures.total}, taken
     return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
-from core import privacy, site
+from core import maps, privacy, site
 from core.database import insert
 from core.extensions import db
 from core.rollup import services as rollup
@@ -79,18 +79,19 @@ def _released(dimension: dict[str, dict[str, int]], k: int) -> tuple[dict, dict 
     return cells, {**_summed(dimension[key] for key in held), "cells": breakdown.rest_cells}
 
 
-def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str]], *, day: date, taken_at: datetime,
+def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict]], *, day: date, taken_at: datetime,
                   previous_sha256: str | None, key_id: str, k: int = privacy.DEFAULT_K) -> dict:
     """What a day's snapshot says, from one read of the global tallies (dimensions ``country``, ``day``, ``gender``
-    and ``tenant``) and the listed partners (id, slug): every figure of ``FIGURES`` for the totals, by country and
-    by gender (released under ``k``, as ``stats.json``), by listed partner (the unlisted ones summed), and for the
+    and ``tenant``) and the listed partners (id, slug, figures as their own pages show them: ``maps.partner_figures``):
+    every figure of ``FIGURES`` for the totals, by country and by gender (released under ``k``, as ``stats.json``),
+    by listed partner (the unlisted ones summed, from the movement's copy), and for the
     commitments made on ``day`` or later (``made_from_day``). The figures are the released copy's, as of its
     ``released_at``: ``made_from_release_day`` (the commitments made on that day or later) is what the drift
     check subtracts, since anyone made before that day and counted by then is in the copy."""
     by_country, country_rest = _released(counts.dimension("country"), k)
     by_gender, gender_rest = _released(counts.dimension("gender"), k)
     per_tenant = counts.dimension("tenant")
-    listed = {str(tenant_id): slug for tenant_id, slug in partners}
+    listed = {str(tenant_id): (slug, figures) for tenant_id, slug, figures in partners}
     return {
         "schema": SCHEMA_VERSION,
         "day": day.isoformat(),
@@ -102,7 +103,7 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str]], *,
         "by_country": by_country,
         "by_gender": by_gender,
         "fewer_than_k": {"by_country": country_rest, "by_gender": gender_rest},
-        "by_partner": {slug: _figures(per_tenant.get(tenant_id, {})) for tenant_id, slug in listed.items()},
+        "by_partner": {slug: _figures(figures) for slug, figures in listed.values()},
         "unlisted_partners": _summed(figures for tenant_id, figures in per_tenant.items() if tenant_id not in listed),
         "made_from_day": _summed(figures for key, figures in counts.dimension("day").items()
                                  if key >= day.isoformat()),
@@ -141,7 +142,7 @@ def take(day: date | None = None, now: datetime | None = None) -> tuple[Snapshot
     # The released copy (as the pages show it): one state for every figure, and no day's snapshot a step apart
     # from the pages.
     counts = steps.global_counts(("country", "day", "tenant"), privacy.DEFAULT_K)
-    partners = [(tenant.id, tenant.slug) for tenant in site.tenant_site().listed()]
+    partners = [(tenant.id, tenant.slug, maps.partner_figures(tenant)) for tenant in site.tenant_site().listed()]
     body = canonical(snapshot_body(counts, partners, day=day, taken_at=now, key_id=key_id,
                                    previous_sha256=sha256(last.body.encode("utf-8")) if last else None))
     added = db.session.execute(insert(Snapshot).values(

@@ -117,10 +117,28 @@ def test_one_person_at_two_partners_counts_once_on_the_global_page_and_once_for_
         make_commitment(tenant, email=f"ana@{tenant.slug}.example", gender=Gender.WOMAN, country="KE")
     page = client.get("/", base_url=host()).get_data(as_text=True)
     assert "<strong>1</strong>" in page and "13 people in all" in page and "0 of them verified" in page
-    assert ('<a href="http://acme.hfs.test/">Acme Corporation</a></th><td class="num">1</td><td class="num">2</td>'
-            in page), "each partner counts its own commitments"
+    # Each partner counts its own commitments, live; its men as its own pages show them: none before k have come.
+    assert ('<a href="http://acme.hfs.test/">Acme Corporation</a></th><td class="num">0</td><td class="num">2</td>'
+            in page)
     movement = client.get("/stats.json", base_url=host()).get_json()
     assert (movement["total"], movement["people"], movement["commitments"], movement["men"]) == (13, 13, 14, 1)
     assert movement["unverified"] == {"people": 13, "men": 1, "commitments": 14}
     own = client.get("/stats.json", base_url=host("acme")).get_json()
     assert (own["people"], own["commitments"], own["verified"]["people"]) == (2, 2, 0)
+
+
+def test_a_partner_on_the_global_page_moves_in_its_own_steps(client, make_tenant, make_commitment):
+    """The movement's figures step when k people came anywhere; a partner's row on the global page must not step
+    with them, or the one man who joined the partner since its own last step would show there."""
+    acme, initech = make_tenant("acme", "Acme Corporation"), make_tenant("initech", "Initech", listed=False)
+    for _ in range(10):
+        make_commitment(acme)
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["men"] == 10  # acme's step
+    make_commitment(acme)  # one more man: acme's copy holds
+    for _ in range(10):
+        make_commitment(initech, gender=Gender.WOMAN)  # ten people elsewhere: the movement steps
+    page = client.get("/", base_url=host()).get_data(as_text=True)
+    own = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert (own["men"], own["total"]) == (10, 11)
+    assert ('<a href="http://acme.hfs.test/">Acme Corporation</a></th><td class="num">10</td>'
+            '<td class="num">11</td>') in page
