@@ -48,15 +48,15 @@ APP_ROLE_PRIVILEGES = {
     # The signed daily snapshots and the keys that signed them: published history, added to, never rewritten.
     "snapshots": {"SELECT": None, "INSERT": None},
     "snapshot_keys": {"SELECT": None, "INSERT": None},
-    # The movement's breakdowns as last released, and its release mark (core/rollup/steps.py): replaced whole by
-    # whichever request reads them once the live tallies have moved on by k people.
-    "global_released_tallies": {"SELECT": None, "INSERT": None, "DELETE": None},
-    "global_releases": {"SELECT": None, "INSERT": None, "UPDATE": ("number", "released_at")},
+    # The movement's breakdowns as last released, and its release mark (core/rollup/steps.py): replaced only by
+    # release_global_tallies() (0019), from the global tallies as they are, never written by the app itself.
+    "global_released_tallies": {"SELECT": None},
+    "global_releases": {"SELECT": None},
     # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
     # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
     "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},
 }
-APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies")
+APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies", "release_global_tallies")
 
 
 def _grant_app_role(connection) -> None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import has_request_context, request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import DateTime, Integer, bindparam, delete, insert, select, update
 
 from core.database import insert_new
 from core.extensions import db
@@ -41,7 +41,7 @@ from core.rollup import services
 from core.rollup.models import (GlobalRelease, GlobalReleasedTally, GlobalTally, TenantRelease, TenantReleasedTally,
                                 TenantTally)
 from core.rollup.services import Counts, Figures, Key
-from core.tenancy import current_tenant_id
+from core.tenancy import current_tenant_id, reviewed_sql
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,8 @@ def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
         fresh = services.read(site.tallies, site.dimensions)
         if ready(fresh.by_key, _copy(site, set(site.dimensions)), k) and (
-                taken := _take(site, mark, fresh.by_key)) is not None:
-            copy, released_at = {key: figures for key, figures in fresh.by_key.items()
-                                 if key[0] in wanted and figures.total}, taken
+                taken := _take(site, mark, fresh.by_key, k)) is not None:
+            copy, released_at = _copy(site, wanted), taken
     return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)
 
 
@@ -110,10 +109,15 @@ def _copy(site: _Site, dimensions: set[str]) -> dict[Key, Figures]:
     return {(dimension, key): Figures(*figures) for dimension, key, *figures in rows}
 
 
-def _take(site: _Site, mark, fresh: dict[Key, Figures]) -> datetime | None:
+def _take(site: _Site, mark, fresh: dict[Key, Figures], k: int) -> datetime | None:
     """Replace the site's copy with ``fresh`` and say when, unless another reader released one since ``mark`` was
-    read (None)."""
+    read (None). The movement's copy on PostgreSQL: by ``release_global_tallies()`` (migration 0019), which the
+    app role may call but not bypass; it copies the tallies as they are then, if they are still ``ready``."""
     now = datetime.now(timezone.utc)
+    if site is _GLOBAL and db.session.get_bind().dialect.name == "postgresql":
+        released = db.session.scalar(_RELEASE_GLOBAL, {"expected": mark.number if mark else None, "k": k,
+                                                        "released": now})
+        return now if released else None
     owner = {"tenant_id": current_tenant_id()} if site is _TENANT else {}
     mark_id = owner or {"id": 1}  # the movement's mark is its table's one row
     if mark is None:
@@ -132,3 +136,7 @@ def _take(site: _Site, mark, fresh: dict[Key, Figures]) -> datetime | None:
         db.session.execute(insert(site.copy), rows)
     return now
 
+
+# Reviewed: no tenant table; the function reads only the global tallies and writes the movement's copy.
+_RELEASE_GLOBAL = reviewed_sql("SELECT release_global_tallies(:expected, :k, :released)").bindparams(
+    bindparam("expected", type_=Integer), bindparam("released", type_=DateTime(timezone=True)))

@@ -258,3 +258,26 @@ def test_the_movement_is_walled_off_like_any_tenant(app, client, app_engine, mov
 
     assert client.get("/me/test-database-tenant", base_url=host()).get_data(as_text=True) == str(movement.id)
     assert client.get("/test-database-tenant", base_url=host()).get_data(as_text=True) == "none"
+
+
+@pytest.mark.parametrize("write", [
+    "INSERT INTO global_released_tallies (dimension, key, total, men, verified, verified_men) "
+    "VALUES ('gender', 'man', 1000000, 1000000, 0, 0)",
+    "UPDATE global_released_tallies SET total = total + 1000000",
+    "DELETE FROM global_released_tallies",
+    "UPDATE global_releases SET number = number + 1",
+    "SELECT release_global_tallies(1, 0, now())",
+], ids=["copy inserted", "copy updated", "copy deleted", "mark moved", "k of 0"])
+def test_the_app_role_releases_the_movements_copy_only_as_the_tallies_are(app_engine, client, make_tenant,
+                                                                            make_commitment, write):
+    acme = make_tenant("acme")
+    for _ in range(10):
+        make_commitment(acme)
+    assert client.get("/stats.json", base_url=host()).get_json()["men"] == 10  # released by the function
+    with pytest.raises(sa.exc.DBAPIError):
+        with app_engine.begin() as connection:
+            connection.execute(text(write))
+    with app_engine.begin() as connection:
+        make_commitment(acme)  # one more: not a step
+        assert connection.scalar(text("SELECT release_global_tallies(1, 10, now())")) is False
+        assert connection.scalar(text("SELECT sum(men) FROM global_released_tallies WHERE dimension = 'gender'")) == 10

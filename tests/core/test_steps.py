@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from core import privacy
 from core.rollup import services as rollup
 from core.rollup import steps
 from core.rollup.models import Gender, Source
@@ -170,3 +171,27 @@ def test_confirmations_do_not_make_up_the_k_people_another_breakdown_needs(clien
     stats = client.get("/stats.json", base_url=host("acme")).get_json()
     assert stats["total"] == 2 * K + 1, "the total is live"
     assert (stats["by_country"], stats["released_at"]) == (released["by_country"], released["released_at"])
+
+
+def test_the_movements_copy_steps_by_the_same_rule(client, db, make_tenant, make_commitment):
+    """The same on the global site (on PostgreSQL the database's own release_global_tallies() decides)."""
+    k = privacy.DEFAULT_K
+    acme = make_tenant("acme", email_confirmation=EmailConfirmation.OPTIONAL)
+    people = [f"person{n}@example.org" for n in range(2 * k)]
+    for n, email in enumerate(people):
+        make_commitment(acme, email=email, country="KE" if n % 2 else "FR")
+    released = client.get("/stats.json", base_url=host()).get_json()
+    assert released["by_country"]["FR"]["total"] == k
+    with tenant_context(acme):
+        for email in people[:k - 1]:
+            signups.confirm(_commitment(db, email))
+        db.session.commit()
+    make_commitment(acme, email="newcomer@example.org", country="FR", source=Source.SSO, verified=True)
+    held = client.get("/stats.json", base_url=host()).get_json()
+    assert (held["by_country"], held["released_at"]) == (released["by_country"], released["released_at"])
+    for email in ("another@example.org", "and-another@example.org"):
+        make_commitment(acme, email=email, country="KE")
+    for n in range(k - 2):
+        make_commitment(acme, email=f"later{n}@example.org", country="KE", source=Source.SSO, verified=True)
+    stepped = client.get("/stats.json", base_url=host()).get_json()
+    assert stepped["by_country"]["FR"]["total"] == k + 1, "k people came: the step is taken"
