@@ -76,9 +76,12 @@ def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str) -> in
     return max(per_dimension.values(), default=0)
 
 
-def ready(live: dict[Key, Figures], copy: dict[Key, Figures], k: int) -> bool:
-    """Whether ``live`` may replace the copy: something moved, and each figure either did not or did by k."""
+def ready(live: dict[Key, Figures], copy: dict[Key, Figures], k: int, first: bool = False) -> bool:
+    """Whether ``live`` may replace the copy: something moved, and each figure either did not or did by k. The
+    ``first`` release has no copy before it to be compared with: k people are enough, however many confirmed."""
     moves = [moved(live, copy, "total"), moved(live, copy, "verified")]
+    if first:
+        return moves[0] >= k
     return any(moves) and all(move == 0 or move >= k for move in moves)
 
 
@@ -92,7 +95,7 @@ def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     by_gender = {key: figures for key, figures in copy.items() if key[0] == "gender"}
     if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
         fresh = services.read(site.tallies, site.dimensions)
-        if ready(fresh.by_key, _copy(site, set(site.dimensions)), k) and (
+        if ready(fresh.by_key, _copy(site, set(site.dimensions)), k, first=mark is None) and (
                 taken := _take(site, mark, fresh.by_key, k)) is not None:
             copy, released_at = _copy(site, wanted), taken
     return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)

@@ -3,8 +3,8 @@ are: the app role may no longer write the copy or its mark itself (it could have
 the pages show and the daily snapshots sign).
 
 The function decides as ``core/rollup/steps.py`` ``ready`` does (everyone's counts and the verified counts each
-moved by 0 or at least k people, measured in every dimension, something moved), then compares and sets the
-mark and copies the tallies, in one statement's view of them. SQLite has no roles: there the app does it.
+moved by 0 or at least k people, measured in every dimension, something moved; the first release: k people),
+then compares and sets the mark and copies the tallies, in one statement's view of them. SQLite has no roles: there the app does it.
 
 Revision ID: 0019
 Revises: 0018
@@ -45,8 +45,9 @@ BEGIN
           FROM pg_temp.global_release_live AS l
           FULL JOIN global_released_tallies AS c ON c.dimension = l.dimension AND c.key = l.key
           GROUP BY 1) AS per;
-    IF moved_total + moved_verified = 0 OR moved_total BETWEEN 1 AND k - 1
-       OR moved_verified BETWEEN 1 AND k - 1 THEN
+    IF expected_number IS NULL AND moved_total < k  -- the first release: k people, however many confirmed
+       OR expected_number IS NOT NULL AND (moved_total + moved_verified = 0 OR moved_total BETWEEN 1 AND k - 1
+                                           OR moved_verified BETWEEN 1 AND k - 1) THEN
         RETURN false;
     END IF;
 

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from core.models import OutboxMessage
+from core.rollup.models import Source
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
 from tenants.models import Commitment, EmailConfirmation, Role, Tenant
@@ -26,9 +27,9 @@ def acme(make_tenant):
     return make_tenant("acme", "Acme Corporation", privacy_k=K)
 
 
-def others(make_commitment, tenant, n: int) -> None:
+def others(make_commitment, tenant, n: int, **fields) -> None:
     for _ in range(n):
-        make_commitment(tenant)
+        make_commitment(tenant, **fields)
 
 
 def path_of(link: str) -> str:
@@ -75,17 +76,21 @@ def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_onc
     assert confirmed.status_code == 303
     assert "Your commitment is confirmed" in client.get(confirmed.location, base_url=ACME).get_data(as_text=True)
     assert stats(client)["verified"]["people"] == 0, "one confirmation alone waits for the next step: it names Sam"
-    others(make_commitment, acme, K)  # the next step: K more people since the last one
+    others(make_commitment, acme, K)  # K more people, unverified: no step while the verified moved by one only
+    counts = stats(client)
+    assert (counts["people"], counts["men"], counts["verified"]["people"]) == (2 * K, K, 0)
+    others(make_commitment, acme, K - 1, source=Source.SSO, verified=True)  # with Sam, K verified since
     counts = stats(client)
     assert (counts["people"], counts["verified"], counts["unverified"]) == (
-        2 * K, {"people": 1, "men": 1, "commitments": 1}, {"people": 9, "men": 9, "commitments": 9})
-    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 10 people: the global k
-    assert (global_counts["people"], global_counts["verified"]["people"]) == (10, 1)
+        3 * K - 1, {"people": K, "men": K, "commitments": K}, {"people": 2 * K - 1, "men": 2 * K - 1,
+                                                              "commitments": 2 * K - 1})
+    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 14 people: past the global k
+    assert (global_counts["people"], global_counts["verified"]["people"]) == (3 * K - 1, K)  # its first step
 
     again = press(client, path)
     assert again.status_code == 410 and "confirmed already" in again.get_data(as_text=True)
     assert scanner.get(path, base_url=ACME).status_code == 410
-    assert stats(client)["verified"]["people"] == 1, "counted once"
+    assert stats(client)["verified"]["people"] == K, "counted once"
 
 
 def test_a_required_confirmation_counts_the_commitment_only_once_confirmed(client, db, acme, smtp_server,
