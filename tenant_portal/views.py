@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import gettext as _
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import auth
 from core.extensions import host_and_address, limiter
@@ -21,6 +21,7 @@ from tenants.sso import views as sso_views
 from tenants.sso.models import Protocol
 from tenants.views import require_tenant
 from tenant_portal import NAVIGATION
+from tenant_portal import audit as audit_log
 from tenant_portal import services as portal
 from tenant_portal.access import admin_required, viewer_required
 from tenant_portal.confirmation import require_confirmation
@@ -48,7 +49,17 @@ def audit():
     """Who changed which setting, when."""
     page = page_number()
     entries, has_more = portal.audit_log(page)
-    return render_template("tenant_portal/audit.html", entries=entries, page=page, has_more=has_more)
+    return render_template("tenant_portal/audit.html", lines=audit_log.describe(entries), page=page,
+                           has_more=has_more)
+
+
+@bp.get("/audit.csv")
+@admin_required
+def audit_csv():
+    """The whole audit log as a spreadsheet, in the reader's language."""
+    filename, text = audit_log.export(g.tenant)
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/sso", methods=["GET", "POST"])
@@ -63,6 +74,7 @@ def sso_settings():
         for name, value in presets.values(preset, form.admin_group.data).items():
             form[name].data = value
     elif form.validate_on_submit():
+        before = _audited(conn) if conn else None  # configure() changes conn itself
         try:
             sso.configure(g.tenant, Protocol(form.protocol.data), _mapping(form), enabled=form.enabled.data,
                           oidc=_oidc_settings(form), saml=_saml_settings(form))
@@ -70,10 +82,16 @@ def sso_settings():
             form.form_errors.append(str(error))
         else:
             portal.record("sso.settings", form.protocol.data, issuer=form.oidc_issuer.data or None,
-                          enabled=form.enabled.data, admin_group=form.admin_group.data or None)
+                          enabled=form.enabled.data, admin_group=form.admin_group.data or None, before=before)
             flash(_("The sign-in settings are saved. Use “Test connection” to try them."))
             return redirect(url_for("tenant_portal.sso_settings"), code=303)
     return _sso_page(conn, form, preset=preset)
+
+
+def _audited(conn) -> dict:
+    """The settings the audit log shows old → new, as they are before a change."""
+    return {"protocol": conn.protocol.value, "issuer": conn.oidc_issuer or None, "enabled": conn.enabled,
+            "admin_group": conn.admin_group or None}
 
 
 def _sso_page(conn, form: SsoSettingsForm, preset=None, confirmation_form: EmailConfirmationForm | None = None):

@@ -169,7 +169,8 @@ def update_branding(tenant: Tenant, settings: BrandingSettings) -> list[str]:
                before=[tenant.primary_color, tenant.accent_color])
         tenant.primary_color, tenant.accent_color = primary, accent
     if (list(tenant.enabled_languages or []), tenant.default_language) != (enabled, settings.default_language):
-        record("branding.languages", tenant.slug, enabled=enabled, default=settings.default_language)
+        record("branding.languages", tenant.slug, enabled=enabled, default=settings.default_language,
+               before={"enabled": list(tenant.enabled_languages or []), "default": tenant.default_language})
         tenant.enabled_languages, tenant.default_language = enabled, settings.default_language
     if tenant.listed != settings.listed:
         record("branding.listed", tenant.slug, listed=settings.listed)
@@ -189,16 +190,17 @@ def _save_texts(language: str, texts: Texts) -> None:
     values = {name: (getattr(texts, name) or "").strip() or None
               for name in ("headline", "commitment_text", "thank_you_text")}
     row = public.tenant_texts(language)
+    before = {name: getattr(row, name) if row is not None else None for name in values}
     if row is None:
         if not any(values.values()):
             return
         row = TenantText(language=language)
         db.session.add(row)
-    elif all(getattr(row, name) == value for name, value in values.items()):
+    elif before == values:
         return
     for name, value in values.items():
         setattr(row, name, value)
-    record("branding.texts", language, **values)
+    record("branding.texts", language, **values, before=before)
 
 
 # Images ------------------------------------------------------------------------------------------------

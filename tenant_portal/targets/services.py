@@ -277,7 +277,10 @@ def _check(tenant: Tenant, data: TargetData, previous: Target | None, today: dat
 
 
 def _details(target: Target) -> dict:
+    """The target as the audit log keeps it (its unit by name too, which the log shows)."""
+    unit_name = db.session.scalar(select(Unit.name).where(Unit.id == target.unit_id)) if target.unit_id else None
     return {"metric": target.metric.value, "value": target.value, "unit": str(target.unit_id) if target.unit_id else None,
+            "unit_name": unit_name,
             "starts_on": target.starts_on.isoformat() if target.starts_on else None,
             "deadline": target.deadline.isoformat(), "public": target.public}
 
@@ -301,9 +304,10 @@ def create_target(tenant: Tenant, data: TargetData, today: date | None = None) -
 def update_target(tenant: Tenant, target: Target, data: TargetData, today: date | None = None) -> None:
     """Change a target (a deadline already passed may stay as it is); recorded in the audit log."""
     _check(tenant, data, target, today or today_utc())
+    before = _details(target)
     _apply(target, data)
     db.session.flush()
-    record("target.update", str(target.id), **_details(target))
+    record("target.update", str(target.id), **_details(target), before=before)
 
 
 def delete_target(target: Target) -> None:

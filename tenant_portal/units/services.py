@@ -191,13 +191,21 @@ def _apply(unit: Unit, fields: UnitFields) -> dict:
     for name in ("name", "kind", "parent_id", "external_key", "country_code", "city", "eligible_men",
                  "eligible_total"):
         before, after = getattr(unit, name), getattr(fields, name)
-        if before != after:
+        if before == after:
+            continue
+        if name == "parent_id":  # the log shows the parents by name
+            changes["parent"] = [_unit_name(before), _unit_name(after)]
+        else:
             changes[name] = [_plain(before), _plain(after)]
     unit.name, unit.kind, unit.parent_id = fields.name, fields.kind, fields.parent_id
     unit.external_key = fields.external_key
     unit.eligible_men, unit.eligible_total = fields.eligible_men, fields.eligible_total
     _locate(unit, fields.country_code, fields.city)
     return changes
+
+
+def _unit_name(unit_id: uuid.UUID | None) -> str | None:
+    return db.session.scalar(select(Unit.name).where(Unit.id == unit_id)) if unit_id else None
 
 
 def _plain(value):
@@ -214,7 +222,7 @@ def add_unit(fields: UnitFields) -> Unit:
     db.session.add(unit)
     db.session.flush()
     record("unit.create", fields.name, unit_id=str(unit.id), key=fields.external_key, kind=fields.kind.value,
-           parent_id=_plain(fields.parent_id))
+           parent_id=_plain(fields.parent_id), parent=_unit_name(fields.parent_id))
     return unit
 
 
