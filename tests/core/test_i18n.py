@@ -73,7 +73,7 @@ def _extracted_messages() -> set[str]:
     method_map = [("**/.venv/**", "ignore"), ("**/tests/**", "ignore"), ("**.py", "python"),
                   ("**/templates/**.html", "jinja2")]
     found = set()
-    for directory in ("core", "tenants"):
+    for directory in ("core", "tenants", "tenant_portal", "billing"):
         for _, _, message, _, _ in extract_from_dir(ROOT / directory, method_map,
                                                      keywords={"_": None, "_l": None, "gettext": None,
                                                                "lazy_gettext": None, "ngettext": (1, 2)}):
