@@ -1,6 +1,6 @@
-"""Dark mode in a real browser (Debian's chromium, its media emulated as DevTools' ``Emulation.setEmulatedMedia``
-does): the public pages and the portal read well in the dark, in English and Arabic, a tenant's brand colours
-included."""
+"""Dark mode and print in a real browser (Debian's chromium, its media emulated as DevTools'
+``Emulation.setEmulatedMedia`` does): the public pages and the portal read well in the dark, in English and Arabic,
+a tenant's brand colours included; the dashboard and the targets print their figures without the menus."""
 
 from __future__ import annotations
 
@@ -100,3 +100,26 @@ def test_the_light_pages_stay_light(page, make_tenant):
     page.goto(url(page, "acme"))
     assert hex_color(style(page, "body", "backgroundColor")) == "#f4f3f7"
     assert hex_color(style(page, ".hero h1", "color")) == BRAND["primary_color"]
+
+
+def test_the_dashboard_and_targets_print_their_figures_without_the_menus(page, db, make_tenant, make_unit,
+                                                                         make_commitment, sign_in_as):
+    acme = acme_with_numbers(db, make_tenant, make_unit, make_commitment)
+    sign_in_as(acme, Role.ADMIN, page=page)
+    page.emulate_media(media="print", color_scheme="dark")  # printed black on white, even from a dark screen
+
+    page.goto(url(page, "acme", "/portal/dashboard"))
+    for menu in (".portal-nav", ".site-nav", ".languages", ".account"):
+        assert style(page, menu, "display") == "none", menu
+    headline = page.locator(".stat-value").first
+    expect(headline).to_be_visible()
+    assert hex_color(headline.evaluate("element => getComputedStyle(element).color")) == "#000000"
+    assert hex_color(style(page, "body", "backgroundColor")) == "#ffffff"
+    expect(page.get_by_role("img", name=re.compile("Bar chart of commitments per day"))).to_be_visible()
+    expect(page.get_by_role("table", name="Commitments by day")).to_be_visible()  # printed open
+
+    page.goto(url(page, "acme", "/portal/targets"))
+    assert style(page, ".portal-nav", "display") == "none"
+    expect(page.locator(".target-chart")).to_be_visible()
+    for control in page.locator(".button, .target-actions").all():
+        expect(control).to_be_hidden()
