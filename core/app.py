@@ -110,11 +110,20 @@ def _check_database_role(app: Flask) -> None:
                                "opens: %s", error.orig)
 
 
+#: What a host that names no site still serves: the stylesheets and icon of its page saying so (the same on every
+#: host, and they read no tenant).
+_ON_ANY_HOST = frozenset({"core.static", "core.brand_css"})
+
+
 def _resolve_tenant():
     """Find the site the Host header names (on the global host, the path: the movement's pages) before anything
-    else runs; unknown hosts get 404."""
+    else runs; unknown hosts get 404, on a page that leads to the global site."""
     match = match_host(request.host, current_app.config["BASE_DOMAIN"], request.path)
     if match is None:
+        g.tenant = None
+        if request.endpoint in _ON_ANY_HOST:
+            return
+        g.unknown_site = True  # core.errors answers with the page for it
         abort(404)
     g.tenant = match.tenant
     g.tenant_token = tenancy.activate(match.tenant.id if match.tenant else None)

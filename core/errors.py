@@ -3,7 +3,7 @@
 import math
 import time
 
-from flask import current_app, make_response, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -27,7 +27,10 @@ DATABASE_AWAY = N_("We could not reach our database just now. Please try again i
 
 
 def render_error(code: int):
-    """The error page for an HTTP status, in the page's language and the tenant's colours."""
+    """The error page for an HTTP status, in the page's language and the tenant's colours; on a host that names no
+    site, HeForShe's page leading to the global site."""
+    if g.get("unknown_site"):
+        return render_template("core/unknown_site.html"), code
     title, explanation = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     return render_template("core/error.html", code=code, title=title, explanation=explanation), code
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask_babel import get_locale
 
 from core import attack_mode, consent_age, live, maps, params, places, site, stats
+from core.colors import readable_on_dark
 from core.privacy import DEFAULT_K, MIN_K
 
 bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
@@ -63,10 +64,13 @@ def counting():
 
 @bp.get("/brand.css")
 def brand_css():
-    """The tenant's colours as CSS custom properties (kept out of the page so the CSP can stay strict)."""
+    """The tenant's colours as CSS custom properties (kept out of the page so the CSP can stay strict), each also as
+    the dark theme shows it as text."""
     primary, accent = site.tenant_site().brand_colors(g.tenant)
+    on_dark = readable_on_dark(primary), readable_on_dark(accent)
     response = current_app.response_class(
-        f":root {{ --brand-primary: {primary}; --brand-accent: {accent}; }}\n", mimetype="text/css")
+        f":root {{ --brand-primary: {primary}; --brand-accent: {accent}; "
+        f"--brand-primary-on-dark: {on_dark[0]}; --brand-accent-on-dark: {on_dark[1]}; }}\n", mimetype="text/css")
     response.cache_control.public = True
     response.cache_control.max_age = 60
     return response

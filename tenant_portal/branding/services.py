@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.colors import AA_CONTRAST, contrast_ratio
 from core.extensions import db
 from core.i18n import LANGUAGES
 from tenant_portal.services import record
@@ -32,7 +33,6 @@ FAVICON_BOX = (64, 64)
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: Text under this contrast ratio cannot be read by many people: refused. Under AA: saved with a warning.
 MIN_CONTRAST = 3.0
-AA_CONTRAST = 4.5
 WHITE = "#ffffff"
 
 
@@ -41,21 +41,6 @@ class BrandingRefused(ValueError):
 
 
 # Colours -----------------------------------------------------------------------------------------------
-
-
-def _luminance(color: str) -> float:
-    def channel(hex_pair: str) -> float:
-        value = int(hex_pair, 16) / 255
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (channel(color[i:i + 2]) for i in (1, 3, 5))
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def contrast_ratio(foreground: str, background: str) -> float:
-    """The WCAG 2.1 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
-    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,29 @@ def test_any_other_host_gets_404(client, make_tenant, other):
     assert "total" not in response.get_data(as_text=True)
 
 
+def test_a_host_that_names_no_site_leads_to_the_global_site(client, make_tenant):
+    make_tenant("acme", "Acme Corporation", primary_color="#1f4e8c")
+    for scheme, port in (("http", ":5000"), ("https", "")):
+        response = client.get("/", base_url=f"{scheme}://nosuch.{BASE_DOMAIN}{port}",
+                              headers={"Accept-Language": "fr"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert '<html lang="fr"' in page and "Erreur 404" in page
+        assert page.count(f'href="{scheme}://{BASE_DOMAIN}{port}/"') == 2  # HeForShe, and the page's button
+        assert 'href="/"' not in page and "Acme" not in page
+
+
+def test_a_host_that_names_no_site_serves_the_products_look_and_nothing_else(client, make_tenant):
+    make_tenant("acme", primary_color="#1f4e8c")
+    nosuch = f"http://nosuch.{BASE_DOMAIN}"
+    assert client.get("/static/core/app.css", base_url=nosuch).status_code == 200
+    colors = client.get("/brand.css", base_url=nosuch).get_data(as_text=True)
+    assert "--brand-primary: #5b2a86;" in colors
+    for path in ("/map", "/privacy", "/portal/", "/thanks"):
+        assert client.get(path, base_url=nosuch).status_code == 404, path
+    assert client.get("/stats.json", base_url=nosuch).get_json() == {"error": "Page not found"}
+
+
 def suspend(app, tenant: Tenant) -> None:
     """Suspend a tenant as the operators do, as the owner (on PostgreSQL the app role may not change a status),
     and so behind this process's back."""

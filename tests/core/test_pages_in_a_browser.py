@@ -22,3 +22,14 @@ def test_the_not_found_page_is_accessible(page, axe, make_tenant):
     page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/nowhere?lang=fr")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
     assert axe(page) == []
+
+
+def test_a_host_that_names_no_site_is_styled_and_leads_to_the_global_site(page, axe, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    for language in ("en", "ar"):
+        page.goto(f"http://nosuch.{BASE_DOMAIN}:{page.port}/somewhere?lang={language}")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator("main .button")).to_have_attribute("href", f"http://{BASE_DOMAIN}:{page.port}/")
+        expect(page.locator(".site-header")).to_have_css("display", "flex")  # the stylesheet is served here too
+        assert axe(page) == [], f"no site here, in {language}"
+    assert page.hosts_asked == {f"nosuch.{BASE_DOMAIN}"}
