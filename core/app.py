@@ -52,7 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     signals.init_app(app)
     stats.init_app(app)
     page_cache.init_app(app)
-    live.init_app(app, partial(maps.channel_snapshot, app))
+    live.init_app(app, partial(_live_snapshot, app))
     templating.init_app(app)
 
     tenants.init_app(app)
@@ -145,6 +145,15 @@ def _commit_or_roll_back(response):
     else:
         db.session.rollback()
     return response
+
+
+def _live_snapshot(app: Flask, channel: str) -> dict:
+    """The live hub's unit of work, outside any request: a channel's snapshot, committed, so that a copy of the
+    counts it released (core/rollup/steps.py) stands."""
+    with app.app_context(), tenancy.tenant_context(live.tenant_of(channel)):
+        snapshot = maps.channel_snapshot(channel)
+        db.session.commit()
+        return snapshot
 
 
 def _load_member(session_id: str):

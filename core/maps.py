@@ -10,11 +10,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Flask
 from flask_babel import force_locale, get_locale
 
 from core import live, places, privacy, site, tenancy
-from core.extensions import db
 from core.rollup import services as rollup
 from core.rollup import steps
 from core.rollup.release import release, unit_parents
@@ -144,10 +142,8 @@ def live_snapshot(tenant: site.Tenant | None) -> dict:
     return snapshot
 
 
-def channel_snapshot(app: Flask, channel: str) -> dict:
-    """A live channel's snapshot (``live_snapshot`` of its site), computed by the live hub outside any request."""
+def channel_snapshot(channel: str) -> dict:
+    """A live channel's snapshot (``live_snapshot`` of its site), for the live hub, in the channel's tenant context
+    (the hub's unit of work, committed by the app factory)."""
     tenant_id = live.tenant_of(channel)
-    with app.app_context(), tenancy.tenant_context(tenant_id):
-        snapshot = live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)
-        db.session.commit()  # the hub's own unit of work: a copy it released stands
-        return snapshot
+    return live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)

@@ -11,8 +11,11 @@ How counts roll up:
    stop; commitments by partner). Rows are sharded (``ROLLUP_SHARDS``) so that concurrent sign-ups rarely wait
    on the same row lock.
 2. Once that transaction commits, open live pages of both sites hear of it (``core/live.py``).
-3. Pages, ``stats.json``, maps and the portal read ``services.tenant_counts`` / ``services.global_counts``:
-   a sum over the shards of the keys they ask for, never a count of commitment rows.
+3. Pages, ``stats.json``, maps, the portal and the snapshots read ``steps.tenant_counts`` /
+   ``steps.global_counts``: each site's released copy, which moves in steps of k people, and its live total
+   (``steps.py``). The live tallies (``services.tenant_counts`` / ``services.global_counts``, a sum over the
+   shards of the keys asked for, never a count of commitment rows) are read by the copies, the recount, the
+   snapshots' drift check and the operator's list only.
 4. ``recount.py`` (``flask rollup recount [--repair]``, ``cli.py``) checks every tally and person against the
    counted commitments and rewrites the ones that drifted. The commitments belong to the tenants package, above
    core: it hands the roll-up where they are in its ``init_app`` (``recount.count_commitments_from``).
