@@ -9,6 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
 
 from core.extensions import db
+from core.rollup.recount import recount
 from core.rollup.models import Gender
 from core.tenancy import tenant_context
 from tenants.models import Commitment
@@ -129,3 +130,26 @@ def test_undoing_minors_stops_rather_than_drop_a_commitment_kept_without_its_per
     upgrade()
     with tenant_context(acme):
         assert db.session.scalars(select(Commitment.member_id)).all() == [None]
+
+
+def test_unit_tallies_by_day_are_counted_from_the_commitments_on_upgrade(app, make_tenant, make_unit,
+                                                                          make_commitment):
+    acme = make_tenant("acme")
+    unit = make_unit(acme)
+    for _ in range(3):
+        make_commitment(acme, unit=unit)
+    make_commitment(acme)
+    with app.app_context():
+        db.session.commit()
+        db.engine.dispose()
+        downgrade(revision="0019")
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":  # row-level security holds the owner too
+                connection.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(acme.id)})
+            count = "SELECT count(*) FROM tenant_tallies WHERE dimension = :d"
+            assert connection.scalar(text(count), {"d": "unit"}) > 0
+            assert connection.scalar(text(count), {"d": "unit_day"}) == 0, "dropped by the downgrade"
+        upgrade()
+        engine.dispose()
+        assert recount() == [], "the unit-by-day tallies are what the commitments say"

@@ -21,7 +21,7 @@ from core.tenancy import current_tenant_id, reviewed_sql
 Key = tuple[str, str]
 
 #: Every dimension each tally table keeps.
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country")
+ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country", "unit_day")
 ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 
@@ -42,7 +42,8 @@ def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None
     keys = [("country", country_code), ("day", day_key(created_at)), ("gender", gender.value),
             ("source", source.value)]
     if unit_id is not None:
-        keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}")]
+        keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}"),
+                 ("unit_day", f"{unit_id}:{day_key(created_at)}")]
     if place_id is not None:
         keys.append(("place", str(place_id)))
     return keys

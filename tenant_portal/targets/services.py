@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, select
 
 from core.extensions import db
 from core.rollup import steps
-from core.rollup.models import Gender
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
-from tenants.models import Commitment, Target, TargetMetric, Tenant, Unit
+from tenants.models import Target, TargetMetric, Tenant, Unit
 
 #: The current pace is the average of the last four weeks of daily counts.
 RECENT_DAYS = 28
@@ -156,21 +154,12 @@ def _metric_key(metric: TargetMetric) -> str:
     return "total" if metric is TargetMetric.ALL else "men"
 
 
-def _unit_days(unit_id: uuid.UUID, metric: TargetMetric, released_at: datetime | None) -> dict[str, int]:
-    # The roll-up has no unit-by-day tally: one unit's commitments are few enough to count here. As they stood
-    # when the tenant's copy was released (core/rollup/steps.py), so the curve moves only when the copy does.
-    if released_at is None:
-        return {}
-    query = select(Commitment.created_at).where(
-        Commitment.unit_id == unit_id, Commitment.created_at <= released_at,
-        or_(Commitment.counted, Commitment.withdrawn_at > released_at))
-    if metric is not TargetMetric.ALL:
-        query = query.where(Commitment.gender == Gender.MAN)
-    days: Counter = Counter()
-    for created_at in db.session.scalars(query):
-        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=timezone.utc)
-        days[moment.astimezone(timezone.utc).date().isoformat()] += 1
-    return dict(days)
+def _unit_days(counts, unit_id: uuid.UUID, metric: TargetMetric) -> dict[str, int]:
+    """A unit's commitments by day, from the tenant's released copy (its ``unit_day`` tallies): the curve moves only
+    when the copy does, in its steps (core/rollup/steps.py)."""
+    prefix, key = f"{unit_id}:", _metric_key(metric)
+    return {day.removeprefix(prefix): figures[key] for day, figures in counts.dimension("unit_day").items()
+            if day.startswith(prefix)}
 
 
 def released_curve(daily: dict[str, int], start: date, today: date, k: int, current: int) -> list[Point]:
@@ -208,7 +197,7 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
     """The tracker of each target: current count, pace needed, forecast and curve (no unit under
     ``tenant.privacy_k`` shown)."""
     today = today or today_utc()
-    counts = steps.tenant_counts(("day", "unit"), tenant.privacy_k)
+    counts = steps.tenant_counts(("day", "unit", "unit_day"), tenant.privacy_k)
     days = counts.dimension("day")
     unit_ids = {t.unit_id for t in targets if t.unit_id is not None}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
@@ -225,7 +214,7 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
             # The tracker follows a unit's own count: a unit shown only with smaller ones merged in is held back.
             own = released_units.own(str(unit.id))
             current = (own.men if key == "men" else own.total) if own is not None else None
-            daily = _unit_days(unit.id, target.metric, counts.released_at) if own is not None else {}
+            daily = _unit_days(counts, unit.id, target.metric) if own is not None else {}
         eligible = eligible_men(tenant, unit)
         goal = goal_count(target, eligible)
         progress = (pace(current, goal, target.deadline, _recent(daily, today), today)
