@@ -2,6 +2,7 @@
 
 from playwright.sync_api import expect
 
+from core.rollup.models import Source
 from tests.helpers import BASE_DOMAIN
 
 
@@ -68,8 +69,8 @@ def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_move
 
     page.goto(url(page))
     expect(page.locator(".hero .count-verified")).to_contain_text("0 of them verified")  # one confirmation names Sam
-    for _ in range(10):  # the next step: with Sam's arrival and confirmation, at least k changes
-        make_commitment(acme)
+    for _ in range(10):  # the next step: k more people, each verified (signed in), so the verified move by k too
+        make_commitment(acme, source=Source.SSO, verified=True)
     page.goto(url(page))
     expect(page.locator(".hero .counter")).to_contain_text("21 men have committed")
-    expect(page.locator(".hero .count-verified")).to_contain_text("1 of them verified")
+    expect(page.locator(".hero .count-verified")).to_contain_text("11 of them verified")  # Sam among them
