@@ -5,9 +5,10 @@ one person changed: their gender, country, unit, source, day, whether they confi
 breakdowns from a *released copy* of its tallies, and the copy is replaced only once its figures may move
 (``ready``): the counts of everyone and the verified counts are measured apart (a confirmation moves only the
 second), and each has either not moved at all or moved by at least k people. ``moved`` measures a figure as
-the largest, over the dimensions, of its cells' summed moves: every counted commitment is in at most one cell
-of a dimension, so no sum is more than the people who moved, and a move that cancels out in one dimension
-(a man arriving in one country as another leaves another) still shows in another. All of a site's
+the largest, over the dimensions that count a person at most once (``_Site.measured``: every one of a
+partner's, and the movement's but its commitments by partner), of its cells' summed moves: so no sum is more
+than the people who moved, and a move that cancels out in one dimension (a man arriving in one country as
+another leaves another) still shows in another. All of a site's
 breakdowns step together, so no two of them can be played against each other either. What moves by one is the
 site's total of people (``Counts.total``), which is what "totals may move by one" allows: it says that someone
 came or went, not who.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, Integer, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, select, update
 
 from core.database import insert_new
 from core.extensions import db
@@ -50,10 +51,14 @@ class _Site:
     copy: type
     mark: type
     dimensions: tuple[str, ...]
+    measured: tuple[str, ...]  # the dimensions that count people, each at most once: what a step is measured on
 
 
-_TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TENANT_DIMENSIONS)
-_GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, services.ALL_GLOBAL_DIMENSIONS)
+_TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TENANT_DIMENSIONS,
+                services.ALL_TENANT_DIMENSIONS)
+# Not the movement's ``tenant`` dimension: it counts commitments, and one person at n partners moves it by n.
+_GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, services.ALL_GLOBAL_DIMENSIONS,
+                ("country", "day", "gender"))
 
 
 def tenant_counts(dimensions: Iterable[str], k: int) -> Counts:
@@ -66,20 +71,26 @@ def global_counts(dimensions: Iterable[str], k: int) -> Counts:
     return _released(_GLOBAL, dimensions, k)
 
 
-def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str) -> int:
+def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str,
+          dimensions: Iterable[str] | None = None) -> int:
     """At least how many people's ``figure`` (``total`` or ``verified``) separates a copy from the live tallies:
-    the largest sum, over a dimension's cells, of their moves (0 when nothing moved)."""
+    the largest sum, over a dimension's cells, of their moves (0 when nothing moved); over ``dimensions`` only
+    when given, each of which must count a person at most once."""
     per_dimension: dict[str, int] = {}
     for key in live.keys() | copy.keys():
+        if dimensions is not None and key[0] not in dimensions:
+            continue
         now, then = live.get(key, services.NOTHING), copy.get(key, services.NOTHING)
         per_dimension[key[0]] = per_dimension.get(key[0], 0) + abs(getattr(now, figure) - getattr(then, figure))
     return max(per_dimension.values(), default=0)
 
 
-def ready(live: dict[Key, Figures], copy: dict[Key, Figures], k: int, first: bool = False) -> bool:
-    """Whether ``live`` may replace the copy: something moved, and each figure either did not or did by k. The
-    ``first`` release has no copy before it to be compared with: k people are enough, however many confirmed."""
-    moves = [moved(live, copy, "total"), moved(live, copy, "verified")]
+def ready(live: dict[Key, Figures], copy: dict[Key, Figures], k: int, first: bool = False,
+          dimensions: Iterable[str] | None = None) -> bool:
+    """Whether ``live`` may replace the copy: something moved, and each figure either did not or did by k,
+    measured over ``dimensions`` (all when None). The ``first`` release has no copy before it to be compared
+    with: k people are enough, however many confirmed."""
+    moves = [moved(live, copy, "total", dimensions), moved(live, copy, "verified", dimensions)]
     if first:
         return moves[0] >= k
     return any(moves) and all(move == 0 or move >= k for move in moves)
@@ -94,9 +105,12 @@ def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     # Only once the gender cells show k people's moves is everything read: then the whole copy is judged.
     by_gender = {key: figures for key, figures in copy.items() if key[0] == "gender"}
     if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
-        fresh = services.read(site.tallies, site.dimensions)
-        if ready(fresh.by_key, _copy(site, set(site.dimensions)), k, first=mark is None) and (
-                taken := _take(site, mark, fresh.by_key, k)) is not None:
+        fresh, whole = services.read(site.tallies, site.dimensions), _copy(site, set(site.dimensions))
+        # A dimension the copy has nothing of (one added since, as ``unit_day``) is judged from the next copy on:
+        # compared with nothing, its every cell would look moved.
+        judged = site.measured if mark is None else [d for d in site.measured if any(key[0] == d for key in whole)]
+        if ready(fresh.by_key, whole, k, first=mark is None, dimensions=judged) and (
+                taken := _take(site, mark, fresh.by_key)) is not None:
             copy, released_at = _copy(site, wanted), taken
     return Counts(copy, live.updated_at, live_total=live.total, released_at=released_at)
 
@@ -112,15 +126,15 @@ def _copy(site: _Site, dimensions: set[str]) -> dict[Key, Figures]:
     return {(dimension, key): Figures(*figures) for dimension, key, *figures in rows}
 
 
-def _take(site: _Site, mark, fresh: dict[Key, Figures], k: int) -> datetime | None:
+def _take(site: _Site, mark, fresh: dict[Key, Figures]) -> datetime | None:
     """Replace the site's copy with ``fresh`` and say when, unless another reader released one since ``mark`` was
     read (None). The movement's copy on PostgreSQL: by ``release_global_tallies()`` (migration 0019), which the
-    app role may call but not bypass; it copies the tallies as they are then, if they are still ``ready``."""
-    now = datetime.now(timezone.utc)
+    app role may call but not bypass; it copies the tallies as they are then, if they are still ``ready`` under
+    the movement's k (``privacy.DEFAULT_K``), and answers when."""
     if site is _GLOBAL and db.session.get_bind().dialect.name == "postgresql":
-        released = db.session.scalar(_RELEASE_GLOBAL, {"expected": mark.number if mark else None, "k": k,
-                                                        "released": now})
-        return now if released else None
+        released = db.session.scalar(_RELEASE_GLOBAL, {"expected": mark.number if mark else None})
+        return services.as_utc(released) if released is not None else None
+    now = datetime.now(timezone.utc)
     owner = {"tenant_id": current_tenant_id()} if site is _TENANT else {}
     mark_id = owner or {"id": 1}  # the movement's mark is its table's one row
     if mark is None:
@@ -141,5 +155,5 @@ def _take(site: _Site, mark, fresh: dict[Key, Figures], k: int) -> datetime | No
 
 
 # Reviewed: no tenant table; the function reads only the global tallies and writes the movement's copy.
-_RELEASE_GLOBAL = reviewed_sql("SELECT release_global_tallies(:expected, :k, :released)").bindparams(
-    bindparam("expected", type_=Integer), bindparam("released", type_=DateTime(timezone=True)))
+_RELEASE_GLOBAL = reviewed_sql("SELECT release_global_tallies(:expected)").bindparams(
+    bindparam("expected", type_=Integer))

@@ -109,14 +109,14 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict
                                  if key >= day.isoformat()),
         "released_at": iso_time(counts.released_at) if counts.released_at else None,
         "made_from_release_day": _summed(figures for key, figures in counts.dimension("day").items()
-                                         if key >= _cut(counts.released_at, day).isoformat()),
+                                         if key >= _cut(counts.released_at).isoformat()),
     }
 
 
-def _cut(released_at: datetime | None, day: date) -> date:
-    """The day before which a snapshot's commitments are all in its copy: the copy's release day (the snapshot's
-    own day before any release)."""
-    return released_at.astimezone(timezone.utc).date() if released_at else day
+def _cut(released_at: datetime | None) -> date:
+    """The day before which a snapshot's commitments are all in its copy: the copy's release day. Before any
+    release the copy holds nobody, so nothing is before it: every day is compared."""
+    return released_at.astimezone(timezone.utc).date() if released_at else date.min
 
 
 def latest() -> Snapshot | None:
@@ -286,7 +286,7 @@ def drift() -> Drift | None:
     figures = [figure for figure in FIGURES if figure in body]  # a body of an older schema may have fewer
     if "made_from_release_day" in body:
         released_at = datetime.fromisoformat(body["released_at"]) if body["released_at"] else None
-        cut, made_from_cut = _cut(released_at, last.day), body["made_from_release_day"]
+        cut, made_from_cut = _cut(released_at), body["made_from_release_day"]
     else:
         cut, made_from_cut = last.day, body["made_from_day"]
     counts = rollup.global_counts(("day", "gender"))

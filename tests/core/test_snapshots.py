@@ -458,3 +458,15 @@ def test_the_embedded_run_takes_the_days_snapshot_from_a_thread(app, db):
 def test_the_taker_wakes_just_after_midnight():
     assert daily.seconds_until_next_day(datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc)) == 90
     assert daily.seconds_until_next_day(datetime(2026, 12, 5, 0, 0, 10, tzinfo=timezone.utc)) == 86400 + 20
+
+
+def test_before_any_release_people_made_earlier_are_no_drift(app, make_tenant, make_commitment):
+    """Fewer than k people, made yesterday: nothing is released, the snapshot holds nobody, and that is no drift."""
+    acme = make_tenant("acme")
+    yesterday = datetime.combine(TODAY - timedelta(days=1), datetime.min.time(), timezone.utc)
+    commit_many(make_commitment, acme, 3, created_at=yesterday + timedelta(hours=12))
+    take(app, TODAY)
+    assert json.loads(_db.session.get(Snapshot, TODAY).body)["released_at"] is None
+    result = cli(app, "verify")
+    assert result.exit_code == 0, result.output
+    assert "plus what was made since (total 3, men 3, verified 0)" in result.output

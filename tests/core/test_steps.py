@@ -197,3 +197,29 @@ def test_the_movements_copy_steps_by_the_same_rule(client, db, make_tenant, make
         make_commitment(acme, email=f"later{n}@example.org", country="KE", source=Source.SSO, verified=True)
     stepped = client.get("/stats.json", base_url=host()).get_json()
     assert stepped["by_country"]["FR"]["total"] == k + 1, "k people came: the step is taken"
+
+
+def test_one_person_leaving_many_partners_does_not_make_up_k_people(client, db, make_tenant, make_commitment):
+    """The movement's partner breakdown counts commitments: one person withdrawing at k partners (still counted at
+    another) moves it by k, and nobody has come or gone. With k confirmations, that must not release the one
+    newcomer."""
+    k = privacy.DEFAULT_K
+    acme = make_tenant("acme", email_confirmation=EmailConfirmation.OPTIONAL)
+    partners = [make_tenant(f"partner{n}") for n in range(k + 1)]
+    people = [f"person{n}@example.org" for n in range(2 * k)]
+    for email in people:
+        make_commitment(acme, email=email, country="KE")
+    for partner in partners:
+        make_commitment(partner, email="many@example.org", country="FR")
+    released = client.get("/stats.json", base_url=host()).get_json()
+    with tenant_context(acme):
+        for email in people[:k]:
+            signups.confirm(_commitment(db, email))
+        db.session.commit()
+    make_commitment(acme, email="newcomer@example.org", gender=Gender.WOMAN, country="KE")
+    for partner in partners[:k]:
+        with tenant_context(partner):
+            signups.withdraw(_commitment(db, "many@example.org"))
+            db.session.commit()
+    held = client.get("/stats.json", base_url=host()).get_json()
+    assert held["released_at"] == released["released_at"], "one person came: no step"
