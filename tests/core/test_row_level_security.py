@@ -281,3 +281,22 @@ def test_the_app_role_releases_the_movements_copy_only_as_the_tallies_are(app_en
         make_commitment(acme)  # one more: not a step
         assert connection.scalar(text("SELECT release_global_tallies(1)")) is None
         assert connection.scalar(text("SELECT sum(men) FROM global_released_tallies WHERE dimension = 'gender'")) == 10
+
+
+@pytest.mark.parametrize("prepared", [
+    "CREATE TEMPORARY VIEW counted_now AS SELECT 1 AS tenant_id",
+    "CREATE TEMPORARY TABLE counted_now (tenant_id integer, person_key bytea, verified boolean, gender text, "
+    "country_code text, day text, created_at timestamptz, id uuid)",
+], ids=["a view", "a table"])
+def test_the_rebuild_uses_no_working_table_the_app_role_made(app_engine, make_tenant, make_commitment, prepared):
+    """The rebuild runs with the owner's rights: a temporary table or view of its working table's name, made by
+    the caller first (with rows, rules or triggers of its own), stops it instead of being used."""
+    make_commitment(make_tenant("acme"))
+    with pytest.raises(sa.exc.DBAPIError):
+        with app_engine.begin() as connection:
+            connection.execute(text(prepared))
+            connection.execute(text("GRANT ALL ON counted_now TO PUBLIC"))  # so that the owner could use it
+            connection.execute(text("SELECT rebuild_global_tallies()"))
+    with app_engine.begin() as connection:
+        connection.execute(text("SELECT rebuild_global_tallies()"))  # its own table: it works
+    assert recount() == []
