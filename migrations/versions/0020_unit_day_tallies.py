@@ -24,21 +24,20 @@ _COUNTED = """
 _INSERT = ("INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, verified, verified_men, "
            "updated_at) ")
 
-POSTGRESQL = """
-DO $$
-DECLARE
-    tenant record;
-BEGIN
-    FOR tenant IN SELECT id FROM tenants ORDER BY id LOOP
-        PERFORM set_config('app.tenant_id', tenant.id::text, true);
-        """ + _INSERT + _COUNTED.format(
+
+
+def _as_each_tenant(*statements: str) -> str:
+    """PostgreSQL: ``statements`` run once as each tenant (row-level security holds the owner too); they may
+    name the tenant's id as ``tenant.id``."""
+    return ("DO $$\nDECLARE\n    tenant record;\nBEGIN\n    FOR tenant IN SELECT id FROM tenants ORDER BY id LOOP\n"
+            "        PERFORM set_config('app.tenant_id', tenant.id::text, true);\n"
+            + "".join(f"        {statement};\n" for statement in statements)
+            + "    END LOOP;\n    PERFORM set_config('app.tenant_id', '', true);\nEND\n$$")
+
+
+POSTGRESQL = _as_each_tenant(_INSERT + _COUNTED.format(
     key="c.unit_id::text || ':' || to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')", now="now()",
-    only="AND c.tenant_id = tenant.id") + """;
-    END LOOP;
-    PERFORM set_config('app.tenant_id', '', true);
-END
-$$
-"""
+    only="AND c.tenant_id = tenant.id"))
 
 # SQLite keeps a UUID as 32 hex digits; the tally key has the dashed form (``str(uuid)``).
 _DASHED = ("lower(substr(c.unit_id, 1, 8) || '-' || substr(c.unit_id, 9, 4) || '-' || substr(c.unit_id, 13, 4) || '-' "
@@ -54,20 +53,8 @@ def upgrade():
 def downgrade():
     statements = ["DELETE FROM tenant_tallies WHERE dimension = 'unit_day'",
                   "DELETE FROM tenant_released_tallies WHERE dimension = 'unit_day'"]
-    if op.get_bind().dialect.name != "postgresql":
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_as_each_tenant(*statements))
+    else:
         for statement in statements:
             op.execute(statement)
-        return
-    op.execute("""
-        DO $$
-        DECLARE
-            tenant record;
-        BEGIN
-            FOR tenant IN SELECT id FROM tenants ORDER BY id LOOP
-                PERFORM set_config('app.tenant_id', tenant.id::text, true);
-                """ + ";\n".join(statements) + """;
-            END LOOP;
-            PERFORM set_config('app.tenant_id', '', true);
-        END
-        $$
-    """)
