@@ -22,6 +22,7 @@ from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.extensions import db
@@ -248,49 +249,6 @@ def _texts(who, target, details) -> Said:
     return _("%(who)s changed the texts in %(language)s.", who=who, language=language), changes
 
 
-def _logo(who, target, details) -> Said:
-    return _("%(who)s uploaded a new logo.", who=who), []
-
-
-def _favicon(who, target, details) -> Said:
-    return _("%(who)s uploaded a new favicon.", who=who), []
-
-
-def _logo_removed(who, target, details) -> Said:
-    return _("%(who)s removed the logo.", who=who), []
-
-
-def _favicon_removed(who, target, details) -> Said:
-    return _("%(who)s removed the favicon.", who=who), []
-
-
-def _domain_added(who, target, details) -> Said:
-    return _("%(who)s added the domain %(domain)s.", who=who, domain=target), []
-
-
-def _domain_removed(who, target, details) -> Said:
-    return _("%(who)s removed the domain %(domain)s.", who=who, domain=target), []
-
-
-def _domain_verified(who, target, details) -> Said:
-    return _("%(who)s proved that the domain %(domain)s is the organisation's.", who=who, domain=target), []
-
-
-# Exports -----------------------------------------------------------------------------------------------
-
-
-def _export_commitments(who, target, details) -> Said:
-    return _("%(who)s downloaded the commitments (%(file)s).", who=who, file=target), []
-
-
-def _export_aggregates(who, target, details) -> Said:
-    return _("%(who)s downloaded the counts (%(file)s).", who=who, file=target), []
-
-
-def _export_audit_log(who, target, details) -> Said:
-    return _("%(who)s downloaded the audit log (%(file)s).", who=who, file=target), []
-
-
 # Members -----------------------------------------------------------------------------------------------
 
 
@@ -329,14 +287,6 @@ def _invitation_accept(who, target, details) -> Said:
             [_change(_("Role"), details["role"], show=_role)])
 
 
-def _own_download(who, target, details) -> Said:
-    return _("%(email)s downloaded their own data.", email=target), []
-
-
-def _own_withdraw(who, target, details) -> Said:
-    return _("%(email)s withdrew their commitment.", email=target), []
-
-
 # Sign-in and sign-up -----------------------------------------------------------------------------------
 
 
@@ -361,10 +311,6 @@ def _sso_settings(who, target, details) -> Said:
               "issuer": lambda: _("Issuer URL"), "admin_group": lambda: _("Group whose members are admins here")}
     shows = {"protocol": lambda value: PROTOCOL_NAMES.get(value, _plain(value))}
     return _("%(who)s saved the single sign-on settings.", who=who), _changes(labels, shows, new, _before(details))
-
-
-def _sso_domain_proven(who, target, details) -> Said:
-    return _("%(who)s proved that the email domain %(domain)s is the organisation's.", who=who, domain=target), []
 
 
 # Targets -----------------------------------------------------------------------------------------------
@@ -460,10 +406,6 @@ def _unit_update(who, target, details) -> Said:
     return _("%(who)s changed the unit %(unit)s.", who=who, unit=target), changes
 
 
-def _unit_delete(who, target, details) -> Said:
-    return _("%(who)s deleted the unit %(unit)s.", who=who, unit=target), []
-
-
 def _headcount(who, target, details) -> Said:
     old, new = details.get("before") or [None, None], details["after"]
     changes = [_change(_("Eligible men in the organisation"), new[0], old[0], "before" in details),
@@ -483,6 +425,11 @@ def _import(who, target, details) -> Said:
 # Any other code ----------------------------------------------------------------------------------------
 
 
+def _sentence(message, target_as: str | None = None) -> Callable[[str, str, dict], Said]:
+    """An action said in one sentence, of who acted and (named ``target_as`` in it) its target, with no changes."""
+    return lambda who, target, details: (message % {"who": who, **({target_as: target} if target_as else {})}, [])
+
+
 def _unknown(who, target, details) -> Said:
     facts = [Change(_humanised(key), Value(_plain(value))) for key, value in details.items()]
     if target:
@@ -497,32 +444,34 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "branding.listed": _listed,
     "branding.ask_age": _ask_age,
     "branding.texts": _texts,
-    "branding.logo": _logo,
-    "branding.favicon": _favicon,
-    "branding.logo_removed": _logo_removed,
-    "branding.favicon_removed": _favicon_removed,
-    "branding.domain_added": _domain_added,
-    "branding.domain_removed": _domain_removed,
-    "branding.domain_verified": _domain_verified,
-    "export.commitments": _export_commitments,
-    "export.aggregates": _export_aggregates,
-    "export.audit_log": _export_audit_log,
+    "branding.logo": _sentence(_l("%(who)s uploaded a new logo.")),
+    "branding.favicon": _sentence(_l("%(who)s uploaded a new favicon.")),
+    "branding.logo_removed": _sentence(_l("%(who)s removed the logo.")),
+    "branding.favicon_removed": _sentence(_l("%(who)s removed the favicon.")),
+    "branding.domain_added": _sentence(_l("%(who)s added the domain %(domain)s."), "domain"),
+    "branding.domain_removed": _sentence(_l("%(who)s removed the domain %(domain)s."), "domain"),
+    "branding.domain_verified": _sentence(
+        _l("%(who)s proved that the domain %(domain)s is the organisation's."), "domain"),
+    "export.commitments": _sentence(_l("%(who)s downloaded the commitments (%(file)s)."), "file"),
+    "export.aggregates": _sentence(_l("%(who)s downloaded the counts (%(file)s)."), "file"),
+    "export.audit_log": _sentence(_l("%(who)s downloaded the audit log (%(file)s)."), "file"),
     "member.role": _member_role,
     "member.remove": _member_remove,
     "member.invite": _member_invite,
     "member.invitation_revoke": _invitation_revoke,
     "member.invitation_accept": _invitation_accept,
-    "member.own_download": _own_download,
-    "member.own_withdraw": _own_withdraw,
+    "member.own_download": _sentence(_l("%(email)s downloaded their own data."), "email"),
+    "member.own_withdraw": _sentence(_l("%(email)s withdrew their commitment."), "email"),
     "signup.email_confirmation": _email_confirmation,
     "sso.settings": _sso_settings,
-    "sso.domain_proven": _sso_domain_proven,
+    "sso.domain_proven": _sentence(
+        _l("%(who)s proved that the email domain %(domain)s is the organisation's."), "domain"),
     "target.create": _target_create,
     "target.update": _target_update,
     "target.delete": _target_delete,
     "unit.create": _unit_create,
     "unit.update": _unit_update,
-    "unit.delete": _unit_delete,
+    "unit.delete": _sentence(_l("%(who)s deleted the unit %(unit)s."), "unit"),
     "units.headcount": _headcount,
     "units.import": _import,
 }
