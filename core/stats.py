@@ -76,7 +76,12 @@ def global_stats() -> dict:
 
 
 def listed_partners() -> list[dict]:
-    """Active partner organisations that chose to be listed, with their counts, most men first."""
+    """Active partner organisations that chose to be listed, with their counts, most men first; cached for at
+    most a second (each partner's figures are a read of its own copy)."""
+    return current_app.extensions[_EXTENSION].partners()
+
+
+def _listed_partners() -> list[dict]:
     partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value, **maps.partner_figures(t)}
                 for t in site.tenant_site().listed()]
     return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
@@ -84,7 +89,7 @@ def listed_partners() -> list[dict]:
 
 def global_overview(leading: int = 10) -> dict:
     """What the global page shows: the counts, the leading countries by men, and the listed partners."""
-    stats = global_stats()
+    stats = site_stats(None)
     countries = sorted(stats["by_country"].items(), key=lambda item: (-item[1]["men"], -item[1]["total"], item[0]))
     return {**stats, "leading_countries": countries[:leading], "partners": listed_partners()}
 
@@ -102,6 +107,7 @@ class _Caches:
     stats: Callable[[int | None], dict]
     headline: Callable[[int | None], dict]
     map: Callable[..., dict]
+    partners: Callable[[], list[dict]]
 
 
 _EXTENSION = "core.stats"  # this module's own state in ``app.extensions``: each app's caches
@@ -137,8 +143,9 @@ def cache_seconds(app) -> float:
 
 
 def init_app(app) -> None:
-    """Keep each site's stats, totals and map for ``cache_seconds``."""
+    """Keep each site's stats, totals and map, and the listed partners, for ``cache_seconds``."""
     seconds = cache_seconds(app)
     app.extensions[_EXTENSION] = _Caches(stats=_single_flight(_compute, seconds),
                                          headline=_single_flight(_headline, seconds),
-                                         map=_single_flight(maps.site_map, seconds))
+                                         map=_single_flight(maps.site_map, seconds),
+                                         partners=_single_flight(_listed_partners, seconds))
