@@ -17,7 +17,7 @@ from core.rollup.release import release, unit_parents
 
 
 #: The shape of ``stats.json`` (docs/counting.md lists its fields); raised whenever a field changes or goes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Counts are promised within 2 seconds of a commitment: a second in this process's memory at most, and a second
 #: in a browser's or a proxy's cache (``max-age``).
 MAX_CACHE_SECONDS = 1.0
@@ -49,6 +49,7 @@ def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commit
         "fewer_than_k": {"by_country": by_country.rest_json(), "by_gender": by_gender.rest_json()},
         "updated_at": maps.iso_time(counts.updated_at),
         "released_at": maps.iso_time(counts.released_at),
+        "verified_released_at": maps.iso_time(counts.verified_released_at),
     }
 
 
@@ -68,9 +69,11 @@ def tenant_stats(tenant: site.Tenant) -> dict:
 
 def global_stats() -> dict:
     """The movement's counts across every tenant: people (each once, however many partners they committed at),
-    and the partners' commitments (countries under the threshold held back)."""
-    counts = steps.global_counts(("country", "gender", "tenant"), privacy.DEFAULT_K)
-    partners = counts.summed("tenant")
+    and the partners' commitments (countries under the threshold held back). The verified and unverified
+    commitments are the sums of every organisation's own copy (``steps.partner_copies``), as their own pages show
+    them."""
+    counts = steps.global_counts(("country", "gender"), privacy.DEFAULT_K)
+    partners = rollup.Figures(*map(sum, zip(rollup.NOTHING, *maps.partner_copies().values())))
     return _breakdowns(counts, privacy.DEFAULT_K, rollup.global_counts(("tenant",)).summed("tenant").total,
                        partners.verified, partners.total)
 

@@ -127,6 +127,8 @@ class ReleaseMark:
 
     number: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    # When the copy's verified figures were released: ``released_at``, or earlier where they were held (steps.py).
+    verified_released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
 class TenantRelease(TenantScoped, ReleaseMark, db.Model):

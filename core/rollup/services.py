@@ -198,6 +198,7 @@ class Counts:
     #: breakdowns move in steps.
     live_total: int | None = None
     released_at: datetime | None = None  # when that copy was released
+    verified_released_at: datetime | None = None  # when its verified figures were (the same copy or an earlier one)
 
     def dimension(self, name: str) -> dict[str, dict[str, int]]:
         """``{key: {"total", "men", "verified", "verified_men"}}`` for one dimension, leaving out keys that sum to

@@ -30,7 +30,7 @@ from core.snapshots import keys
 from core.snapshots.models import Snapshot
 
 #: The body's layout; raised whenever a field is added, renamed or given another meaning.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The figures every cell of a snapshot carries, as the tallies keep them (``Counts.dimension`` entries).
 FIGURES = ("total", "men", "verified")
 #: Snapshots per page of the public list.
@@ -79,18 +79,18 @@ def _released(dimension: dict[str, dict[str, int]], k: int) -> tuple[dict, dict 
     return cells, {**_summed(dimension[key] for key in held), "cells": breakdown.rest_cells}
 
 
-def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict]], *, day: date, taken_at: datetime,
+def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict]],
+                  unlisted: Iterable[Mapping[str, int]], *, day: date, taken_at: datetime,
                   previous_sha256: str | None, key_id: str, k: int = privacy.DEFAULT_K) -> dict:
-    """What a day's snapshot says, from one read of the global tallies (dimensions ``country``, ``day``, ``gender``
-    and ``tenant``) and the listed partners (id, slug, figures as their own pages show them: ``maps.partner_figures``):
-    every figure of ``FIGURES`` for the totals, by country and by gender (released under ``k``, as ``stats.json``),
-    by listed partner (the unlisted ones summed, from the movement's copy), and for the
+    """What a day's snapshot says, from one read of the global tallies (dimensions ``country``, ``day`` and
+    ``gender``), the listed partners (id, slug, figures as their own pages show them: ``maps.partner_figures``) and
+    the others' figures (their own copies, summed): every figure of ``FIGURES`` for the totals, by country and by
+    gender (released under ``k``, as ``stats.json``), by listed partner, for the unlisted ones together, and for the
     commitments made on ``day`` or later (``made_from_day``). The figures are the released copy's, as of its
     ``released_at``: ``made_from_release_day`` (the commitments made on that day or later) is what the drift
     check subtracts, since anyone made before that day and counted by then is in the copy."""
     by_country, country_rest = _released(counts.dimension("country"), k)
     by_gender, gender_rest = _released(counts.dimension("gender"), k)
-    per_tenant = counts.dimension("tenant")
     listed = {str(tenant_id): (slug, figures) for tenant_id, slug, figures in partners}
     return {
         "schema": SCHEMA_VERSION,
@@ -104,10 +104,11 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict
         "by_gender": by_gender,
         "fewer_than_k": {"by_country": country_rest, "by_gender": gender_rest},
         "by_partner": {slug: _figures(figures) for slug, figures in listed.values()},
-        "unlisted_partners": _summed(figures for tenant_id, figures in per_tenant.items() if tenant_id not in listed),
+        "unlisted_partners": _summed(unlisted),
         "made_from_day": _summed(figures for key, figures in counts.dimension("day").items()
                                  if key >= day.isoformat()),
         "released_at": iso_time(counts.released_at) if counts.released_at else None,
+        "verified_released_at": iso_time(counts.verified_released_at) if counts.verified_released_at else None,
         "made_from_release_day": _summed(figures for key, figures in counts.dimension("day").items()
                                          if key >= _cut(counts.released_at).isoformat()),
     }
@@ -141,9 +142,15 @@ def take(day: date | None = None, now: datetime | None = None) -> tuple[Snapshot
     key_id = keys.publish(private_key.public_key())
     # The released copy (as the pages show it): one state for every figure, and no day's snapshot a step apart
     # from the pages.
-    counts = steps.global_counts(("country", "day", "tenant"), privacy.DEFAULT_K)
-    partners = [(tenant.id, tenant.slug, maps.partner_figures(tenant)) for tenant in site.tenant_site().listed()]
-    body = canonical(snapshot_body(counts, partners, day=day, taken_at=now, key_id=key_id,
+    counts = steps.global_counts(("country", "day"), privacy.DEFAULT_K)
+    # Every organisation's figures as its own pages show them, each copy stepped first (as a page view would):
+    # the listed ones named, the others only summed.
+    listed = {tenant.id for tenant in site.tenant_site().listed()}
+    figures = [(tenant.id, tenant.slug, maps.partner_figures(tenant))
+               for tenant in site.tenant_site().organisations()]
+    partners = [entry for entry in figures if entry[0] in listed]
+    unlisted = [entry[2] for entry in figures if entry[0] not in listed]
+    body = canonical(snapshot_body(counts, partners, unlisted, day=day, taken_at=now, key_id=key_id,
                                    previous_sha256=sha256(last.body.encode("utf-8")) if last else None))
     added = db.session.execute(insert(Snapshot).values(
         day=day, body=body.decode("utf-8"), sha256=sha256(body),

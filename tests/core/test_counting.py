@@ -50,7 +50,7 @@ def test_stats_json_names_its_schema_and_where_its_figures_are_defined(client, m
     make_tenant("acme")
     for base_url in (host(), host("acme")):
         body = client.get("/stats.json", base_url=base_url).get_json()
-        assert body["schema_version"] == 3
+        assert body["schema_version"] == 4
         assert body["definitions"] == f"{base_url}/counting", "absolute, on the same host"
         assert client.get(body["definitions"]).status_code == 200
 

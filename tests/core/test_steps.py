@@ -75,7 +75,7 @@ def _moved_figures(before: dict, after: dict, figures: tuple[str, ...]) -> bool:
 def test_no_two_readings_differ_by_fewer_than_k_people(db, make_tenant, make_unit, script):
     acme = make_tenant(privacy_k=K, email_confirmation=EmailConfirmation.OPTIONAL)
     unit = make_unit(acme)
-    readings = []  # (the copy read, the ground truth when that copy was taken)
+    readings = []  # (the copy read, the ground truth when it was taken, and when its verified figures were)
     truth_at_copy = {None: {}}  # never released: an empty copy
     for action, who, gender, country, with_unit in script:
         email = f"person{who}@example.org"
@@ -98,27 +98,32 @@ def test_no_two_readings_differ_by_fewer_than_k_people(db, make_tenant, make_uni
             if counts.released_at not in truth_at_copy:
                 truth_at_copy[counts.released_at] = truth  # the copy was taken by this very reading
             assert counts.total == len(truth), "the total is live: it moves by one"
-            readings.append((copy, truth_at_copy[counts.released_at], counts.released_at))
+            readings.append((copy, truth_at_copy[counts.released_at], truth_at_copy[counts.verified_released_at],
+                             counts.released_at))
             live = rollup.tenant_counts(DIMENSIONS).by_key
             in_gender = max(steps.moved(dict(_gender_cells(live)), dict(_gender_cells(copy)), figure)
                             for figure in ("total", "verified"))
             judged = [dimension for dimension in DIMENSIONS if any(key[0] == dimension for key in copy)]
-            assert not (steps.ready(live, copy, K, dimensions=judged) and in_gender >= K), (
+            assert not (steps.step(live, copy, K, dimensions=judged) is not None and in_gender >= K), (
                 "a copy that k people's moves in the gender cells make ready is replaced when read")
 
-    for (before, truth_before, released), (after, truth_after, _) in zip(readings, readings[1:]):
+    for (before, truth_before, verified_before, released), (after, truth_after, verified_after, _) in zip(
+            readings, readings[1:]):
         if released is None:  # nothing released before: the first copy has none to be compared with
             continue
         if _moved_figures(before, after, ("total", "men")):
             assert _changed(truth_before, truth_after, verified=False) >= K, (
                 "a breakdown of everyone moved between two readings over fewer than k people's changes")
         if _moved_figures(before, after, ("verified", "verified_men")):
-            assert _changed(truth_before, truth_after, verified=True) >= K, (
+            assert _changed(verified_before, verified_after, verified=True) >= K, (
                 "a verified count moved between two readings over fewer than k people's changes")
-    for copy, truth, _ in readings:
+    for copy, truth, _, _ in readings:
         # Every copy is a true state of the tallies (no noise, nothing invented): the men in it, for one.
         men = sum(1 for facts in truth.values() if facts[0] is Gender.MAN)
         assert copy.get(("gender", "man"), rollup.NOTHING).total == men
+        for key, figures in copy.items():  # and its verified figures, even held, fit in their cells
+            assert figures.verified <= figures.total and figures.verified_men <= figures.men, key
+            assert figures.men - figures.verified_men <= figures.total - figures.verified, key
 
 
 def test_the_men_move_only_once_k_people_have_come(client, db, make_tenant, make_commitment):
@@ -211,3 +216,65 @@ def test_one_person_leaving_many_partners_does_not_make_up_k_people(client, db, 
             db.session.commit()
     held = client.get("/stats.json", base_url=host()).get_json()
     assert held["released_at"] == released["released_at"], "one person came: no step"
+
+
+@pytest.mark.parametrize("site", ["a partner's", "the movement's"])
+def test_a_confirmation_waiting_for_its_k_does_not_hold_everyone_back(client, db, make_tenant, make_commitment, site):
+    """A partner that asks no confirmation, where one person now and then signs in through single sign-on: the
+    verified counts have moved by one, and however many others come, everyone's breakdowns must still step (the
+    verified ones staying as they were until they too have moved by k). On the movement's site, on PostgreSQL,
+    release_global_tallies() decides."""
+    k, address = (K, host("acme")) if site == "a partner's" else (privacy.DEFAULT_K, host())
+    acme = make_tenant("acme", privacy_k=k, email_confirmation=EmailConfirmation.OFF)
+    for _ in range(k):
+        make_commitment(acme, country="FR", source=Source.SSO, verified=True)
+    first = client.get("/stats.json", base_url=address).get_json()
+    assert first["verified"]["men"] == k and first["verified_released_at"] == first["released_at"]
+    make_commitment(acme, country="FR", source=Source.SSO, verified=True)  # one verified person: held
+    for _ in range(k):
+        make_commitment(acme, country="KE")
+    stepped = client.get("/stats.json", base_url=address).get_json()
+    assert stepped["by_country"]["KE"]["total"] == k, "k people came: everyone's breakdowns step"
+    assert stepped["by_country"]["FR"] == {"total": k + 1, "men": k + 1, "verified": k}, (
+        "the one newly verified person is not shown as verified")
+    assert (stepped["verified"]["men"], stepped["unverified"]["men"]) == (k, k + 1)
+    assert stepped["released_at"] > first["released_at"]
+    assert stepped["verified_released_at"] == first["released_at"], "the verified figures say when they are of"
+    for _ in range(k - 1):
+        make_commitment(acme, country="BR", source=Source.SSO, verified=True)
+    assert client.get("/stats.json", base_url=address).get_json()["released_at"] == stepped["released_at"], (
+        "k verified people moved, but everyone's counts by k - 1: no step")
+    make_commitment(acme, country="BR")
+    caught_up = client.get("/stats.json", base_url=address).get_json()
+    assert caught_up["verified"]["men"] == 2 * k, "k verified people moved: the verified figures step too"
+    assert caught_up["verified_released_at"] == caught_up["released_at"]
+
+
+def test_the_movements_verified_commitments_are_the_partners_own_figures_added_up(client, db, make_tenant,
+                                                                                 make_commitment):
+    """Were the movement's verified commitments taken from its own copy, which steps when k people confirmed
+    anywhere, set beside the partners' own figures (each stepping on its own) they would show the one person who
+    confirmed at Acme since Acme's last step."""
+    acme = make_tenant("acme", privacy_k=K, email_confirmation=EmailConfirmation.OPTIONAL)
+    north = make_tenant("northfield", privacy_k=K, email_confirmation=EmailConfirmation.OPTIONAL)
+    acme_people = [f"acme{n}@example.org" for n in range(2 * K)]
+    north_people = [f"north{n}@example.org" for n in range(2 * privacy.DEFAULT_K)]
+    for email in acme_people:
+        make_commitment(acme, email=email)
+    for email in north_people:
+        make_commitment(north, email=email, country="KE")
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["verified"]["commitments"] == 0
+    for tenant, emails in ((acme, acme_people[:1]), (north, north_people[:privacy.DEFAULT_K])):
+        with tenant_context(tenant):
+            for email in emails:
+                signups.confirm(_commitment(db, email))
+            db.session.commit()
+    acme_stats = client.get("/stats.json", base_url=host("acme")).get_json()
+    north_stats = client.get("/stats.json", base_url=host("northfield")).get_json()
+    assert (acme_stats["verified"]["commitments"], north_stats["verified"]["commitments"]) == (
+        0, privacy.DEFAULT_K), "Acme's one confirmation waits for its k; Northfield's step"
+    movement = client.get("/stats.json", base_url=host()).get_json()
+    assert movement["verified"]["people"] == privacy.DEFAULT_K + 1, "the movement's own copy stepped"
+    assert movement["verified"]["commitments"] == privacy.DEFAULT_K, (
+        "the movement's verified commitments add up the partners' own figures, not its own copy's")
+    assert movement["unverified"]["commitments"] == 2 * K + privacy.DEFAULT_K
