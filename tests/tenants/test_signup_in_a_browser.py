@@ -52,7 +52,8 @@ def test_arabic_reads_right_to_left(page, make_tenant):
     page.goto(url(page, "acme", "/?lang=ar"))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     brand = page.locator(".brand").bounding_box()
-    assert brand["x"] > 390 / 2, "the organisation's name starts on the right"
+    assert brand["x"] + brand["width"] > 390 - 30, "the organisation's name starts on the right"
+    assert page.locator(".languages summary").bounding_box()["x"] < 390 / 2, "the languages at the end, on the left"
     expect(page.locator("button[type=submit]")).to_have_text("أتعهّد")
 
 
