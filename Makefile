@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi
 
-.PHONY: run test bench install translations messages lock clean
+.PHONY: run test bench screenshots install translations messages lock clean
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,19 @@ run: install
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL instead
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## screenshots: the main pages at 390 and 1280 px, in English and Arabic, as PNG files in build/screenshots/
+## (a database of their own with the demo loaded; the portal's dashboard too where Node runs the demo sign-in)
+screenshots: export PEOPLE_PEPPER ?= demo-only-people-pepper-not-for-production
+screenshots: export DATABASE_URL = sqlite:///$(CURDIR)/build/screenshots/demo.sqlite3
+screenshots: export PORT = 5090
+screenshots: export DEMO_IDP_PORT = 5091
+screenshots: install
+	@rm -rf build/screenshots && mkdir -p build/screenshots instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask tenants ensure-movement
+	$(BIN)/flask tenants load-demo
+	PYTHONPATH=. $(BIN)/python scripts/demo_idp.py $(BIN)/python scripts/screenshots.py
 
 ## bench: the load benchmarks as in production (needs PostgreSQL, pgbench and Redis; about 20 minutes)
 bench: install
