@@ -14,7 +14,7 @@ from core.extensions import db
 from core.rollup import recount
 from tenants import views
 from tenants.models import Commitment, MapVisibility, Tenant, TenantKind, TenantStatus, Unit
-from tenants.services import hosts, movement, public, registry
+from tenants.services import hosts, public, registry
 from tenants.sso.forms import DiscoveryForm
 
 
@@ -62,7 +62,7 @@ def init_app(app) -> None:
         listed=_listed,
         discovery_form=DiscoveryForm,
         individual_signup=_individual_signup,
-        movement=movement.find,
+        movement=hosts.remembered_movement,
         organisations=lambda: db.session.scalars(select(Tenant).order_by(Tenant.id)),
     ))
     recount.count_commitments_from(app, recount.Commitments(

@@ -76,16 +76,20 @@ def test_a_scanner_opening_the_link_confirms_nothing_and_the_button_confirms_onc
     assert confirmed.status_code == 303
     assert "Your commitment is confirmed" in client.get(confirmed.location, base_url=ACME).get_data(as_text=True)
     assert stats(client)["verified"]["people"] == 0, "one confirmation alone waits for the next step: it names Sam"
-    others(make_commitment, acme, K)  # K more people, unverified: no step while the verified moved by one only
+    others(make_commitment, acme, K)  # K more people, unverified: everyone's figures step, the verified ones wait
     counts = stats(client)
-    assert (counts["people"], counts["men"], counts["verified"]["people"]) == (2 * K, K, 0)
+    assert (counts["people"], counts["men"], counts["verified"]["people"]) == (2 * K, 2 * K, 0)
+    assert counts["verified_released_at"] < counts["released_at"]
     others(make_commitment, acme, K - 1, source=Source.SSO, verified=True)  # with Sam, K verified since
     counts = stats(client)
+    assert (counts["men"], counts["verified"]["people"]) == (2 * K, 0), "everyone's moved by K - 1: no step"
+    others(make_commitment, acme, 1)
+    counts = stats(client)
     assert (counts["people"], counts["verified"], counts["unverified"]) == (
-        3 * K - 1, {"people": K, "men": K, "commitments": K}, {"people": 2 * K - 1, "men": 2 * K - 1,
-                                                              "commitments": 2 * K - 1})
-    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 14 people: past the global k
-    assert (global_counts["people"], global_counts["verified"]["people"]) == (3 * K - 1, K)  # its first step
+        3 * K, {"people": K, "men": K, "commitments": K}, {"people": 2 * K, "men": 2 * K, "commitments": 2 * K})
+    assert counts["verified_released_at"] == counts["released_at"]
+    global_counts = client.get("/stats.json", base_url=host()).get_json()  # 15 people: past the global k
+    assert (global_counts["people"], global_counts["verified"]["people"]) == (3 * K, K)  # its first step
 
     again = press(client, path)
     assert again.status_code == 410 and "confirmed already" in again.get_data(as_text=True)
