@@ -59,15 +59,6 @@ def partner_figures(tenant: site.Tenant) -> dict[str, int]:
             "verified_men": counts.verified_men}
 
 
-def partner_copies() -> dict[int, rollup.Figures]:
-    """Every organisation's figures as its own copy has them, by tenant id (``steps.partner_copies``), for the
-    movement's sums over partners. The movement's own copy is stepped here first: its pages show everyone's
-    counts, so nothing else reads it."""
-    if (movement := site.tenant_site().movement()) is not None:
-        partner_figures(movement)
-    return steps.partner_copies()
-
-
 def headline(counts: rollup.Counts) -> dict:
     """The totals every count, map and live answer carries: people, men, when they last changed, a version."""
     return {"total": counts.total, "men": counts.men, "updated_at": iso_time(counts.updated_at),

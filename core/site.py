@@ -35,8 +35,6 @@ class TenantSite:
     listed: Callable[[], Iterable[Tenant]]  # the partners on the global page: ``id``, ``slug``, ``name``, ``kind``
     discovery_form: Callable[[], Any]  # "sign in with your organisation", on the global page
     individual_signup: Callable[[], str | None]  # the global page's way in for anyone (None: not open)
-    movement: Callable[[], Tenant | None]  # the built-in organisation anyone may commit at (None: not made yet)
-    organisations: Callable[[], Iterable[Tenant]]  # every one the movement counts: any status, the movement too
 
 
 _EXTENSION = "core.site"  # this module's own state in ``app.extensions``

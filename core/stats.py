@@ -23,16 +23,18 @@ SCHEMA_VERSION = 4
 MAX_CACHE_SECONDS = 1.0
 
 
-def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commitments: int,
-                released_commitments: int) -> dict:
+def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commitments: int | None,
+                released_commitments: int | None) -> dict:
     """The figures both sites' ``stats.json`` share. ``total`` and ``men`` are people (on a tenant's site, where
-    each person commits once, as many as its ``commitments``); ``verified`` and ``unverified`` split each figure.
-    ``total``, ``people`` and ``commitments`` are live; everything else is the site's released copy, which moves
-    in steps of k people (``core/rollup/steps.py``)."""
+    each person commits once, as many as its ``commitments``); ``verified`` and ``unverified`` split each figure
+    (the commitments only on a tenant's site: None on the global one). ``total``, ``people`` and ``commitments``
+    are live; everything else is the site's released copy, which moves in steps of k people
+    (``core/rollup/steps.py``)."""
     released = counts.summed("gender")
     countries = counts.dimension("country")
     by_country = release(countries, k)
     by_gender = release(counts.dimension("gender"), k)
+    unverified_commitments = None if released_commitments is None else released_commitments - verified_commitments
     return {
         "total": counts.total,
         "men": counts.men,
@@ -40,7 +42,7 @@ def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commit
         "commitments": commitments,
         "verified": {"people": released.verified, "men": counts.verified_men, "commitments": verified_commitments},
         "unverified": {"people": released.total - released.verified, "men": counts.men - counts.verified_men,
-                       "commitments": released_commitments - verified_commitments},
+                       "commitments": unverified_commitments},
         "k": k,
         # A country's cell is shown as counted (never merged), so its own verified figure goes with it.
         "by_country": {key: {**cell, "verified": countries[key]["verified"]}
@@ -69,13 +71,13 @@ def tenant_stats(tenant: site.Tenant) -> dict:
 
 def global_stats() -> dict:
     """The movement's counts across every tenant: people (each once, however many partners they committed at),
-    and the partners' commitments (countries under the threshold held back). The verified and unverified
-    commitments are the sums of every organisation's own copy (``steps.partner_copies``), as their own pages show
-    them."""
+    and the partners' commitments, live (countries under the threshold held back). The commitments are not split
+    into verified and unverified here: each partner's split steps with its own copy, and the movement's copy at
+    other moments, so any such split set beside the partners' own pages or the movement's people would single
+    out whoever changed in between."""
     counts = steps.global_counts(("country", "gender"), privacy.DEFAULT_K)
-    partners = rollup.Figures(*map(sum, zip(rollup.NOTHING, *maps.partner_copies().values())))
     return _breakdowns(counts, privacy.DEFAULT_K, rollup.global_counts(("tenant",)).summed("tenant").total,
-                       partners.verified, partners.total)
+                       None, None)
 
 
 def listed_partners() -> list[dict]:

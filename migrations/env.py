@@ -56,8 +56,7 @@ APP_ROLE_PRIVILEGES = {
     # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
     "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},
 }
-APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies", "release_global_tallies",
-                      "released_partner_figures")
+APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies", "release_global_tallies")
 
 
 def _grant_app_role(connection) -> None:

@@ -62,8 +62,6 @@ def init_app(app) -> None:
         listed=_listed,
         discovery_form=DiscoveryForm,
         individual_signup=_individual_signup,
-        movement=hosts.remembered_movement,
-        organisations=lambda: db.session.scalars(select(Tenant).order_by(Tenant.id)),
     ))
     recount.count_commitments_from(app, recount.Commitments(
         table=Commitment.__table__, tenants=_every_tenant, counted=_counted_commitments))

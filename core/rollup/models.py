@@ -106,6 +106,10 @@ class ReleasedFigures:
     men: Mapped[int] = mapped_column(Integer)
     verified: Mapped[int] = mapped_column(Integer)
     verified_men: Mapped[int] = mapped_column(Integer)
+    # The verified figures as released, before being brought within a cell people have left since
+    # (``steps.fitted``): what the next step is measured against.
+    released_verified: Mapped[int] = mapped_column(Integer)
+    released_verified_men: Mapped[int] = mapped_column(Integer)
 
 
 class TenantReleasedTally(TenantScoped, ReleasedFigures, db.Model):

@@ -5,10 +5,10 @@ one person changed: their gender, country, unit, source, day, whether they confi
 breakdowns from a *released copy* of its tallies, and the copy is replaced only once its figures may move
 (``step``): the counts of everyone and the verified counts are measured apart (a confirmation moves only the
 second), and each has either not moved at all or moved by at least k people. ``moved`` measures a figure as
-the largest, over the dimensions that count a person at most once (``_Site.measured``: every one of a
-partner's, and the movement's but its commitments by partner), of its cells' summed moves: so no sum is more
-than the people who moved, and a move that cancels out in one dimension (a man arriving in one country as
-another leaves another) still shows in another. All of a site's
+the largest, over the dimensions the copy holds (each counts a person at most once: every one of a partner's;
+the movement's people by country, day and gender, not its commitments by partner), of its cells' summed moves:
+so no sum is more than the people who moved, and a move that cancels out in one dimension (a man arriving in
+one country as another leaves another) still shows in another. All of a site's
 breakdowns step together, so no two of them can be played against each other either. What moves by one is the
 site's total of people (``Counts.total``), which is what "totals may move by one" allows: it says that someone
 came or went, not who.
@@ -16,7 +16,9 @@ came or went, not who.
 Everyone's counts are never held back by the verified ones: when everyone's moved by k while the verified moved
 by fewer (someone signed in through single sign-on at a partner that asks no confirmation, and nobody since),
 the copy takes everyone's figures and keeps its verified ones as they were released (``Counts.verified_released_at``
-says when), until those have moved by k in turn.
+says when), until those have moved by k in turn. Where verified people have since left a cell, its held figures
+are shown brought within it (``fitted``, from figures already public) while the copy keeps them as released, so
+that the next verified step is measured from what was released, not from what was fitted.
 
 The copy is taken when it is read (any page, map or file of the site), in the reader's transaction, so sign-ups
 pay nothing for it. Two readers taking one at once: only the one whose ``number`` is still current replaces it;
@@ -29,8 +31,10 @@ form would show a newer one, a person apart.
 Limits, on purpose: a step is k changes of *anyone*, so someone who adds k - 1 people of their own between two
 releases learns the one other (as with any k threshold: sign-up limits and invalidation are the defence). The
 movement's copy and each partner's step at different moments, so a partner's figures are shown from its own
-copy wherever they appear (``maps.partner_figures``), and the movement's sums over partners are sums of the
-partners' own copies (``partner_copies``), never its own copy's breakdown by partner.
+copy wherever they appear (``maps.partner_figures``), and nothing sums partners' stepped figures on the global
+site (its commitments are live, and not split into verified and unverified). The movement's figures and a
+partner's own are still two schedules over people they share: where one partner holds nearly all of a group, its
+page and the movement's, each read once, can differ by fewer than k of that group's people (docs/counting.md).
 """
 
 from __future__ import annotations
@@ -57,15 +61,13 @@ class _Site:
     tallies: type
     copy: type
     mark: type
-    dimensions: tuple[str, ...]
-    measured: tuple[str, ...]  # the dimensions that count people, each at most once: what a step is measured on
+    dimensions: tuple[str, ...]  # what the copy holds: dimensions that count people, each at most once
 
 
-_TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TENANT_DIMENSIONS,
-                services.ALL_TENANT_DIMENSIONS)
-# Not the movement's ``tenant`` dimension: it counts commitments, and one person at n partners moves it by n.
-_GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, services.ALL_GLOBAL_DIMENSIONS,
-                ("country", "day", "gender"))
+_TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TENANT_DIMENSIONS)
+# Not the movement's ``tenant`` dimension: it counts commitments (one person at n partners moves it by n), and each
+# partner's figures are shown from the partner's own copy.
+_GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, ("country", "day", "gender"))
 
 
 def tenant_counts(dimensions: Iterable[str], k: int) -> Counts:
@@ -76,15 +78,6 @@ def tenant_counts(dimensions: Iterable[str], k: int) -> Counts:
 def global_counts(dimensions: Iterable[str], k: int) -> Counts:
     """The movement's breakdowns as released, and its live total of people."""
     return _released(_GLOBAL, dimensions, k)
-
-
-def partner_copies() -> dict[int, Figures]:
-    """Every organisation's figures as its released copy has them (its gender cells summed), by tenant id: what
-    the movement's sums over partners add up, so that no such sum is a step apart from the partners' own pages.
-    Read as stored: a copy steps when its own site is read."""
-    statement = _PARTNER_COPIES_POSTGRESQL if db.session.get_bind().dialect.name == "postgresql" else \
-        _PARTNER_COPIES_SQLITE
-    return {int(tenant_id): Figures(*map(int, figures)) for tenant_id, *figures in db.session.execute(statement)}
 
 
 def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str,
@@ -102,64 +95,77 @@ def moved(live: dict[Key, Figures], copy: dict[Key, Figures], figure: str,
 
 
 class Step(NamedTuple):
-    """What replaces a site's copy: ``figures``, and whether their verified figures are new (else held as they
-    were released: ``figures`` has the live counts of everyone and the copy's verified ones)."""
+    """What replaces a site's copy: each key's figures as shown, and as released (what the next step is measured
+    against); and whether the verified figures are new."""
 
-    figures: dict[Key, Figures]
+    shown: dict[Key, Figures]
+    released: dict[Key, Figures]
     verified: bool
 
 
 def step(live: dict[Key, Figures], copy: dict[Key, Figures], k: int, first: bool = False,
          dimensions: Iterable[str] | None = None) -> Step | None:
-    """What may replace the copy, measured over ``dimensions`` (all when None), or None while nothing may.
+    """What may replace the copy (``copy``: as released), measured over ``dimensions`` (all when None), or None
+    while nothing may.
 
     Everyone's counts and the verified counts each either did not move or moved by k (something moved): the live
-    tallies. Everyone's moved by k, the verified ones by fewer: the live tallies with the verified figures held
-    as the copy has them, so that confirmations waiting for their k do not hold back everyone else's step; only
-    where each held figure still fits in its cell (no more verified than counted, no more unverified men than
-    unverified people), or not at all. The ``first`` release has no copy before it to be compared with: k people
-    are enough, however many confirmed."""
+    tallies. Everyone's moved by k, the verified ones by fewer: everyone's figures live, the verified ones held as
+    released, so that confirmations waiting for their k do not hold back everyone else's step (``_held``). The
+    ``first`` release has no copy before it to be compared with: k people are enough, however many confirmed."""
     moved_total, moved_verified = moved(live, copy, "total", dimensions), moved(live, copy, "verified", dimensions)
     if first:
-        return Step(live, True) if moved_total >= k else None
+        return Step(live, live, True) if moved_total >= k else None
     if 0 < moved_total < k:
         return None
     if moved_verified == 0 or moved_verified >= k:
-        return Step(live, True) if moved_total or moved_verified else None
+        return Step(live, live, True) if moved_total or moved_verified else None
     if moved_total == 0:
         return None
-    held = _held(live, copy)
-    return Step(held, False) if held is not None else None
+    return _held(live, copy, dimensions)
 
 
-def _held(live: dict[Key, Figures], copy: dict[Key, Figures]) -> dict[Key, Figures] | None:
-    """``live`` with each key's verified figures as ``copy`` has them, or None where one no longer fits."""
-    held = {}
+def _held(live: dict[Key, Figures], copy: dict[Key, Figures], dimensions: Iterable[str] | None) -> Step:
+    """Everyone's figures from ``live``, the verified ones as ``copy`` released them, over ``dimensions`` only (a
+    dimension the copy does not have yet waits for a whole step: from nothing, its verified figures would be
+    new). Where a held figure no longer fits its cell (verified people have left it), the figure shown is brought
+    within the cell, from figures both already public (``fitted``); the next step is still measured against the
+    figures as released, kept beside it."""
+    judged = None if dimensions is None else set(dimensions)
+    shown, released = {}, {}
     for key in live.keys() | copy.keys():
+        if judged is not None and key[0] not in judged:
+            continue
         now, then = live.get(key, services.NOTHING), copy.get(key, services.NOTHING)
-        figures = Figures(now.total, now.men, then.verified, then.verified_men)
-        if figures.verified > figures.total or figures.verified_men > figures.men or (
-                figures.men - figures.verified_men > figures.total - figures.verified):
-            return None
-        held[key] = figures
-    return held
+        if now.total or then.verified:
+            released[key] = Figures(now.total, now.men, then.verified, then.verified_men)
+            shown[key] = fitted(released[key])
+    return Step(shown, released, False)
+
+
+def fitted(figures: Figures) -> Figures:
+    """Figures whose verified ones were held while everyone's moved on, brought within their cell: no more
+    verified people than people, verified men between what the cell's men and unverified people allow."""
+    verified = min(figures.verified, figures.total)
+    verified_men = min(max(figures.verified_men, figures.men + verified - figures.total, 0), verified, figures.men)
+    return Figures(figures.total, figures.men, verified, verified_men)
 
 
 def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
     wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and a first look at what moved
     mark = db.session.scalars(select(site.mark)).one_or_none()
-    copy = _copy(site, wanted)
+    copy, as_released = _copy(site, wanted)
     live = services.read(site.tallies, ("gender",))
     # Only once the gender cells show k people's moves is everything read: then the whole copy is judged.
-    by_gender = {key: figures for key, figures in copy.items() if key[0] == "gender"}
+    by_gender = {key: figures for key, figures in as_released.items() if key[0] == "gender"}
     if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
-        fresh, whole = services.read(site.tallies, site.dimensions), _copy(site, set(site.dimensions))
+        fresh, (_, whole) = services.read(site.tallies, site.dimensions), _copy(site, set(site.dimensions))
         # A dimension the copy has nothing of (one added since, as ``unit_day``) is judged from the next copy on:
-        # compared with nothing, its every cell would look moved.
-        judged = site.measured if mark is None else [d for d in site.measured if any(key[0] == d for key in whole)]
+        # compared with nothing, its every cell would look moved. An empty copy (everyone gone) is judged whole.
+        judged = site.dimensions if mark is None or not whole else [
+            d for d in site.dimensions if any(key[0] == d for key in whole)]
         taken = step(fresh.by_key, whole, k, first=mark is None, dimensions=judged)
         if taken is not None and _take(site, mark, taken):
-            copy = _copy(site, wanted)
+            copy, _ = _copy(site, wanted)
             mark = db.session.scalars(select(site.mark).execution_options(populate_existing=True)).one()
     return Counts(copy, live.updated_at, live_total=live.total,
                   released_at=services.as_utc(mark.released_at) if mark is not None else None,
@@ -170,11 +176,17 @@ def _may_release() -> bool:
     return not has_request_context() or request.method in ("GET", "HEAD")
 
 
-def _copy(site: _Site, dimensions: set[str]) -> dict[Key, Figures]:
+def _copy(site: _Site, dimensions: set[str]) -> tuple[dict[Key, Figures], dict[Key, Figures]]:
+    """The copy's figures in ``dimensions``, as shown and as released (verified figures before any ``fitted``)."""
     model = site.copy
-    rows = db.session.execute(select(model.dimension, model.key, model.total, model.men, model.verified,
-                                     model.verified_men).where(model.dimension.in_(sorted(dimensions))))
-    return {(dimension, key): Figures(*figures) for dimension, key, *figures in rows}
+    rows = db.session.execute(select(
+        model.dimension, model.key, model.total, model.men, model.verified, model.verified_men,
+        model.released_verified, model.released_verified_men).where(model.dimension.in_(sorted(dimensions))))
+    shown, released = {}, {}
+    for dimension, key, total, men, verified, verified_men, released_verified, released_verified_men in rows:
+        shown[dimension, key] = Figures(total, men, verified, verified_men)
+        released[dimension, key] = Figures(total, men, released_verified, released_verified_men)
+    return shown, released
 
 
 def _take(site: _Site, mark, taken: Step) -> bool:
@@ -200,8 +212,9 @@ def _take(site: _Site, mark, taken: Step) -> bool:
     if not won:
         return False
     db.session.execute(delete(site.copy).execution_options(synchronize_session=False))
-    rows = [{**owner, "dimension": dimension, "key": key, **figures._asdict()}
-            for (dimension, key), figures in taken.figures.items() if figures.total]
+    rows = [{**owner, "dimension": dimension, "key": key, **taken.shown[dimension, key]._asdict(),
+             "released_verified": figures.verified, "released_verified_men": figures.verified_men}
+            for (dimension, key), figures in taken.released.items() if figures.total or figures.verified]
     if rows:
         db.session.execute(insert(site.copy), rows)
     return True
@@ -210,10 +223,3 @@ def _take(site: _Site, mark, taken: Step) -> bool:
 # Reviewed: no tenant table; the function reads only the global tallies and writes the movement's copy.
 _RELEASE_GLOBAL = reviewed_sql("SELECT release_global_tallies(:expected)").bindparams(
     bindparam("expected", type_=Integer))
-# Reviewed: every tenant's released copy, summed per tenant (figures each tenant's own pages show). PostgreSQL:
-# released_partner_figures() (migration 0022) reads each tenant's copy as that tenant, under row-level security.
-_PARTNER_COPIES_SQLITE = reviewed_sql("""
-    SELECT tenant_id, sum(total), sum(men), sum(verified), sum(verified_men) FROM tenant_released_tallies
-    WHERE dimension = 'gender' GROUP BY tenant_id""")
-_PARTNER_COPIES_POSTGRESQL = reviewed_sql(
-    "SELECT tenant_id, total, men, verified, verified_men FROM released_partner_figures()")

@@ -79,14 +79,13 @@ def _released(dimension: dict[str, dict[str, int]], k: int) -> tuple[dict, dict 
     return cells, {**_summed(dimension[key] for key in held), "cells": breakdown.rest_cells}
 
 
-def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict]],
-                  unlisted: Iterable[Mapping[str, int]], *, day: date, taken_at: datetime,
-                  previous_sha256: str | None, key_id: str, k: int = privacy.DEFAULT_K) -> dict:
+def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict]], unlisted: int, *, day: date,
+                  taken_at: datetime, previous_sha256: str | None, key_id: str, k: int = privacy.DEFAULT_K) -> dict:
     """What a day's snapshot says, from one read of the global tallies (dimensions ``country``, ``day`` and
     ``gender``), the listed partners (id, slug, figures as their own pages show them: ``maps.partner_figures``) and
-    the others' figures (their own copies, summed): every figure of ``FIGURES`` for the totals, by country and by
-    gender (released under ``k``, as ``stats.json``), by listed partner, for the unlisted ones together, and for the
-    commitments made on ``day`` or later (``made_from_day``). The figures are the released copy's, as of its
+    the other organisations' commitments (live, summed): every figure of ``FIGURES`` for the totals, by country and
+    by gender (released under ``k``, as ``stats.json``) and by listed partner, the unlisted ones' commitments, and
+    for the commitments made on ``day`` or later (``made_from_day``). The figures are the released copy's, as of its
     ``released_at``: ``made_from_release_day`` (the commitments made on that day or later) is what the drift
     check subtracts, since anyone made before that day and counted by then is in the copy."""
     by_country, country_rest = _released(counts.dimension("country"), k)
@@ -104,7 +103,7 @@ def snapshot_body(counts: rollup.Counts, partners: Iterable[tuple[int, str, dict
         "by_gender": by_gender,
         "fewer_than_k": {"by_country": country_rest, "by_gender": gender_rest},
         "by_partner": {slug: _figures(figures) for slug, figures in listed.values()},
-        "unlisted_partners": _summed(unlisted),
+        "unlisted_partners": {"total": unlisted},
         "made_from_day": _summed(figures for key, figures in counts.dimension("day").items()
                                  if key >= day.isoformat()),
         "released_at": iso_time(counts.released_at) if counts.released_at else None,
@@ -143,13 +142,12 @@ def take(day: date | None = None, now: datetime | None = None) -> tuple[Snapshot
     # The released copy (as the pages show it): one state for every figure, and no day's snapshot a step apart
     # from the pages.
     counts = steps.global_counts(("country", "day"), privacy.DEFAULT_K)
-    # Every organisation's figures as its own pages show them, each copy stepped first (as a page view would):
-    # the listed ones named, the others only summed.
-    listed = {tenant.id for tenant in site.tenant_site().listed()}
-    figures = [(tenant.id, tenant.slug, maps.partner_figures(tenant))
-               for tenant in site.tenant_site().organisations()]
-    partners = [entry for entry in figures if entry[0] in listed]
-    unlisted = [entry[2] for entry in figures if entry[0] not in listed]
+    partners = [(tenant.id, tenant.slug, maps.partner_figures(tenant)) for tenant in site.tenant_site().listed()]
+    listed = {str(tenant_id) for tenant_id, _, _ in partners}
+    # The others' commitments only, live: their men or verified figures, from their own copies or the movement's,
+    # set beside the movement's would single out whoever changed between the two copies.
+    unlisted = sum(figures["total"] for tenant_id, figures in
+                   rollup.global_counts(("tenant",)).dimension("tenant").items() if tenant_id not in listed)
     body = canonical(snapshot_body(counts, partners, unlisted, day=day, taken_at=now, key_id=key_id,
                                    previous_sha256=sha256(last.body.encode("utf-8")) if last else None))
     added = db.session.execute(insert(Snapshot).values(

@@ -137,15 +137,10 @@ def _movement_values(global_host: str) -> dict | None:
     return values
 
 
-def remembered_movement() -> Tenant | None:
-    """The movement, open or not, as remembered under the global host (None before it is created)."""
-    values = _movement_values(_bare(current_app.config["BASE_DOMAIN"]))
-    return _detached_tenant(values) if values is not None else None
-
-
 def open_movement() -> Tenant | None:
     """The movement, while people may commit on the global host; else None."""
-    found = remembered_movement()
+    values = _movement_values(_bare(current_app.config["BASE_DOMAIN"]))
+    found = _detached_tenant(values) if values is not None else None
     return found if movement.is_open(found) else None
 
 

@@ -8,17 +8,19 @@ at least k: otherwise the difference names what those few people are.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core import privacy
 from core.rollup import services as rollup
 from core.rollup import steps
-from core.rollup.models import Gender, Source
+from core.rollup.models import Gender, Source, TenantReleasedTally
+from core.snapshots.models import Snapshot
 from core.tenancy import tenant_context
 from tenants.models import Commitment, EmailConfirmation, Member
 from tenants.services import members, signups
@@ -61,6 +63,13 @@ def _changed(before: dict, after: dict, verified: bool) -> int:
     return sum(was.get(person) != now.get(person) for person in was.keys() | now.keys())
 
 
+def _as_released(db) -> dict:
+    """The current tenant's copy as released: what the next step is measured against."""
+    return {(row.dimension, row.key): rollup.Figures(row.total, row.men, row.released_verified,
+                                                     row.released_verified_men)
+            for row in db.session.scalars(select(TenantReleasedTally))}
+
+
 def _gender_cells(counts: dict):
     return ((key, figures) for key, figures in counts.items() if key[0] == "gender")
 
@@ -99,25 +108,38 @@ def test_no_two_readings_differ_by_fewer_than_k_people(db, make_tenant, make_uni
                 truth_at_copy[counts.released_at] = truth  # the copy was taken by this very reading
             assert counts.total == len(truth), "the total is live: it moves by one"
             readings.append((copy, truth_at_copy[counts.released_at], truth_at_copy[counts.verified_released_at],
-                             counts.released_at))
+                             counts.released_at, counts.verified_released_at))
             live = rollup.tenant_counts(DIMENSIONS).by_key
-            in_gender = max(steps.moved(dict(_gender_cells(live)), dict(_gender_cells(copy)), figure)
+            released = _as_released(db)
+            in_gender = max(steps.moved(dict(_gender_cells(live)), dict(_gender_cells(released)), figure)
                             for figure in ("total", "verified"))
-            judged = [dimension for dimension in DIMENSIONS if any(key[0] == dimension for key in copy)]
-            assert not (steps.step(live, copy, K, dimensions=judged) is not None and in_gender >= K), (
+            judged = [dimension for dimension in DIMENSIONS if any(key[0] == dimension for key in released)] or None
+            assert not (steps.step(live, released, K, dimensions=judged) is not None and in_gender >= K), (
                 "a copy that k people's moves in the gender cells make ready is replaced when read")
 
-    for (before, truth_before, verified_before, released), (after, truth_after, verified_after, _) in zip(
-            readings, readings[1:]):
+    as_released = {}  # each release of verified figures: the copy that released them, as it was then
+    for copy, _, _, released, verified_released in readings:
+        as_released.setdefault(verified_released, copy)
+    for (before, truth_before, verified_before, released, verified_at_before), (
+            after, truth_after, verified_after, _, verified_at_after) in zip(readings, readings[1:]):
         if released is None:  # nothing released before: the first copy has none to be compared with
             continue
         if _moved_figures(before, after, ("total", "men")):
             assert _changed(truth_before, truth_after, verified=False) >= K, (
                 "a breakdown of everyone moved between two readings over fewer than k people's changes")
-        if _moved_figures(before, after, ("verified", "verified_men")):
-            assert _changed(verified_before, verified_after, verified=True) >= K, (
-                "a verified count moved between two readings over fewer than k people's changes")
-    for copy, truth, _, _ in readings:
+        if verified_at_after != verified_at_before:
+            # Against the verified figures as released (a figure shown brought within its cell is worked out
+            # from figures already shown, so it tells nothing more).
+            if _moved_figures(as_released[verified_at_before], after, ("verified", "verified_men")):
+                assert _changed(verified_before, verified_after, verified=True) >= K, (
+                    "a verified count moved between two readings over fewer than k people's changes")
+        else:  # held: each figure as released, or brought within its cell from figures already shown
+            held = as_released[verified_at_after]
+            for key, figures in after.items():
+                kept = held.get(key, rollup.NOTHING)
+                assert (figures.verified, figures.verified_men) == steps.fitted(rollup.Figures(
+                    figures.total, figures.men, kept.verified, kept.verified_men))[2:], key
+    for copy, truth, _, _, _ in readings:
         # Every copy is a true state of the tallies (no noise, nothing invented): the men in it, for one.
         men = sum(1 for facts in truth.values() if facts[0] is Gender.MAN)
         assert copy.get(("gender", "man"), rollup.NOTHING).total == men
@@ -250,31 +272,134 @@ def test_a_confirmation_waiting_for_its_k_does_not_hold_everyone_back(client, db
     assert caught_up["verified_released_at"] == caught_up["released_at"]
 
 
-def test_the_movements_verified_commitments_are_the_partners_own_figures_added_up(client, db, make_tenant,
-                                                                                 make_commitment):
-    """Were the movement's verified commitments taken from its own copy, which steps when k people confirmed
-    anywhere, set beside the partners' own figures (each stepping on its own) they would show the one person who
-    confirmed at Acme since Acme's last step."""
-    acme = make_tenant("acme", privacy_k=K, email_confirmation=EmailConfirmation.OPTIONAL)
-    north = make_tenant("northfield", privacy_k=K, email_confirmation=EmailConfirmation.OPTIONAL)
-    acme_people = [f"acme{n}@example.org" for n in range(2 * K)]
-    north_people = [f"north{n}@example.org" for n in range(2 * privacy.DEFAULT_K)]
-    for email in acme_people:
-        make_commitment(acme, email=email)
-    for email in north_people:
-        make_commitment(north, email=email, country="KE")
-    assert client.get("/stats.json", base_url=host("acme")).get_json()["verified"]["commitments"] == 0
-    for tenant, emails in ((acme, acme_people[:1]), (north, north_people[:privacy.DEFAULT_K])):
-        with tenant_context(tenant):
-            for email in emails:
-                signups.confirm(_commitment(db, email))
-            db.session.commit()
-    acme_stats = client.get("/stats.json", base_url=host("acme")).get_json()
-    north_stats = client.get("/stats.json", base_url=host("northfield")).get_json()
-    assert (acme_stats["verified"]["commitments"], north_stats["verified"]["commitments"]) == (
-        0, privacy.DEFAULT_K), "Acme's one confirmation waits for its k; Northfield's step"
-    movement = client.get("/stats.json", base_url=host()).get_json()
-    assert movement["verified"]["people"] == privacy.DEFAULT_K + 1, "the movement's own copy stepped"
-    assert movement["verified"]["commitments"] == privacy.DEFAULT_K, (
-        "the movement's verified commitments add up the partners' own figures, not its own copy's")
-    assert movement["unverified"]["commitments"] == 2 * K + privacy.DEFAULT_K
+def _withdraw(db, tenant, email):
+    with tenant_context(tenant):
+        signups.withdraw(_commitment(db, email))
+        db.session.commit()
+
+
+def test_a_verified_person_leaving_a_cell_where_all_were_verified_holds_nobody_back(client, db, make_tenant,
+                                                                                    make_commitment):
+    """The ``source`` cell ``sso`` has only verified people: when one of them withdraws, its held verified count
+    no longer fits in it. Everyone's breakdowns still step; the cell shows its verified count brought within it,
+    from figures already shown, and the verified figures step once k verified people moved since their release."""
+    acme = make_tenant("acme", privacy_k=K, email_confirmation=EmailConfirmation.OFF)
+    for n in range(3):
+        make_commitment(acme, email=f"sso{n}@example.org", source=Source.SSO, verified=True)
+    for _ in range(K):
+        make_commitment(acme, country="KE")
+    first = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert first["released_at"] is not None and first["verified"]["people"] == 3
+    _withdraw(db, acme, "sso0@example.org")
+    for _ in range(2 * K):
+        make_commitment(acme, country="BR")
+    later = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert later["released_at"] != first["released_at"], "2k people came: everyone's breakdowns step"
+    assert later["verified_released_at"] == first["released_at"]
+    with tenant_context(acme):
+        sso = steps.tenant_counts(("source",), K).by_key[("source", "sso")]
+    assert (sso.total, sso.verified) == (2, 2), "no more verified people shown in a cell than it has"
+    assert later["verified"]["people"] == 3, "the verified total as released: one withdrawal is not a step"
+    for n in range(K - 1):
+        make_commitment(acme, email=f"later{n}@example.org", country="BR", source=Source.SSO, verified=True)
+    make_commitment(acme, country="BR")
+    caught_up = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert caught_up["verified"]["people"] == 2 + K - 1, "k verified people moved: the verified figures step"
+
+
+def test_a_dimension_the_copy_lacks_waits_for_a_whole_step(client, db, make_tenant, make_unit, make_commitment):
+    """A copy taken before a dimension was tallied (as every copy was before ``unit_day``): a step that holds the
+    verified figures leaves that dimension out, since its verified figures compared with nothing would release
+    one person's sign-in at the next step."""
+    acme = make_tenant("acme", privacy_k=K, email_confirmation=EmailConfirmation.OFF)
+    unit = make_unit(acme)
+    for _ in range(K):
+        make_commitment(acme, unit=unit, source=Source.SSO, verified=True)
+    first = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert first["verified"]["men"] == K
+    with tenant_context(acme):  # the copy as one taken before ``unit_day`` was tallied
+        db.session.execute(delete(TenantReleasedTally).where(TenantReleasedTally.dimension == "unit_day"))
+        db.session.commit()
+    make_commitment(acme, unit=unit, source=Source.SSO, verified=True)  # one person, whose sign-in is held
+    for _ in range(K):
+        make_commitment(acme, country="KE")
+    held = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert held["verified"]["men"] == K and held["verified_released_at"] == first["released_at"]
+    for _ in range(K):
+        make_commitment(acme, country="BR")
+    stepped = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert stepped["released_at"] > held["released_at"]
+    assert stepped["verified"]["men"] == K, "one verified person since the verified figures' release: still held"
+
+
+def test_a_copy_released_empty_steps_again_when_people_come(client, db, make_tenant, make_commitment):
+    acme = make_tenant("acme", privacy_k=K)
+    for n in range(K):
+        make_commitment(acme, email=f"p{n}@example.org", country="KE")
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["men"] == K
+    for n in range(K):
+        _withdraw(db, acme, f"p{n}@example.org")
+    empty = client.get("/stats.json", base_url=host("acme")).get_json()
+    assert (empty["total"], empty["men"]) == (0, 0)
+    for _ in range(2 * K):
+        make_commitment(acme, country="KE")
+    assert client.get("/stats.json", base_url=host("acme")).get_json()["men"] == 2 * K
+
+
+def test_the_movement_holds_back_nobody_for_one_partners_all_verified_cell(client, db, make_tenant, make_commitment):
+    """The movement's copy holds people only (not their commitments by partner): one person leaving a partner
+    where everyone signed in does not stop the movement's breakdowns from stepping."""
+    k = privacy.DEFAULT_K
+    acme = make_tenant("acme", email_confirmation=EmailConfirmation.OFF)
+    globex = make_tenant("globex", email_confirmation=EmailConfirmation.OFF)
+    for n in range(3):
+        make_commitment(acme, email=f"sso{n}@example.org", country="KE", source=Source.SSO, verified=True)
+    for _ in range(k):
+        make_commitment(globex, country="KE")
+    first = client.get("/stats.json", base_url=host()).get_json()
+    assert first["released_at"] is not None and first["verified"]["people"] == 3
+    _withdraw(db, acme, "sso0@example.org")
+    for _ in range(2 * k):
+        make_commitment(globex, country="FR")
+    later = client.get("/stats.json", base_url=host()).get_json()
+    assert later["released_at"] != first["released_at"] and later["by_country"]["FR"]["total"] == 2 * k
+
+
+def test_nothing_on_the_global_site_adds_up_the_partners_stepped_figures(app, client, db, movement, make_tenant,
+                                                                         make_commitment):
+    """Each partner's copy and the movement's step at different moments: a sum of the partners' stepped figures
+    set beside the movement's own would single out whoever changed in between. The global site gives the
+    commitments live and unsplit, and the daily snapshot the unlisted partners' commitments only."""
+    acme = make_tenant("acme", email_confirmation=EmailConfirmation.OPTIONAL)
+    hidden = make_tenant("hidden", listed=False)
+    for _ in range(privacy.DEFAULT_K):
+        make_commitment(acme, country="KE")
+    for _ in range(3):
+        make_commitment(hidden, country="KE")
+    make_commitment(movement, country="KE")
+    stats = client.get("/stats.json", base_url=host()).get_json()
+    assert stats["commitments"] == privacy.DEFAULT_K + 4
+    assert stats["verified"]["commitments"] is None and stats["unverified"]["commitments"] is None
+    assert app.test_cli_runner().invoke(args=["snapshots", "take"]).exit_code == 0
+    body = json.loads(db.session.scalars(select(Snapshot)).one().body)
+    assert body["unlisted_partners"] == {"total": 4}, "the unlisted organisations (the movement among them), live"
+
+
+def test_the_movement_brings_a_held_figure_within_a_cell_verified_people_left(client, db, make_tenant,
+                                                                              make_commitment):
+    """As for a partner, on the movement's site (on PostgreSQL, decided by release_global_tallies())."""
+    k = privacy.DEFAULT_K
+    acme = make_tenant("acme", email_confirmation=EmailConfirmation.OFF)
+    for n in range(3):
+        make_commitment(acme, email=f"sso{n}@example.org", country="JP", source=Source.SSO, verified=True)
+    for _ in range(k):
+        make_commitment(acme, country="KE")
+    first = client.get("/stats.json", base_url=host()).get_json()
+    _withdraw(db, acme, "sso0@example.org")
+    for _ in range(2 * k):
+        make_commitment(acme, country="BR")
+    later = client.get("/stats.json", base_url=host()).get_json()
+    assert later["released_at"] != first["released_at"] and later["verified_released_at"] == first["released_at"]
+    japan = steps.global_counts(("country",), k).by_key[("country", "JP")]
+    assert (japan.total, japan.verified, japan.verified_men) == (2, 2, 2), "two people there, both verified"
+    assert later["verified"]["people"] == 3, "the verified total as released"

@@ -1,13 +1,13 @@
-"""Everyone's counts step without waiting for the verified ones, and the movement's sums over partners are the
-partners' own copies.
+"""Everyone's counts step without waiting for the verified ones.
 
 - ``tenant_releases`` / ``global_releases`` get ``verified_released_at``: when the copy's verified figures were
   released. A copy may now take everyone's figures while keeping its verified ones as they were
   (``core/rollup/steps.py`` ``step``), so those have a time of their own. Existing marks take ``released_at``.
+- ``tenant_released_tallies`` / ``global_released_tallies`` get ``released_verified`` and
+  ``released_verified_men``: the verified figures as released, which the next step is measured against, beside
+  those shown (the same, unless verified people have left a cell since and the shown ones were brought within it).
+- The movement's copy no longer holds its commitments by partner (``tenant``): nothing shows them.
 - ``release_global_tallies()`` decides as ``step`` now does.
-- ``released_partner_figures()``: every tenant's released copy, its gender cells summed, read as that tenant
-  (row-level security holds the owner too), for the movement's sums over partners; the app role may call it but
-  reads no tenant's copy itself.
 
 Revision ID: 0022
 Revises: 0021
@@ -24,11 +24,10 @@ down_revision = '0021'
 branch_labels = None
 depends_on = None
 
-RELEASE_SIGNATURE = "release_global_tallies(integer)"
-PARTNERS_SIGNATURE = "released_partner_figures()"
 
-# As 0019's, but for the case where everyone's counts moved by k and the verified ones by 1 to k - 1: then the
-# copy takes everyone's figures and keeps its verified ones, where each still fits in its cell.
+# As 0019's, over the people dimensions only, measuring the verified move from the figures as released; and for the
+# case where everyone's counts moved by k and the verified ones by 1 to k - 1: everyone's figures taken, the verified
+# ones kept as released, and shown brought within their cells (steps.fitted).
 RELEASE_GLOBAL_TALLIES = """
 CREATE OR REPLACE FUNCTION release_global_tallies(expected_number integer) RETURNS timestamptz
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -41,6 +40,8 @@ DECLARE
     men integer[];
     verified integer[];
     verified_men integer[];
+    shown_verified integer[];
+    shown_verified_men integer[];
     moved_total integer;
     moved_verified integer;
     held boolean := false;
@@ -52,17 +53,16 @@ BEGIN
     FROM (SELECT t.dimension::text AS dimension, t.key::text AS key, sum(t.total)::integer AS total,
                  sum(t.men)::integer AS men, sum(t.verified)::integer AS verified,
                  sum(t.verified_men)::integer AS verified_men
-          FROM public.global_tallies AS t GROUP BY t.dimension, t.key HAVING sum(t.total) <> 0) AS g;
+          FROM public.global_tallies AS t WHERE t.dimension IN ('country', 'day', 'gender')
+          GROUP BY t.dimension, t.key HAVING sum(t.total) <> 0) AS g;
 
-    -- Per dimension that counts a person at most once (not ``tenant``: commitments), the summed moves of its
-    -- cells; the largest over those dimensions.
+    -- Per dimension, the summed moves of its cells (the verified ones from the figures as released); the largest.
     SELECT coalesce(max(per.total), 0), coalesce(max(per.verified), 0) INTO moved_total, moved_verified
     FROM (SELECT coalesce(l.dimension, c.dimension) AS dimension,
                  sum(abs(coalesce(l.total, 0) - coalesce(c.total, 0))) AS total,
-                 sum(abs(coalesce(l.verified, 0) - coalesce(c.verified, 0))) AS verified
+                 sum(abs(coalesce(l.verified, 0) - coalesce(c.released_verified, 0))) AS verified
           FROM unnest(dims, keys, totals, verified) AS l(dimension, key, total, verified)
           FULL JOIN public.global_released_tallies AS c ON c.dimension = l.dimension AND c.key = l.key
-          WHERE coalesce(l.dimension, c.dimension) IN ('country', 'day', 'gender')
           GROUP BY 1) AS per;
     IF expected_number IS NULL THEN
         IF moved_total < k THEN  -- the first release: k people, however many confirmed
@@ -75,21 +75,25 @@ BEGIN
             RETURN NULL;
         END IF;
         held := true;
-        SELECT array_agg(coalesce(c.verified, 0) ORDER BY l.position),
-               array_agg(coalesce(c.verified_men, 0) ORDER BY l.position)
-        INTO verified, verified_men
-        FROM unnest(dims, keys) WITH ORDINALITY AS l(dimension, key, position)
-        LEFT JOIN public.global_released_tallies AS c ON c.dimension = l.dimension AND c.key = l.key;
-        -- A held figure must fit in its cell; a verified cell whose people have all gone cannot be held.
-        IF EXISTS (SELECT 1 FROM unnest(totals, men, verified, verified_men) AS n(total, men, verified, verified_men)
-                   WHERE n.verified > n.total OR n.verified_men > n.men
-                         OR n.men - n.verified_men > n.total - n.verified)
-           OR EXISTS (SELECT 1 FROM public.global_released_tallies AS c
-                      WHERE c.verified > 0 AND NOT EXISTS (
-                          SELECT 1 FROM unnest(dims, keys) AS l(dimension, key)
-                          WHERE l.dimension = c.dimension AND l.key = c.key)) THEN
-            RETURN NULL;
-        END IF;
+        SELECT array_agg(n.dimension ORDER BY n.dimension, n.key), array_agg(n.key ORDER BY n.dimension, n.key),
+               array_agg(n.total ORDER BY n.dimension, n.key), array_agg(n.men ORDER BY n.dimension, n.key),
+               array_agg(n.verified ORDER BY n.dimension, n.key),
+               array_agg(n.verified_men ORDER BY n.dimension, n.key),
+               array_agg(least(n.verified, n.total) ORDER BY n.dimension, n.key),
+               array_agg(least(greatest(n.verified_men, n.men + least(n.verified, n.total) - n.total, 0),
+                               least(n.verified, n.total), n.men) ORDER BY n.dimension, n.key)
+        INTO dims, keys, totals, men, verified, verified_men, shown_verified, shown_verified_men
+        FROM (SELECT coalesce(l.dimension, c.dimension) AS dimension, coalesce(l.key, c.key) AS key,
+                     coalesce(l.total, 0) AS total, coalesce(l.men, 0) AS men,
+                     coalesce(c.released_verified, 0) AS verified,
+                     coalesce(c.released_verified_men, 0) AS verified_men
+              FROM unnest(dims, keys, totals, men) AS l(dimension, key, total, men)
+              FULL JOIN public.global_released_tallies AS c ON c.dimension = l.dimension AND c.key = l.key) AS n
+        WHERE n.total <> 0 OR n.verified <> 0;
+    END IF;
+    IF NOT held THEN
+        shown_verified := verified;
+        shown_verified_men := verified_men;
     END IF;
 
     IF expected_number IS NULL THEN
@@ -106,29 +110,10 @@ BEGIN
         RETURN NULL;
     END IF;
     DELETE FROM public.global_released_tallies;
-    INSERT INTO public.global_released_tallies (dimension, key, total, men, verified, verified_men)
-    SELECT * FROM unnest(dims, keys, totals, men, verified, verified_men);
+    INSERT INTO public.global_released_tallies (dimension, key, total, men, verified, verified_men,
+                                                released_verified, released_verified_men)
+    SELECT * FROM unnest(dims, keys, totals, men, shown_verified, shown_verified_men, verified, verified_men);
     RETURN released;
-END
-$$
-"""
-
-RELEASED_PARTNER_FIGURES = """
-CREATE FUNCTION released_partner_figures()
-RETURNS TABLE (tenant_id integer, total integer, men integer, verified integer, verified_men integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    tenant record;
-    caller constant text := coalesce(current_setting('app.tenant_id', true), '');
-BEGIN
-    FOR tenant IN SELECT t.id FROM public.tenants AS t ORDER BY t.id LOOP
-        PERFORM set_config('app.tenant_id', tenant.id::text, true);
-        RETURN QUERY
-            SELECT tenant.id, sum(c.total)::integer, sum(c.men)::integer, sum(c.verified)::integer,
-                   sum(c.verified_men)::integer
-            FROM public.tenant_released_tallies AS c WHERE c.dimension = 'gender' HAVING count(*) > 0;
-    END LOOP;
-    PERFORM set_config('app.tenant_id', caller, true);
 END
 $$
 """
@@ -151,25 +136,40 @@ def _global_release_function():
     return module
 
 
+def _each(table: str, statement: str) -> str:
+    """``statement`` on ``table``: as each tenant where the table is a tenant's, on PostgreSQL."""
+    return _as_each_tenant(statement) if table.startswith("tenant_") and op.get_bind().dialect.name == \
+        "postgresql" else statement
+
+
 def upgrade():
     for table in ("tenant_releases", "global_releases"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("verified_released_at", sa.DateTime(timezone=True), nullable=True))
-        op.execute(_as_each_tenant(f"UPDATE {table} SET verified_released_at = released_at")
-                   if table == "tenant_releases" and op.get_bind().dialect.name == "postgresql"
-                   else f"UPDATE {table} SET verified_released_at = released_at")
+        op.execute(_each(table, f"UPDATE {table} SET verified_released_at = released_at"))
         with op.batch_alter_table(table) as batch:
             batch.alter_column("verified_released_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+    for table in ("tenant_released_tallies", "global_released_tallies"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("released_verified", sa.Integer(), nullable=True))
+            batch.add_column(sa.Column("released_verified_men", sa.Integer(), nullable=True))
+        op.execute(_each(table, f"UPDATE {table} SET released_verified = verified, "
+                                "released_verified_men = verified_men"))
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column("released_verified", existing_type=sa.Integer(), nullable=False)
+            batch.alter_column("released_verified_men", existing_type=sa.Integer(), nullable=False)
+    op.execute("DELETE FROM global_released_tallies WHERE dimension = 'tenant'")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(RELEASE_GLOBAL_TALLIES)
-        op.execute(RELEASED_PARTNER_FIGURES)
-        op.execute(f"REVOKE EXECUTE ON FUNCTION {PARTNERS_SIGNATURE} FROM PUBLIC")
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION {PARTNERS_SIGNATURE}")
         op.execute("CREATE OR REPLACE" + _global_release_function().RELEASE_GLOBAL_TALLIES.strip()[len("CREATE"):])
+    for table in ("tenant_released_tallies", "global_released_tallies"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("released_verified_men")
+            batch.drop_column("released_verified")
     for table in ("tenant_releases", "global_releases"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("verified_released_at")
