@@ -264,7 +264,7 @@ def tenant(slug: str):
 
 
 def _tenant_page(found, form: ReasonForm, problem: str | None = None, code: int = 200):
-    return render_template("operator_console/tenant.html", tenant=found, form=form, problem=problem,
+    return render_template("operator_console/tenant.html", partner=found, form=form, problem=problem,
                            standing=services.standing(found), statuses=STATUS_LABELS, kinds=KIND_NAMES,
                            base_domain=current_app.config["BASE_DOMAIN"]), code
 
@@ -324,4 +324,6 @@ def audit():
 
 @bp.context_processor
 def _operator():
-    return {"operator": current_operator() if request.blueprint == "operator_console" else None}
+    """Who is signed in, for the console's menu, and its sign-out button."""
+    operator = current_operator()
+    return {"operator": operator, "console_sign_out": ConfirmForm() if operator else None}
