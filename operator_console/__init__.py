@@ -8,8 +8,8 @@ from flask import request
 
 
 def init_app(app, invite_admin: Callable) -> None:
-    """Register the pages and ``flask operator``; ``invite_admin(tenant, email)`` invites a new tenant's first admin
-    by a single-use link (the portal's invitation)."""
+    """Register the pages and ``flask operator``; ``invite_admin(tenant, email, base_url)`` invites a new tenant's
+    first admin by a single-use link to ``base_url`` (the portal's invitation)."""
     from operator_console import cli, views
 
     app.extensions["operator_console"] = {"invite_admin": invite_admin}

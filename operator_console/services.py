@@ -73,9 +73,9 @@ class SubdomainState:
     message: str
 
 
-def subdomain_state(subdomain: str) -> SubdomainState:
+def subdomain_state(subdomain: str, application: PartnerApplication | None = None) -> SubdomainState:
     """Check a subdomain as the tenant-creating command does (``registry.validate_slug``), and that no tenant has
-    it and no other waiting application asked for it first."""
+    it and no other waiting application (than ``application``) asked for it first."""
     subdomain = subdomain.strip().lower()
     try:
         registry.validate_slug(subdomain)
@@ -83,8 +83,9 @@ def subdomain_state(subdomain: str) -> SubdomainState:
         reserved = subdomain in registry.RESERVED_SLUGS
         return SubdomainState("invalid", str(SUBDOMAIN_RESERVED if reserved else SUBDOMAIN_INVALID))
     taken = db.session.scalar(select(Tenant.id).where(Tenant.slug == subdomain)) is not None or db.session.scalar(
-        select(PartnerApplication.id).where(PartnerApplication.subdomain == subdomain,
-                                            PartnerApplication.status == ApplicationStatus.PENDING)) is not None
+        select(PartnerApplication.id).where(
+            PartnerApplication.subdomain == subdomain, PartnerApplication.status == ApplicationStatus.PENDING,
+            PartnerApplication.id != (application.id if application else None))) is not None
     if taken:
         return SubdomainState("taken", str(SUBDOMAIN_TAKEN))
     return SubdomainState("available", str(SUBDOMAIN_AVAILABLE))

@@ -15,6 +15,7 @@ from flask_wtf.csrf import generate_csrf
 
 from core.extensions import host_and_address, limiter, network_key
 from core.params import page_number
+from core.templating import site_url
 from operator_console import oidc, services
 from operator_console.forms import (APPLICATION_STATUS_LABELS, KIND_NAMES, STATUS_LABELS, ApplicationForm,
                                     BreakGlassForm, ConfirmForm, ReasonForm, TenantFilterForm)
@@ -202,7 +203,7 @@ def application(application_id: uuid.UUID):
 def _application_page(found, reject_form: ReasonForm, problem: str | None = None, code: int = 200):
     return render_template("operator_console/application.html", application=found, approve_form=ConfirmForm(),
                            reject_form=reject_form, problem=problem, kinds=KIND_NAMES,
-                           subdomain=services.subdomain_state(found.subdomain), statuses=APPLICATION_STATUS_LABELS,
+                           subdomain=services.subdomain_state(found.subdomain, found), statuses=APPLICATION_STATUS_LABELS,
                            base_domain=current_app.config["BASE_DOMAIN"]), code
 
 
@@ -212,13 +213,18 @@ def approve(application_id: uuid.UUID):
     """Create the tenant and invite its first admin by a single-use link."""
     found = _application(application_id)
     try:
-        tenant = services.approve(found, current_operator().email,
-                                  current_app.extensions["operator_console"]["invite_admin"])
+        tenant = services.approve(found, current_operator().email, _invite_admin)
     except services.Refused as refusal:
         return _application_page(found, ReasonForm(formdata=None), problem=str(refusal), code=409)
     flash(_("%(name)s is a partner now, at %(slug)s. Its first admin, %(email)s, was invited by mail.",
             name=tenant.name, slug=tenant.slug, email=found.contact_email))
     return redirect(url_for("operator_console.applications"), code=303)
+
+
+def _invite_admin(tenant, email: str) -> None:
+    """The portal's invitation, its link on the new tenant's address as this request reaches the site (scheme,
+    port)."""
+    current_app.extensions["operator_console"]["invite_admin"](tenant, email, site_url(tenant.slug))
 
 
 @bp.post("/applications/<uuid:application_id>/reject")
