@@ -208,8 +208,8 @@ def set_suspended(tenant: Tenant, suspended: bool, operator: str, reason: str) -
     reactivate it. Written as the tenant: on PostgreSQL the app role may change no other tenant's row."""
     status = TenantStatus.SUSPENDED if suspended else TenantStatus.ACTIVE
     if tenant.status is status:
-        raise Refused(_("%(name)s is %(status)s already.", name=tenant.name,
-                        status=_("suspended") if suspended else _("active")))
+        raise Refused(_("%(name)s is suspended already.", name=tenant.name) if suspended
+                      else _("%(name)s is active already.", name=tenant.name))
     with tenant_context(tenant):
         tenant.status = status
         db.session.flush()
