@@ -55,15 +55,15 @@ APP_ROLE_PRIVILEGES = {
     # release_global_tallies() (0019), from the global tallies as they are, never written by the app itself.
     "global_released_tallies": {"SELECT": None},
     "global_releases": {"SELECT": None},
-    # The operator console's global tables (0025). Applications come from the public form and are decided by
-    # operators; operators are added by `flask operator add` and keep their sign-in counters; each tenant's
-    # standing is written by the console; the operators' audit log is added to and read, never changed.
+    # The operator console's global tables (0025; each tenant's standing, partner_records, is under forced
+    # row-level security). Applications come from the public form and only their decision changes; operators are
+    # added by `flask operator add` and keep their sign-in counters; the operators' audit log is added to and
+    # read, never changed.
     "partner_applications": {"SELECT": None, "INSERT": None, "UPDATE": (
-        "status", "decided_at", "decided_by", "rejection_reason", "tenant_id")},
+        "status", "decided_at", "decided_by", "rejection_reason")},
     "operators": {"SELECT": None, "INSERT": None, "UPDATE": (
         "name", "active", "password_hash", "totp_secret", "totp_last_step", "failed_sign_ins", "locked_until",
         "session_version")},
-    "partner_records": {"SELECT": None, "INSERT": None, "UPDATE": None},
     "operator_audit": {"SELECT": None, "INSERT": None},
     # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
     # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).

@@ -37,7 +37,8 @@ class ApplicationStatus(enum.Enum):
 
 
 class PartnerApplication(db.Model):
-    """An organisation's request to join, waiting in the operators' queue until approved or rejected."""
+    """An organisation's request to join, waiting in the operators' queue until approved or rejected; once
+    approved, the tenant it became is the one whose slug is its ``subdomain`` (slugs never change)."""
 
     __tablename__ = "partner_applications"
     __table_args__ = (Index("ix_partner_applications_status_created_at", "status", "created_at"),)
@@ -56,7 +57,6 @@ class PartnerApplication(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(320))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -82,7 +82,8 @@ class Operator(db.Model):
 
 class PartnerRecord(db.Model):
     """A tenant's standing with HeForShe, kept beside its row: where it is, whether it is sponsored (no charge)
-    and why, and why it was last suspended."""
+    and why, and why it was last suspended. Every row may be read (the console lists them all); on PostgreSQL a
+    row is written only as its tenant (row-level security, migration 0025), like ``tenant_hostnames``."""
 
     __tablename__ = "partner_records"
 

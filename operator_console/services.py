@@ -129,10 +129,11 @@ def approve(application: PartnerApplication, operator: str, invite_admin: Callab
                                         default_language=application.language)
     except registry.InvalidTenantSetting as error:
         raise Refused(_("The tenant cannot be created: %(reason)s", reason=str(error))) from error
-    db.session.add(PartnerRecord(tenant_id=tenant.id, country_code=application.country_code,
-                                 website=application.website, sponsored=False))
+    with tenant_context(tenant):  # written as the tenant: on PostgreSQL its standing is its own row
+        db.session.add(PartnerRecord(tenant_id=tenant.id, country_code=application.country_code,
+                                     website=application.website, sponsored=False))
+        db.session.flush()
     application.status, application.decided_at, application.decided_by = ApplicationStatus.APPROVED, utcnow(), operator
-    application.tenant_id = tenant.id
     db.session.flush()
     invite_admin(tenant, application.contact_email)
     record(operator, "application.approve", tenant.slug, application=str(application.id),
@@ -195,7 +196,8 @@ def standing(tenant: Tenant) -> PartnerRecord | None:
 
 
 def partner_record(tenant: Tenant) -> PartnerRecord:
-    """The tenant's standing, made on first use (tenants made by the command have none yet)."""
+    """The tenant's standing, made on first use (tenants made by the command have none yet); call it, and flush
+    what is changed, as the tenant (``tenant_context``)."""
     found = standing(tenant)
     if found is None:
         found = PartnerRecord(tenant_id=tenant.id, sponsored=False)
@@ -205,24 +207,25 @@ def partner_record(tenant: Tenant) -> PartnerRecord:
 
 def set_suspended(tenant: Tenant, suspended: bool, operator: str, reason: str) -> None:
     """Suspend a tenant (its pages show a neutral page; nothing is deleted, its counts stay in the global ones) or
-    reactivate it. Written as the tenant: on PostgreSQL the app role may change no other tenant's row."""
+    reactivate it. Written as the tenant: on PostgreSQL the app role may change no other tenant's row (nor its
+    standing)."""
     status = TenantStatus.SUSPENDED if suspended else TenantStatus.ACTIVE
     if tenant.status is status:
         raise Refused(_("%(name)s is suspended already.", name=tenant.name) if suspended
                       else _("%(name)s is active already.", name=tenant.name))
     with tenant_context(tenant):
         tenant.status = status
+        partner_record(tenant).suspended_reason = reason if suspended else None
         db.session.flush()
-    partner_record(tenant).suspended_reason = reason if suspended else None
-    db.session.flush()
     record(operator, "tenant.suspend" if suspended else "tenant.reactivate", tenant.slug, reason=reason)
 
 
 def set_sponsored(tenant: Tenant, sponsored: bool, operator: str, reason: str) -> None:
     """Mark a tenant sponsored (no charge: a government, an NGO...) or not, with the reason."""
-    standing = partner_record(tenant)
-    standing.sponsored, standing.sponsored_reason = sponsored, reason if sponsored else None
-    db.session.flush()
+    with tenant_context(tenant):  # written as the tenant: on PostgreSQL its standing is its own row
+        standing = partner_record(tenant)
+        standing.sponsored, standing.sponsored_reason = sponsored, reason if sponsored else None
+        db.session.flush()
     record(operator, "tenant.sponsor" if sponsored else "tenant.unsponsor", tenant.slug, reason=reason)
 
 

@@ -1,11 +1,13 @@
 """The operator console: partner applications, operators, each tenant's standing (country, sponsorship) and the
 operators' global audit log.
 
-Global tables (no tenant_id, no row-level security): they are read and written on the global host by the
-operators, never under a tenant, so a policy on ``app.tenant_id`` would only hide every row. What the app role may
-do on each is listed in migrations/env.py (the audit log: add and read, never change). The app role may also
-change ``tenants.status`` (suspend, reactivate), still only on the row of the tenant it acts as (policy
-``tenants_own_row``, migration 0008).
+``partner_applications``, ``operators`` and ``operator_audit`` are global tables (no tenant_id, no row-level
+security): they are read and written on the global host by the operators, under no tenant, so a policy on
+``app.tenant_id`` would only hide every row. What the app role may do on each is listed in migrations/env.py (the
+audit log: add and read, never change; an application: only its decision changes). ``partner_records`` holds one
+row per tenant: like ``tenant_hostnames``, row-level security is forced on it, every row may be read (the console
+lists them all) and a row is written only as its tenant. The app role may also change ``tenants.status``
+(suspend, reactivate), still only on the row of the tenant it acts as (policy ``tenants_own_row``, migration 0008).
 
 Revision ID: 0025
 Revises: 0021
@@ -13,6 +15,8 @@ Create Date: 2026-12-04
 """
 from alembic import op
 import sqlalchemy as sa
+
+CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
 
 revision = '0025'
 down_revision = '0021'
@@ -51,10 +55,7 @@ def upgrade():
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.String(length=320), nullable=True),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
-    sa.Column('tenant_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_partner_applications_tenant_id_tenants'),
-                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_applications'))
     )
     op.create_index('ix_partner_applications_status_created_at', 'partner_applications', ['status', 'created_at'])
@@ -72,6 +73,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_partner_records'))
     )
     op.create_index(op.f('ix_partner_records_country_code'), 'partner_records', ['country_code'])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE partner_records ENABLE ROW LEVEL SECURITY")
+        op.execute("ALTER TABLE partner_records FORCE ROW LEVEL SECURITY")
+        op.execute(f"CREATE POLICY tenant_isolation ON partner_records "
+                   f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})")
+        op.execute("CREATE POLICY standing_read ON partner_records FOR SELECT USING (true)")
     op.create_table('operator_audit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),

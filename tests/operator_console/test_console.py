@@ -201,8 +201,9 @@ def test_the_tenants_list_searches_filters_and_pages(signed_in_operator, db, mak
         make_tenant(f"corp{n:02}", f"Corporation {n:02}")
     make_tenant("kenya-gov", "Government of Kenya", kind=TenantKind.GOVERNMENT)
     unicef = make_tenant("ngo", "Helping Hands", kind=TenantKind.NGO)
-    db.session.add(PartnerRecord(tenant_id=unicef.id, country_code="KE", sponsored=False))
-    db.session.commit()
+    with tenant_context(unicef):
+        db.session.add(PartnerRecord(tenant_id=unicef.id, country_code="KE", sponsored=False))
+        db.session.commit()
 
     def listed(**query):
         body = signed_in_operator.get("/operator/tenants", base_url=GLOBAL, query_string=query).get_data(as_text=True)

@@ -1,5 +1,5 @@
-"""What the app role may do on the operator console's global tables and on a tenant's status (PostgreSQL): the
-audit log is added to, never rewritten; a suspension reaches one tenant, the one the app acts as."""
+"""What the app role may do on the operator console's tables and on a tenant's status (PostgreSQL): the audit log
+is added to, never rewritten; a suspension, and a tenant's standing, reach one tenant, the one the app acts as."""
 
 from __future__ import annotations
 
@@ -53,3 +53,20 @@ def test_a_status_change_reaches_only_the_tenant_the_app_acts_as(app_engine, mak
         with app_engine.begin() as connection:
             connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(acme.id)})
             connection.execute(text("UPDATE tenants SET slug = 'taken'"))
+
+
+def test_a_tenants_standing_is_read_by_all_and_written_only_as_that_tenant(app_engine, make_tenant):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    with app_engine.begin() as connection:
+        connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(acme.id)})
+        connection.execute(text("INSERT INTO partner_records (tenant_id, sponsored, updated_at) "
+                                "VALUES (:a, false, now())"), {"a": acme.id})
+    with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+        with app_engine.begin() as connection:
+            connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(acme.id)})
+            connection.execute(text("INSERT INTO partner_records (tenant_id, sponsored, updated_at) "
+                                    "VALUES (:g, true, now())"), {"g": globex.id})
+    with app_engine.begin() as connection:
+        connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(globex.id)})
+        assert connection.execute(text("UPDATE partner_records SET sponsored = true")).rowcount == 0
+        assert connection.scalar(text("SELECT count(*) FROM partner_records")) == 1  # read by all
