@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+import pyotp
 from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
-
-import pyotp
 
 from core import crypto, mail
 from core.extensions import db

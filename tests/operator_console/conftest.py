@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from core.extensions import db as _db
 from operator_console import services
 from operator_console.models import ApplicationKind
 from tests.helpers import csrf_token, host

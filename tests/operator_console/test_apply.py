@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from operator_console.models import ApplicationStatus, PartnerApplication

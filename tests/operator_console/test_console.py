@@ -9,12 +9,11 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from core.extensions import db as _db
 from core.tenancy import tenant_context
 from operator_console.models import ApplicationStatus, OperatorAuditEntry, PartnerApplication, PartnerRecord
 from tenant_portal.models import AuditEntry
 from tenants.models import Member, Role, Tenant, TenantKind, TenantStatus
-from tests.helpers import csrf_token, host
+from tests.helpers import host
 from tests.operator_console.conftest import GLOBAL, OPERATOR_EMAIL, post_from, sign_in_operator
 from tests.tenant_portal.test_members import accept
 
