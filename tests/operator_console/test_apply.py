@@ -22,6 +22,12 @@ def applications(db) -> list[PartnerApplication]:
     return list(db.session.scalars(select(PartnerApplication)))
 
 
+def test_the_global_pages_lead_to_the_application_and_a_partners_do_not(client, make_tenant):
+    make_tenant("acme")
+    assert 'href="/join/"' in client.get("/", base_url=GLOBAL).get_data(as_text=True)
+    assert 'href="/join/"' not in client.get("/", base_url=host("acme")).get_data(as_text=True)
+
+
 def test_an_organisation_applies_and_waits_in_the_operators_queue(client, db):
     page = client.get("/join/", base_url=GLOBAL)
     assert page.status_code == 200 and "Bring HeForShe to your organisation" in page.get_data(as_text=True)

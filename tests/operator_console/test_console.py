@@ -57,6 +57,14 @@ def test_break_glass_needs_the_password_and_a_fresh_code(client, db, operator):
     assert actions(db)[-3:] == ["operator.sign_in_refused", "operator.sign_in", "operator.sign_in_refused"]
 
 
+def test_five_wrong_tries_lock_the_break_glass_sign_in(app, client, db, operator):
+    for _ in range(5):
+        assert sign_in_operator(client, operator, code="000000").status_code == 200
+    locked = sign_in_operator(client, operator)  # the right code, but locked for a while
+    assert locked.status_code == 200 and "These details are not right" in locked.get_data(as_text=True)
+    assert client.get("/operator/tenants", base_url=GLOBAL).status_code == 302
+
+
 def test_signing_out_ends_the_session(signed_in_operator, db):
     client = signed_in_operator
     assert post_from(client, "/operator/tenants", "/operator/sign-out").status_code == 303
