@@ -1,5 +1,5 @@
 """The application factory: the one composition root, which builds the app from every package (core, tenants,
-tenant_portal) and so is the one module of core that imports the packages above it."""
+tenant_portal, operator_console) and so is the one module of core that imports the packages above it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import operator_console
 import tenant_portal
 import tenants
 from core import (cli, errors, i18n, live, load_shedding, maps, page_cache, params, places, ratelimits, rollup,
@@ -22,6 +23,7 @@ from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
 from core.snapshots import keys as snapshot_keys
+from tenant_portal.members.services import invite_first_admin
 from tenants.models import Member
 from tenants.services.hosts import match_host
 
@@ -57,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     tenants.init_app(app)
     tenant_portal.init_app(app)
+    operator_console.init_app(app, invite_admin=invite_first_admin)
     app.register_blueprint(views.bp)
     rollup.init_app(app)
     snapshots.init_app(app)
@@ -117,13 +120,15 @@ _ON_ANY_HOST = frozenset({"core.static", "core.brand_css"})
 
 def _resolve_tenant():
     """Find the site the Host header names (on the global host, the path: the movement's pages) before anything
-    else runs; unknown hosts get 404, on a page that leads to the global site."""
+    else runs; unknown hosts get 404, on a page that leads to the global site, and a suspended tenant's host a
+    neutral page (404 too) that says nothing of why."""
     match = match_host(request.host, current_app.config["BASE_DOMAIN"], request.path)
-    if match is None:
+    if match is None or match.suspended:
         g.tenant = None
         if request.endpoint in _ON_ANY_HOST:
             return
-        g.unknown_site = True  # core.errors answers with the page for it
+        g.unknown_site = True  # core.errors answers with the page for it: a neutral one for a suspended tenant
+        g.suspended_site = match is not None
         abort(404)
     g.tenant = match.tenant
     g.tenant_token = tenancy.activate(match.tenant.id if match.tenant else None)

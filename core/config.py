@@ -120,6 +120,18 @@ def from_environment() -> dict:
         "SNAPSHOT_TAKER": os.environ.get("SNAPSHOT_TAKER", "command" if production else "thread"),
         # Fernet keys for secrets at rest, newest first (see core/crypto.py for rotation).
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
+        # The operator console (/operator on the global host): the HeForShe team's own OpenID provider. Operators
+        # sign in there by an address `flask operator add` listed (verified by the provider); without an issuer,
+        # only their break-glass sign-in (password and TOTP code) is offered.
+        "OPERATOR_OIDC_ISSUER": os.environ.get("OPERATOR_OIDC_ISSUER", ""),
+        "OPERATOR_OIDC_CLIENT_ID": os.environ.get("OPERATOR_OIDC_CLIENT_ID", ""),
+        "OPERATOR_OIDC_CLIENT_SECRET": os.environ.get("OPERATOR_OIDC_CLIENT_SECRET", ""),
+        "OPERATOR_OIDC_SCOPES": os.environ.get("OPERATOR_OIDC_SCOPES", "openid email profile"),
+        # Operators' break-glass tries (POSTs) per client address.
+        "OPERATOR_SIGN_IN_RATE_LIMIT": os.environ.get("OPERATOR_SIGN_IN_RATE_LIMIT", "10 per minute"),
+        # Applications to join (valid submissions) per client network, and the form's live subdomain checks.
+        "APPLICATION_RATE_LIMIT": os.environ.get("APPLICATION_RATE_LIMIT", "5 per hour"),
+        "SUBDOMAIN_CHECK_RATE_LIMIT": os.environ.get("SUBDOMAIN_CHECK_RATE_LIMIT", "60 per minute"),
         # Seconds of clock difference tolerated between us and an identity provider.
         "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "120")),
         # How long counts are kept in each worker's memory (at most 1: a commitment shows within 2 seconds).

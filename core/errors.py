@@ -28,9 +28,10 @@ DATABASE_AWAY = N_("We could not reach our database just now. Please try again i
 
 def render_error(code: int):
     """The error page for an HTTP status, in the page's language and the tenant's colours; on a host that names no
-    site, HeForShe's page leading to the global site."""
+    site, HeForShe's page leading to the global site (a neutral one on a suspended tenant's host)."""
     if g.get("unknown_site"):
-        return render_template("core/unknown_site.html"), code
+        template = "core/suspended_site.html" if g.get("suspended_site") else "core/unknown_site.html"
+        return render_template(template), code
     title, explanation = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     return render_template("core/error.html", code=code, title=title, explanation=explanation), code
 

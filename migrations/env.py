@@ -29,13 +29,16 @@ def _skip_empty_autogenerate(context_, revision, directives):
 
 # Tables without forced row-level security: what the app role may do on each, by column where it matters.
 APP_ROLE_PRIVILEGES = {
-    # Read by the host lookup and the global page; added by `flask tenants create`. Its policies let an
-    # UPDATE reach only the current tenant's row, and only the settings its admins and commands change:
-    # never its id, slug, name, kind, status or creation time (the operators' business, as the owner).
+    # Read by the host lookup and the global page; added by `flask tenants create` and the operator console. Its
+    # policies let an UPDATE reach only the current tenant's row, and only the settings its admins, commands and
+    # the console change: never its id, slug, name, kind or creation time. ``status`` (suspend, reactivate) is the
+    # console's, written as the tenant (0025): a column grant limited by the row policy reaches one tenant at a
+    # time, where a function running as the owner would reach every tenant.
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
         "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
-        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation")},
+        "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation",
+        "status")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0017).
     "global_tallies": {"SELECT": None},
     # Each person once, by a keyed hash of their address: written only by the same two functions (0017); the
@@ -52,6 +55,16 @@ APP_ROLE_PRIVILEGES = {
     # release_global_tallies() (0019), from the global tallies as they are, never written by the app itself.
     "global_released_tallies": {"SELECT": None},
     "global_releases": {"SELECT": None},
+    # The operator console's global tables (0025; each tenant's standing, partner_records, is under forced
+    # row-level security). Applications come from the public form and only their decision changes; operators are
+    # added by `flask operator add` and keep their sign-in counters; the operators' audit log is added to and
+    # read, never changed.
+    "partner_applications": {"SELECT": None, "INSERT": None, "UPDATE": (
+        "status", "decided_at", "decided_by", "rejection_reason")},
+    "operators": {"SELECT": None, "INSERT": None, "UPDATE": (
+        "name", "active", "password_hash", "totp_secret", "totp_last_step", "failed_sign_ins", "locked_until",
+        "session_version")},
+    "operator_audit": {"SELECT": None, "INSERT": None},
     # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
     # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
     "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from tenant_portal.members import services as members
-from tenants.models import Role, Tenant
-from tenants.services import hosts
+from tenants.models import Tenant
 
 portal_cli = AppGroup("portal", help="Look after tenants' portals.")
 
@@ -27,13 +26,12 @@ def invite_admin(slug, email, url):
         raise click.ClickException(f"no tenant {slug!r}")
     if tenant.is_movement:
         raise click.ClickException("the HeForShe movement has no admins and no portal: run it with `flask tenants`")
-    with hosts.on_site(tenant, url):
-        try:
-            members.invite(tenant, email, Role.ADMIN, actor=None)
-        except members.MemberChangeRefused as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from error
-        db.session.commit()
+    try:
+        members.invite_first_admin(tenant, email, url)
+    except members.MemberChangeRefused as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
     click.echo(f"{slug}: an invitation to become an admin is queued for {email} (the mail worker sends it); its link works once, for 7 days.")
 
 

@@ -20,6 +20,8 @@ from core.extensions import db as _db
 from core.rollup.models import Gender
 from core.snapshots import services as snapshots
 from core.tenancy import tenant_context
+from operator_console import services as operator_console
+from operator_console.models import ApplicationKind
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
 from tenants.models import Commitment, Member, Role, Target, TargetMetric, utcnow
@@ -35,7 +37,8 @@ SKIPPED_ENDPOINTS = {"static", "core.static"}
 SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
 # Posts that belong to the global site (home-realm discovery), not to a tenant's host.
 GLOBAL_POST_ENDPOINTS = {"sso.discover"}
-# Pages of the global site alone (the movement's snapshots): their objects exist there, on no tenant's host.
+# Pages of the global site alone (the movement's snapshots, the operator console): their objects exist there, on no
+# tenant's host.
 GLOBAL_ENDPOINTS = {"snapshots.day_json"}
 # Posts that only the movement's pages on the global host answer.
 MOVEMENT_POST_ENDPOINTS = {"tenants.movement_signup"}
@@ -89,6 +92,11 @@ def object_factories(app, db, make_unit):
         "hostname_id": lambda tenant: _committed(hosts.add_hostname(tenant, "heforshe.globex.example",
                                                                     verified=False)).id,
         "day": lambda tenant: _committed(snapshots.take()[0]).day.isoformat(),  # global: the tenant plays no part
+        # The operator console's objects are global: an application (no tenant yet), a tenant by its slug.
+        "application_id": lambda tenant: _committed(operator_console.apply(
+            "Globex Applicant", ApplicationKind.NGO, "EG", "https://globex.example", "Someone", "someone@globex.example",
+            f"{tenant.slug}-applies", "en")).id,
+        "slug": lambda tenant: tenant.slug,
     }
 
 
@@ -109,6 +117,10 @@ def _routes():
 
 
 ROUTES = _routes()
+# The operator console and the application to join: on the global host only (and the console for operators only).
+CONSOLE_ENDPOINTS = {rule.endpoint for rule in ROUTES if rule.endpoint.split(".")[0] in ("operator_console", "join")}
+GLOBAL_ENDPOINTS |= CONSOLE_ENDPOINTS
+GLOBAL_POST_ENDPOINTS |= {rule.endpoint for rule in ROUTES if rule.endpoint in CONSOLE_ENDPOINTS and "POST" in rule.methods}
 OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments]
 PLAIN_GET_ROUTES = [rule for rule in ROUTES if not rule.arguments and "GET" in rule.methods]
 POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods]

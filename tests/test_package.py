@@ -23,10 +23,10 @@ from tests.conftest import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-APP_CODE = ["core", "tenants", "tenant_portal", "billing", "scripts", "wsgi.py"]
+APP_CODE = ["core", "tenants", "tenant_portal", "billing", "operator_console", "scripts", "wsgi.py"]
 #: Developers' tools among the scripts, run with the test extras installed (``make screenshots``).
 DEVELOPER_SCRIPTS = ["scripts/screenshots.py"]
-FIRST_PARTY = {"core", "tenants", "tenant_portal", "billing", "wsgi", "tests", "bench", "scripts"}
+FIRST_PARTY = {"core", "tenants", "tenant_portal", "billing", "operator_console", "wsgi", "tests", "bench", "scripts"}
 
 
 def _declared(requirements: list[str]) -> set[str]:
@@ -115,7 +115,8 @@ def test_a_wheel_built_from_the_checkout_serves_the_app(tmp_path):
     # The top-level migrations/ and translations/ are installed inside core, never as top-level packages.
     for data in ("core/migrations/env.py", "core/migrations/alembic.ini", "core/migrations/script.py.mako",
                  "core/migrations/versions/0001_foundation.py", "core/translations/fr/LC_MESSAGES/messages.mo",
-                 "core/templates/core/base.html", "core/static/app.css", "tenants/sso/templates", "tenant_portal/units"):
+                 "core/templates/core/base.html", "core/static/app.css", "tenants/sso/templates", "tenant_portal/units",
+                 "operator_console/templates/operator_console/join.html"):
         assert any(name.startswith(data) for name in contents), f"{data} is not in the wheel"
     assert not [name for name in contents if name.startswith(("migrations/", "translations/"))]
     assert not [name for name in contents if "__pycache__" in name or name.endswith((".po", ".pot"))]

@@ -187,6 +187,14 @@ def invite(tenant: Tenant, email: str, role: Role, actor: Member | None) -> Invi
     return invitation
 
 
+def invite_first_admin(tenant: Tenant, email: str, base_url: str | None = None) -> Invitation:
+    """The operators' invitation of a tenant's admin (``flask portal invite-admin``, an approval in the operator
+    console): made as on the tenant's own address (``base_url``, by default its address under ``BASE_DOMAIN``),
+    so that the link leads there."""
+    with hosts.on_site(tenant, base_url):
+        return invite(tenant, email, Role.ADMIN, actor=None)
+
+
 def pending_invitations() -> list[Invitation]:
     """The current tenant's invitations not used yet and not expired, newest first."""
     return list(db.session.scalars(

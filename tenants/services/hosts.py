@@ -80,11 +80,13 @@ class HostMatch:
 
     tenant: Tenant | None
     session_tenant_id: int | None
+    # A suspended tenant's host: nothing of it is served, only a neutral page (the caller's); nothing is deleted.
+    suspended: bool = False
 
 
 def match_host(host: str, base_domain: str, path: str = "/") -> HostMatch | None:
     """Find the site a host (and, on the global host, a path) names; None when it names nothing we serve (the
-    caller answers 404).
+    caller answers 404); for a suspended tenant's host, a match without a tenant, marked ``suspended``.
 
     On the global host, the movement's paths (``movement.PATHS``) are the movement's pages while it is open
     (``movement.is_open``); the rest, and all of them while it is closed, are the global site's. The movement is
@@ -116,8 +118,10 @@ def match_host(host: str, base_domain: str, path: str = "/") -> HostMatch | None
         tenant = db.session.scalar(
             select(Tenant).join(TenantHostname, TenantHostname.tenant_id == Tenant.id)
             .where(TenantHostname.hostname == host, TenantHostname.verified_at.is_not(None)))
-    if tenant is None or tenant.status is not TenantStatus.ACTIVE or tenant.is_movement:
+    if tenant is None or tenant.is_movement:
         return None
+    if tenant.status is not TenantStatus.ACTIVE:
+        return HostMatch(tenant=None, session_tenant_id=None, suspended=True)
     remembered[host] = (_values(tenant), time.monotonic() + HOST_CACHE_SECONDS)
     return _match(tenant)
 

@@ -67,7 +67,7 @@ def verify(tenant: Tenant, email: str, password: str, code: str) -> Member | Non
     if tries is None:  # locked, or its last tries are being checked right now
         generate_password_hash(password)  # as slow as a check: no hint of the lock, so none of the account
         return None
-    step = _step_of(member, code)
+    step = matching_step(member.totp_secret, code)
     if check_password_hash(member.password_hash, password) and step is not None and _use_step(member, step):
         _update(member, failed_sign_ins=0, locked_until=None)
         return member
@@ -90,9 +90,10 @@ def _take_a_try(member: Member) -> int | None:
         .execution_options(synchronize_session=False))
 
 
-def _step_of(member: Member, code: str) -> int | None:
-    """The time step (of the current one and its two neighbours, for clock drift) whose code this is."""
-    totp = pyotp.TOTP(crypto.decrypt(member.totp_secret))
+def matching_step(encrypted_secret: str, code: str) -> int | None:
+    """The time step (of the current one and its two neighbours, for clock drift) whose code this is, for a TOTP
+    secret kept encrypted (``core.crypto``); the operators' break-glass sign-in checks its codes with it too."""
+    totp = pyotp.TOTP(crypto.decrypt(encrypted_secret))
     current = totp.timecode(utcnow())
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), code.strip()):

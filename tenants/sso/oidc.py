@@ -44,6 +44,11 @@ def init_app(app) -> None:
     _Registry(app)
 
 
+def registry() -> OAuth:
+    """This app's authlib client registry (the operator console registers its own provider's client there)."""
+    return current_app.extensions[_REGISTRY]
+
+
 def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
@@ -70,15 +75,14 @@ def check_issuer(issuer: str) -> None:
 
 def client(conn: SsoConnection):
     """The tenant's authlib client, as its settings stand now."""
-    registry = current_app.extensions[_REGISTRY]
     name = f"tenant-{conn.tenant_id}-{conn.updated_at.timestamp():.6f}"
-    existing = registry.create_client(name)
+    existing = registry().create_client(name)
     if existing is not None:
         if time.time() - existing.server_metadata.get("_loaded_at", time.time()) > METADATA_MAX_AGE_SECONDS:
             existing.server_metadata.pop("_loaded_at")  # authlib reads discovery again when this is missing
             existing.server_metadata.pop("jwks", None)
         return existing
-    return registry.register(
+    return registry().register(
         name, client_id=conn.oidc_client_id, client_secret=crypto.decrypt(conn.oidc_client_secret),
         server_metadata_url=discovery_url(conn.oidc_issuer),
         client_kwargs={"scope": conn.oidc_scopes, "code_challenge_method": "S256",
