@@ -44,7 +44,7 @@ def create_key(name: str, scopes: list[str]) -> tuple[ApiKey, str]:
     prefix = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}{prefix}.{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name, scopes=[scope for scope in SCOPES if scope in scopes], prefix=prefix,
-                 secret_hash=_hash(token), created_by=current_user.email if current_user.is_authenticated else None)
+                 secret_hash=_hash(token), created_by=current_user.email if current_user and current_user.is_authenticated else None)
     db.session.add(key)
     db.session.flush()
     record("api.key_create", name, key_id=str(key.id), scopes=key.scopes)

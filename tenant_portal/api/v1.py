@@ -27,6 +27,8 @@ from tenants.models import UnitKind
 from tenants.services import places
 from tenants.services.signups import SignUp
 
+#: The longest unit key (``Unit.external_key``).
+MAX_UNIT_KEY = 200
 #: Query parameters that would put a key in an address (logs, browser history, Referer headers).
 KEY_PARAMETERS = frozenset({"access_token", "api_key", "apikey", "key", "token"})
 
@@ -172,21 +174,24 @@ def site_stats():
             **stats.site_stats(g.tenant.id)}
 
 
-@blp.route("/units/<string(maxlength=200):unit_key>", methods=["GET"])
+@blp.route("/units/<unit_key>", methods=["GET"])
 @requires("units:write")
 @blp.response(200, schemas.Unit)
 def get_unit(unit_key: str):
     """A unit by its key."""
-    return _unit_out(services.unit_by_key(unit_key) or abort(404))
+    unit = services.unit_by_key(unit_key) if len(unit_key) <= MAX_UNIT_KEY else None
+    return _unit_out(unit or abort(404))
 
 
-@blp.route("/units/<string(maxlength=200):unit_key>", methods=["PUT"])
+@blp.route("/units/<unit_key>", methods=["PUT"])
 @requires("units:write")
 @blp.arguments(schemas.UnitIn)
 @blp.response(200, schemas.Unit)
 @blp.alt_response(201, schema=schemas.Unit, description="A new unit")
 def put_unit(body: dict, unit_key: str):
     """Make or change the unit with this key: name, kind, parent (by key), place and eligible headcounts."""
+    if len(unit_key) > MAX_UNIT_KEY:
+        _refused("key", str(_l("A unit's key is at most 200 characters.")))
     parent = None
     if body.get("parent") is not None:
         parent = services.unit_by_key(body["parent"]) or _refused("parent", str(_l("There is no unit with this key.")))
