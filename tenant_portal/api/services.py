@@ -39,12 +39,18 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(name: str, scopes: list[str]) -> tuple[ApiKey, str]:
-    """A new key for the current tenant, and its token: the one time the token exists outside the caller."""
+def new_token() -> tuple[str, str, str]:
+    """A new key's prefix (which finds it), token (given once) and the hash of the token (kept)."""
     prefix = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}{prefix}.{secrets.token_urlsafe(32)}"
+    return prefix, token, _hash(token)
+
+
+def create_key(name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """A new key for the current tenant, and its token: the one time the token exists outside the caller."""
+    prefix, token, secret_hash = new_token()
     key = ApiKey(name=name, scopes=[scope for scope in SCOPES if scope in scopes], prefix=prefix,
-                 secret_hash=_hash(token), created_by=current_user.email if current_user and current_user.is_authenticated else None)
+                 secret_hash=secret_hash, created_by=current_user.email if current_user and current_user.is_authenticated else None)
     db.session.add(key)
     db.session.flush()
     record("api.key_create", name, key_id=str(key.id), scopes=key.scopes)
