@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import current_app, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from core.extensions import db, limiter
 from core.load_shedding import N_, RETRY_AFTER_SECONDS, busy_page, page_language, translated
@@ -88,6 +88,11 @@ def _handle_database_away(error: OperationalError):
     language = page_language(request.environ)
     message = translated(current_app.config["BABEL_TRANSLATION_DIRECTORIES"], language, DATABASE_AWAY)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    for prefix, handler in _ANSWERED_UNDER.items():
+        if request.path.startswith(prefix):
+            response = handler(ServiceUnavailable())
+            response.headers.update(headers)
+            return response
     if request.path.endswith(".json"):
         return {"error": message}, 503, headers
     return busy_page(language, message), 503, {**headers, "Content-Type": "text/html; charset=utf-8"}

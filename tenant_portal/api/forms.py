@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from core.forms import Form
@@ -25,7 +26,7 @@ class KeyForm(Form):
     name = StringField(_l("Name"), filters=[lambda value: value.strip() if isinstance(value, str) else value],
                        validators=[DataRequired(message=_l("Please name the key, like “HR portal”.")),
                                    Length(max=100), plain_text])
-    scopes = SelectMultipleField(_l("What the key may do"), choices=[(scope, SCOPE_NAMES[scope]) for scope in SCOPES],
+    scopes = SelectMultipleField(_l("What the key may do"), choices=[SelectChoice(scope, SCOPE_NAMES[scope]) for scope in SCOPES],
                                  option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
                                  validators=[DataRequired(message=_l("Please choose at least one thing the key may "
                                                                      "do."))])

@@ -216,3 +216,19 @@ def test_the_openapi_document_is_valid_and_the_reference_page_shows_it(client, m
     assert "/stats.json" in document["paths"]
     page = client.get("/api/docs", base_url=host("acme")).get_data(as_text=True)
     assert "POST /api/v1/commitments" in page and "Idempotency-Key" in page and "by_country" in page
+
+
+def test_with_the_database_away_the_api_answers_503_as_a_problem(client, make_tenant, make_key, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from tenant_portal.api import services
+    acme = make_tenant("acme")
+    token = make_key(acme)
+
+    def away(token):
+        raise OperationalError("SELECT 1", {}, Exception("the server closed the connection"))
+
+    monkeypatch.setattr(services, "authenticate", away)
+    response = client.get("/api/v1/stats", base_url=host("acme"), headers=bearer(token))
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] and response.json["status"] == 503
