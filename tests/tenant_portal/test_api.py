@@ -232,3 +232,18 @@ def test_with_the_database_away_the_api_answers_503_as_a_problem(client, make_te
     response = client.get("/api/v1/stats", base_url=host("acme"), headers=bearer(token))
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"] and response.json["status"] == 503
+
+
+def test_the_dashboard_shows_commitments_made_through_the_api(client, make_tenant, make_key, sign_in_as):
+    import lxml.html
+
+    from tenants.models import Role
+    acme = make_tenant("acme", privacy_k=5)
+    token = make_key(acme)
+    for n in range(5):
+        assert post(client, "acme", token, commitment(email=f"p{n}@example.org"), key=f"k{n}").status_code == 201
+    sign_in_as(acme, Role.ADMIN, client=client)
+    page = lxml.html.fromstring(client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True))
+    rows = [[cell.text_content().strip() for cell in row]
+            for row in page.xpath("//section[@aria-labelledby='by-source-title']//tbody/tr")]
+    assert rows == [["API", "5", "5"]]
