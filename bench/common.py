@@ -125,6 +125,7 @@ def environment(urls: dict, redis_url: str) -> dict:
             # nothing.
             "SIGNUP_RATE_LIMIT_NETWORK": "10000000 per minute", "SIGNUP_RATE_LIMIT_TENANT": "10000000 per minute",
             "SIGNUP_RATE_LIMIT_DOMAIN": "10000000 per minute",
+            "API_RATE_LIMIT": "10000000 per minute",
             "MAX_SERVING": str(MAX_SERVING), "MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "FLASK_APP": "wsgi",
             "SNAPSHOT_SIGNING_KEY": str(_snapshot_signing_key())}
 

@@ -30,6 +30,10 @@ its closed-loop cases). A step in which the client itself started visits late (p
 invalid: the client and the server share this machine, so the client runs its steps in the real-time
 scheduling class where the system allows it, and its lag and CPU share are reported for each step.
 
+The API's write path in the same run and on the same server, after the form's closed-loop cases: each client is
+a partner's system with its tenant's key, posting one new commitment after another to ``/api/v1/commitments``
+(JSON, a new ``Idempotency-Key`` each) on a connection it keeps (``api_commitments_per_second``).
+
 Afterwards every sign-up that was answered with success must be stored exactly once (an open-loop visit
 left unanswered may be stored, once), and the tallies must equal a recount.
 
@@ -40,6 +44,7 @@ Results: ``bench/results/signups-<date>T<time>.json`` (``signup_vs_bare_ratio``,
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -51,6 +56,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from bench import open_loop
+from tenant_portal.api.services import new_token
 from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH, connect_with_form, environment,
                           free_port, goal, gunicorn_command, log, machine, markdown_goals, markdown_header,
                           parse_arguments, percentile_ms, populate, prepare_database, read_response, start_server,
@@ -112,6 +118,78 @@ async def _load(port: int, hosts: list[str], clients: int, seconds: float, path:
                                          for n in range(clients)))
     started = time.perf_counter()
     await asyncio.gather(*(_post_until(connection, started + seconds, path, record) for connection in connections))
+    elapsed = time.perf_counter() - started
+    return {"clients": clients, "requests": len(record["served"]), "errors": record["errors"],
+            "shed": record["shed"], "still_waiting_at_end": record["unserved"], "seconds": round(elapsed, 1),
+            "per_second": round(len(record["accepted"]) / elapsed, 1),
+            "p50_ms": percentile_ms(record["waits"], 0.5), "p99_ms": percentile_ms(record["waits"], 0.99),
+            "served_p50_ms": percentile_ms(record["served"], 0.5),
+            "served_p99_ms": percentile_ms(record["served"], 0.99), "accepted": record["accepted"]}
+
+
+def api_tokens(urls: dict, hosts: list[str]) -> dict[str, str]:
+    """A key of each tenant that may write commitments, made as the portal makes them; its token by host."""
+    tokens, engine = {}, sa.create_engine(urls["admin"])  # the database's superuser: not held by row security
+    with engine.begin() as connection:
+        for host in hosts:
+            prefix, token, secret_hash = new_token()
+            connection.execute(sa.text(
+                "INSERT INTO api_keys (tenant_id, id, prefix, secret_hash, name, scopes, created_at) "
+                "SELECT id, :id, :prefix, :hash, 'benchmark', '[\"commitments:write\"]', now() FROM tenants "
+                "WHERE slug = :slug"), {"id": uuid.uuid4(), "prefix": prefix, "hash": secret_hash,
+                                        "slug": host.split(".")[0]})
+            tokens[host] = token
+    engine.dispose()
+    return tokens
+
+
+async def _api_post_until(port: int, host: str, token: str, until: float, record: dict) -> None:
+    """One partner's system recording one new commitment after another through the API until ``until``, on a
+    connection it keeps; shed requests are sent again after the ``Retry-After``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    email, first_try = None, 0.0
+    while time.perf_counter() < until:
+        if email is None:
+            email, first_try = f"api{uuid.uuid4().hex[:16]}@example.org", time.perf_counter()
+        body = json.dumps({"email": email, "gender": "man", "country": "FR", "language": "en",
+                           "consent_version": "2026-11", "consented_at": "2026-12-01T10:00:00Z"}).encode()
+        request = (f"POST /api/v1/commitments HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                   f"Idempotency-Key: {email}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n")
+        started = time.perf_counter()
+        try:
+            writer.write(request.encode() + body)
+            status, headers, _ = await read_response(reader)
+        except ConnectionError:  # the server closed it (a worker restarting): send it again, same key
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
+        if status == 503:
+            record["shed"] += 1
+            await asyncio.sleep(float(headers.get("retry-after", 1)))
+            continue
+        answered = time.perf_counter()
+        record["served"].append(answered - started)
+        record["waits"].append(answered - first_try)
+        if status == 201:
+            record["accepted"].append((host, email))
+        else:
+            record["errors"] += 1
+        email = None
+    if email is not None:
+        record["unserved"] += 1
+        record["waits"].append(until - first_try)
+    writer.close()
+
+
+async def _api_load(port: int, tokens: dict[str, str], clients: int, seconds: float) -> dict:
+    """``clients`` partners' systems, spread over the tenants, writing through the API for ``seconds``; the same
+    figures as ``_load``."""
+    record = {"served": [], "waits": [], "accepted": [], "errors": 0, "shed": 0, "unserved": 0}
+    hosts = list(tokens)
+    started = time.perf_counter()
+    await asyncio.gather(*(_api_post_until(port, hosts[n % len(hosts)], tokens[hosts[n % len(hosts)]],
+                                           started + seconds, record) for n in range(clients)))
     elapsed = time.perf_counter() - started
     return {"clients": clients, "requests": len(record["served"]), "errors": record["errors"],
             "shed": record["shed"], "still_waiting_at_end": record["unserved"], "seconds": round(elapsed, 1),
@@ -254,7 +332,7 @@ def main() -> None:
                                         f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} (shed clients wait Retry-After)",
                            "population": f"{population:,} commitments, {tenants} tenants",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub"},
-              "pgbench_rows_per_second": {}, "bare": {}, "signups": {}}
+              "pgbench_rows_per_second": {}, "bare": {}, "signups": {}, "api": {}}
     if closed:
         result["settings"].update({
             "seconds per case": seconds,
@@ -288,6 +366,12 @@ def main() -> None:
                 accepted += outcome.pop("accepted")
                 result["signups"][f"{clients} {case}"] = outcome
                 log(f"  sign-ups, {clients} clients, {case}: {outcome}")
+        tokens = api_tokens(urls, all_hosts) if client_counts else {}
+        for clients in client_counts:
+            outcome = asyncio.run(_api_load(port, tokens, clients, seconds))
+            accepted += outcome.pop("accepted")
+            result["api"][f"{clients} spread"] = outcome
+            log(f"  API commitments, {clients} clients, spread: {outcome}")
         if closed:
             result["rate_limits"], limited = limits_on_and_off(port, all_hosts, client_counts[0], seconds, env)
             accepted += limited
@@ -342,6 +426,9 @@ def closed_loop_ratios(result: dict, first: str) -> None:
     result["signup_vs_pgbench_ratio"] = round(spread["per_second"] / result["pgbench_rows_per_second"][first], 3)
     result["one_tenant_vs_spread_ratio"] = round(
         result["signups"][f"{first} one tenant"]["per_second"] / spread["per_second"], 3)
+    # The API's write path beside the form's, same server, same clients, spread.
+    result["api_commitments_per_second"] = result["api"][f"{first} spread"]["per_second"]
+    result["api_vs_form_ratio"] = round(result["api_commitments_per_second"] / spread["per_second"], 3)
     # The share of sign-up throughput the rate limits take, from the rounds with them on and off.
     result["rate_limits_cost"] = round(
         1 - result["rate_limits"]["limits on"]["per_second"] / result["rate_limits"]["limits off"]["per_second"], 3)
@@ -392,6 +479,7 @@ def markdown(result: dict) -> str:
             "| case | sign-ups/s | wait p50 ms | wait p99 ms | served p50 ms | served p99 ms | errors "
             "| shed (503) | still waiting at the end |", "|---|---|---|---|---|---|---|---|---|"]
         cases = [(f"sign-ups, {case}", value) for case, value in result["signups"].items()]
+        cases += [(f"API commitments, {case}", value) for case, value in result.get("api", {}).items()]
         cases += [(f"bare insert endpoint, {clients} clients, {when}", value)
                   for when, run in zip(("before", "after"), result["bare_runs"]) for clients, value in run.items()]
         for case, value in cases:
@@ -407,7 +495,9 @@ def markdown(result: dict) -> str:
                   f"| `signup_vs_bare_ratio` | {result['signup_vs_bare_ratio']} |",
                   f"| `signup_vs_pgbench_ratio` | {result['signup_vs_pgbench_ratio']} |",
                   f"| `one_tenant_vs_spread_ratio` | {result['one_tenant_vs_spread_ratio']} |",
-                  f"| `rate_limits_cost` | {result['rate_limits_cost']} |", ""]
+                  f"| `rate_limits_cost` | {result['rate_limits_cost']} |",
+                  f"| `api_commitments_per_second` | {result['api_commitments_per_second']} |",
+                  f"| `api_vs_form_ratio` | {result['api_vs_form_ratio']} |", ""]
     if "open_loop" in result:
         lines += [
             "## Open loop", "",

@@ -152,6 +152,9 @@ def from_environment() -> dict:
         "OUTBOUND_ALLOW_PRIVATE": _bool("OUTBOUND_ALLOW_PRIVATE", not production),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
+        # The Commitments API (/api/v1): each key's rate, and the largest body it takes (a commitment is < 1 KiB).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute; 20000 per hour"),
+        "API_MAX_BODY_BYTES": int(os.environ.get("API_MAX_BODY_BYTES", str(16 * 1024))),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -2,11 +2,12 @@
 
 import math
 import time
+from collections.abc import Callable
 
 from flask import current_app, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from core.extensions import db, limiter
 from core.load_shedding import N_, RETRY_AFTER_SECONDS, busy_page, page_language, translated
@@ -36,9 +37,22 @@ def render_error(code: int):
     return render_template("core/error.html", code=code, title=title, explanation=explanation), code
 
 
+#: Paths whose errors another package answers in its own format: ``{path prefix: handler(error)}`` (the API's
+#: problem details), registered with ``answer_under``.
+_ANSWERED_UNDER: dict[str, Callable[[HTTPException], object]] = {}
+
+
+def answer_under(prefix: str, handler: Callable[[HTTPException], object]) -> None:
+    """Answer errors on paths under ``prefix`` with ``handler`` (even those no route of theirs raised: 404, 405)."""
+    _ANSWERED_UNDER[prefix] = handler
+
+
 def _handle_http(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
+    for prefix, handler in _ANSWERED_UNDER.items():
+        if request.path.startswith(prefix):
+            return handler(error)
     if request.path.endswith(".json"):
         response = make_response({"error": str(MESSAGES.get(error.code, MESSAGES[400])[0])}, error.code)
     else:
@@ -75,6 +89,11 @@ def _handle_database_away(error: OperationalError):
     language = page_language(request.environ)
     message = translated(current_app.config["BABEL_TRANSLATION_DIRECTORIES"], language, DATABASE_AWAY)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    for prefix, handler in _ANSWERED_UNDER.items():
+        if request.path.startswith(prefix):
+            response = handler(ServiceUnavailable())
+            response.headers.update(headers)
+            return response
     if request.path.endswith(".json"):
         return {"error": message}, 503, headers
     return busy_page(language, message), 503, {**headers, "Content-Type": "text/html; charset=utf-8"}

@@ -6,7 +6,7 @@ from importlib import import_module
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "api")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -17,6 +17,7 @@ NAVIGATION = (
     ("portal_branding.edit", _l("Branding")),
     ("tenant_portal.sso_settings", _l("Sign-in")),
     ("portal_dashboard.exports", _l("Exports")),
+    ("portal_api.index", _l("API")),
     ("tenant_portal.audit", _l("Audit log")),
 )
 
@@ -25,6 +26,7 @@ def init_app(app):
     """Register the portal's pages, area by area; none of them may be kept by a browser or a proxy."""
     from core import mail
     from tenant_portal import cli, views
+    from tenant_portal.api import v1
     from tenant_portal.members import services as members
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
@@ -32,6 +34,7 @@ def init_app(app):
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.context_processor(views.navigation)
+    v1.init_app(app)  # the API's own blueprints: its keys, not sessions, and no cookies
     cli.init_app(app)
     mail.register_composer(members.SIGN_IN_LINK_JOB, members.compose_sign_in_link)
     private = frozenset(blueprint.name for blueprint in blueprints)

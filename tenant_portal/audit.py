@@ -439,6 +439,8 @@ def _unknown(who, target, details) -> Said:
 
 #: Every action code the portal records, and how it is said: ``(who, target, details) -> (sentence, changes)``.
 ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
+    "api.key_create": _sentence(_l("%(who)s made the API key “%(key)s”."), "key"),
+    "api.key_revoke": _sentence(_l("%(who)s revoked the API key “%(key)s”."), "key"),
     "branding.colors": _colors,
     "branding.languages": _languages_changed,
     "branding.listed": _listed,

@@ -24,7 +24,9 @@ from operator_console import services as operator_console
 from operator_console.models import ApplicationKind
 from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
-from tenants.models import Commitment, Member, Role, Target, TargetMetric, utcnow
+from tenant_portal.api import services as api
+from tenant_portal.api.models import ApiKey
+from tenants.models import Commitment, Member, Role, Target, TargetMetric, Unit, UnitKind, utcnow
 from tenants.services import confirmations, hosts, signups
 from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
@@ -42,6 +44,8 @@ GLOBAL_POST_ENDPOINTS = {"sso.discover"}
 GLOBAL_ENDPOINTS = {"snapshots.day_json"}
 # Posts that only the movement's pages on the global host answer.
 MOVEMENT_POST_ENDPOINTS = {"tenants.movement_signup"}
+# The Commitments API: a key opens it, never a session; its own walls are tested below (test_api_*).
+API_BLUEPRINT = "api_v1"
 
 
 def object_factories(app, db, make_unit):
@@ -76,8 +80,26 @@ def object_factories(app, db, make_unit):
                                       language="en", consent_version="1"))
         return confirmations.link_token(db.session.scalars(select(Commitment)).one())
 
+    def api_key(tenant):  # made directly: the viewers' test counts the audit entries a post leaves
+        return _flushed(ApiKey(name="Globex HR portal", scopes=["stats:read"], prefix=f"{tenant.slug}-isolation",
+                               secret_hash="0" * 64)).id
+
+    def commitment(tenant):
+        signups.commit(signups.SignUp(email="someone@globex.example", gender=Gender.MAN, country_code="EG",
+                                      language="en", consent_version="1", city="Alexandria"))
+        return db.session.scalars(select(Commitment.id)).one()
+
+    def unit_key(tenant):
+        db.session.add(Unit(name="Globex Cairo office", kind=UnitKind.OFFICE, country_code="EG",
+                            external_key=f"{tenant.slug}-cairo"))
+        db.session.flush()
+        return f"{tenant.slug}-cairo"
+
     return {
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
+        "key_id": in_tenant(api_key),
+        "commitment_id": in_tenant(commitment),
+        "unit_key": in_tenant(unit_key),
         "token": in_tenant(confirmation_token),
         "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
         "invitation_token": in_tenant(invitation),
@@ -121,14 +143,15 @@ ROUTES = _routes()
 CONSOLE_ENDPOINTS = {rule.endpoint for rule in ROUTES if rule.endpoint.split(".")[0] in ("operator_console", "join")}
 GLOBAL_ENDPOINTS |= CONSOLE_ENDPOINTS
 GLOBAL_POST_ENDPOINTS |= {rule.endpoint for rule in ROUTES if rule.endpoint in CONSOLE_ENDPOINTS and "POST" in rule.methods}
-OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments]
+API_ROUTES = [rule for rule in ROUTES if rule.endpoint.startswith(API_BLUEPRINT + ".")]
+OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments and rule not in API_ROUTES]
 PLAIN_GET_ROUTES = [rule for rule in ROUTES if not rule.arguments and "GET" in rule.methods]
-POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods]
+POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods and rule not in API_ROUTES]
 
 
 def test_every_route_argument_has_a_factory(app, db, make_unit):
     factories = object_factories(app, db, make_unit)
-    for rule in OBJECT_ROUTES:
+    for rule in OBJECT_ROUTES + API_ROUTES:
         missing = rule.arguments - factories.keys()
         assert not missing, f"{rule.rule} takes {missing}: add a factory above so the isolation tests cover it"
 
@@ -321,3 +344,48 @@ def test_counts_on_the_portal_pages_are_the_tenants_own(client, db, make_tenant,
     assert "6 members in all" in members
     dashboard = client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True)
     assert re.findall(r'class="stat-value">([\d,]+)<', dashboard)[:2] == ["5", "5"]  # men, all commitments
+
+
+def _api_key(app, tenant) -> str:
+    with app.test_request_context(base_url=host(tenant.slug)), tenant_context(tenant):
+        _, token = api.create_key("HR portal", list(api.SCOPES))
+        _db.session.commit()
+    return token
+
+
+API_BODIES = {"PUT": {"name": "Acme's own unit", "kind": "office"},
+              "POST": {"email": "sam@example.org", "gender": "man", "country": "FR", "language": "en",
+                       "consent_version": "1", "consented_at": "2026-12-01T10:00:00Z"}}
+
+
+@pytest.mark.parametrize("rule", API_ROUTES, ids=lambda r: f"{sorted(r.methods - {'HEAD', 'OPTIONS'})} {r.rule}")
+def test_api_a_key_of_another_tenant_reaches_nothing_of_it(app, client, db, make_tenant, make_unit, rule):
+    """Acme's key, with Globex's ids: on Acme's host nothing is found (a unit key names Acme's own unit, so a
+    PUT makes one at Acme and leaves Globex's alone); on Globex's host the key is unknown (401). Globex's own
+    key then finds its objects, so the ids were real."""
+    acme = make_tenant("acme")
+    globex = make_tenant("globex", "Globex Hidden")
+    factories = object_factories(app, db, make_unit)
+    path = path_with_objects_of(rule, factories, globex)
+    acme_key, globex_key = _api_key(app, acme), _api_key(app, globex)
+    methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+    for method in methods:
+        on_acme = client.open(path, method=method, base_url=host("acme"), json=API_BODIES.get(method),
+                              headers={"Authorization": f"Bearer {acme_key}", "Idempotency-Key": "acme"})
+        body = on_acme.get_data(as_text=True)
+        for secret in ("Globex", "Cairo", "Alexandria", '"EG"'):  # the unit key is the URL's own
+            assert secret not in body, f"{method} {path} on acme shows {secret!r}"
+        if rule.arguments and method != "PUT":
+            assert on_acme.status_code == 404, f"{method} {path} on acme"
+        on_globex = client.open(path, method=method, base_url=host("globex"), json=API_BODIES.get(method),
+                                headers={"Authorization": f"Bearer {acme_key}", "Idempotency-Key": "globex"})
+        assert on_globex.status_code == 401, f"{method} {path} on globex with acme's key"
+    with tenant_context(globex):
+        assert _db.session.scalars(select(Unit.name).where(Unit.external_key.is_not(None))).all() in (
+            [], ["Globex Cairo office"])
+        assert _db.session.scalar(select(func.count(Commitment.id)).where(Commitment.withdrawn_at.is_not(None))) == 0
+        assert _db.session.scalar(select(func.count(Commitment.id))) == (1 if "commitment_id" in rule.arguments else 0)
+    for method in methods:
+        own = client.open(path, method=method, base_url=host("globex"), json=API_BODIES.get(method),
+                          headers={"Authorization": f"Bearer {globex_key}", "Idempotency-Key": "own"})
+        assert own.status_code < 400, f"{method} {path} on its own host"

@@ -32,6 +32,8 @@ TARGET = {"metric": "men", "value": 500, "unit": UNIT_ID, "unit_name": "Paris of
 
 #: A typical entry of each action code, as its service records it today: (target, details).
 SAMPLES = {
+    "api.key_create": ("HR portal", {"key_id": "0190a1b2-0000-7000-8000-000000000001", "scopes": ["stats:read"]}),
+    "api.key_revoke": ("HR portal", {"key_id": "0190a1b2-0000-7000-8000-000000000001"}),
     "branding.colors": ("acme", {"primary": "#1f4e8c", "accent": "#005a70", "before": ["#5b2a86", "#00758d"]}),
     "branding.languages": ("acme", {"enabled": ["en", "fr"], "default": "fr",
                                     "before": {"enabled": ["en"], "default": "en"}}),
