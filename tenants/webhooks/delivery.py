@@ -86,6 +86,9 @@ def _deliver(message_id) -> int:
     """Send one claimed message and note the answer; 1 when it was delivered."""
     message = db.session.scalars(select(WebhookMessage).where(WebhookMessage.id == message_id)).one()
     endpoint = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id == message.endpoint_id)).one()
+    if not endpoint.enabled:  # turned off by an earlier message of this pass: this one is given up with it
+        db.session.rollback()
+        return 0
     body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
     status_code, error = None, None
     try:
