@@ -40,7 +40,11 @@ def check_url(url: str) -> str:
     """The address as kept, or ``InvalidEndpoint``. In production (``outbound.public_only``) only https to a
     name or public address; the connection itself goes through the fenced client, which also refuses a name
     that resolves to a private address."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port out of range or not a number raises here
+    except ValueError as unreadable:
+        raise InvalidEndpoint(_l("Enter a full address starting with https://.")) from unreadable
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidEndpoint(_l("Enter a full address starting with https://."))
     if parts.username or parts.password:
