@@ -7,11 +7,13 @@ import threading
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from core import worker
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Do what is due now (mail, webhooks), then stop.")
 def work(once):
     """Send the queued mail and webhooks, trying failed ones again later; runs until stopped (SIGTERM, Ctrl-C)."""
