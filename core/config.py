@@ -119,6 +119,8 @@ def from_environment() -> dict:
         "WEBHOOK_LEASE_SECONDS": float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60")),
         # Failures in a row after which an endpoint is turned off and its tenant's admins are told.
         "WEBHOOK_MAX_FAILURES": int(os.environ.get("WEBHOOK_MAX_FAILURES", "20")),
+        # How often the worker looks for targets reached (the target.reached webhook).
+        "TARGET_CHECK_SECONDS": float(os.environ.get("TARGET_CHECK_SECONDS", "60")),
         # The Ed25519 private key (a PEM file) that signs the daily snapshots of the counts (core/snapshots/).
         # The embedded run makes one in instance/ the first time it is needed; production refuses to start without.
         "SNAPSHOT_SIGNING_KEY": os.environ.get(

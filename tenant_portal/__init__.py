@@ -24,9 +24,10 @@ NAVIGATION = (
 
 def init_app(app):
     """Register the portal's pages, area by area; none of them may be kept by a browser or a proxy."""
-    from core import mail
+    from core import mail, worker
     from tenant_portal import cli, views
     from tenant_portal.members import services as members
+    from tenant_portal.targets import reached
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
                   import_module("tenant_portal.members.views").me]  # /me and invitation links
@@ -35,6 +36,7 @@ def init_app(app):
     app.context_processor(views.navigation)
     cli.init_app(app)
     mail.register_composer(members.SIGN_IN_LINK_JOB, members.compose_sign_in_link)
+    worker.register("targets reached", reached.check)
     private = frozenset(blueprint.name for blueprint in blueprints)
 
     @app.after_request

@@ -1,4 +1,5 @@
-"""Webhooks: a tenant's endpoints, the outbox of messages for them, and the log of each try.
+"""Webhooks: a tenant's endpoints, the outbox of messages for them, and the log of each try; when a target was
+reached (its ``target.reached`` event is sent once).
 
 The three tables are tenant-owned and get row-level security on PostgreSQL (the worker reads each tenant's
 messages in that tenant's context).
@@ -20,6 +21,8 @@ TABLES = ("webhook_endpoints", "webhook_messages", "webhook_attempts")
 
 
 def upgrade():
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reached_at', sa.DateTime(timezone=True), nullable=True))
     op.create_table('webhook_endpoints',
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -92,3 +95,5 @@ def downgrade():
     # Dropping a table drops its policy and indexes with it.
     for table in reversed(TABLES):
         op.drop_table(table)
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.drop_column('reached_at')

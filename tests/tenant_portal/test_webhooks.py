@@ -4,14 +4,17 @@ viewers see none of it; every change is in the audit log."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
-from tenants.models import Role
+from tenant_portal.targets import reached
+from tenants.models import Role, Target, TargetMetric
 from tenants.webhooks import delivery
+from tenants.webhooks import services as webhooks
 from tenants.webhooks.models import WebhookEndpoint
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 from tests.webhook_receiver import receiver  # noqa: F401 - the fixture
@@ -133,3 +136,28 @@ def test_an_admin_adds_an_endpoint_reads_the_delivery_log_and_resends(page, axe,
     expect(page.locator(".webhook-log tbody tr .badge")).to_have_text(["500", "200", "200"])
     assert len(receiver.processed) == 1 and len(set(receiver.ids())) == 1  # the same webhook-id: one event
     assert audit_actions(db, acme) == ["webhook.create", "webhook.resend"]
+
+
+def test_a_target_reached_is_sent_once_when_its_released_count_gets_there(app, db, make_tenant, make_commitment,
+                                                                          receiver):
+    app.config["TARGET_CHECK_SECONDS"] = 0
+    acme = make_tenant("acme", privacy_k=5)
+    with tenant_context(acme):
+        added = webhooks.add_endpoint(receiver.url, ["target.reached"], False, None)
+        receiver.secret = added.secret
+        target = Target(metric=TargetMetric.MEN, value=5, deadline=date.today() + timedelta(days=30))
+        db.session.add(target)
+        db.session.commit()
+        target_id = target.id
+    for _ in range(4):
+        make_commitment(acme)
+    with app.app_context():
+        assert reached.check() == 0
+    make_commitment(acme)  # the fifth man: the goal
+    with app.app_context():
+        assert reached.check() == 1
+        assert reached.check() == 0  # once
+        delivery.deliver_due()
+    [payload] = receiver.processed.values()
+    assert payload["type"] == "target.reached"
+    assert payload["data"]["id"] == str(target_id) and payload["data"]["count"] == 5
