@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from core import crypto
 from core.rollup.models import Gender
-from core.tenancy import tenant_context
+from core.tenancy import reviewed_sql, tenant_context
 from tenants.models import Commitment, Role
 from tenants.services import signups
 from tenants.services.members import find_or_create_member
@@ -296,3 +296,18 @@ def test_a_worker_killed_in_the_middle_still_ends_in_one_delivery_per_event(app,
     assert receiver.ids().count(killed_mid_request) == 2
     assert all(receiver.ids().count(event_id) == 1 for event_id in event_ids - {killed_mid_request})
     assert attempts(db, acme).count(200) == 5
+
+
+def test_on_postgresql_the_app_role_reads_no_other_tenants_webhooks_even_in_raw_sql(postgres, db, make_tenant,
+                                                                                     make_commitment, receiver):
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    add_endpoint(db, globex, receiver)
+    make_commitment(globex)
+    counts = "SELECT (SELECT count(*) FROM webhook_endpoints), (SELECT count(*) FROM webhook_messages)"
+    with tenant_context(acme):
+        # Reviewed: a count across the tables on purpose, to show row-level security hides the other tenant's rows.
+        assert tuple(db.session.execute(reviewed_sql(counts)).one()) == (0, 0)
+        db.session.rollback()
+    with tenant_context(globex):
+        assert tuple(db.session.execute(reviewed_sql(counts)).one()) == (1, 1)
+        db.session.rollback()
