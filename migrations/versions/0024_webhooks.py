@@ -50,6 +50,7 @@ def upgrade():
                                 native_enum=False, create_constraint=False, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('retry_until', sa.DateTime(timezone=True), nullable=False),
     sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_status_code', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

@@ -111,7 +111,7 @@ def _deliver(message_id) -> int:
     config = current_app.config
     if status_code == 410 or endpoint.failures_in_a_row >= config["WEBHOOK_MAX_FAILURES"]:
         _turn_off(endpoint, "gone" if status_code == 410 else "failures")
-    elif now - _aware(message.created_at) >= timedelta(hours=config["WEBHOOK_RETRY_HOURS"]):
+    elif now >= _aware(message.retry_until):
         message.status = DeliveryStatus.FAILED
     else:
         delay = timedelta(seconds=config["WEBHOOK_RETRY_SECONDS"] * 2 ** (message.attempts - 1))

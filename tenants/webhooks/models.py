@@ -66,6 +66,7 @@ class WebhookMessage(TenantScoped, db.Model):
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, 16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retry_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # given up after a failure past it
     leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

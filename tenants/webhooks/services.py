@@ -9,9 +9,10 @@ import ipaddress
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from uuid6 import uuid7
@@ -122,8 +123,9 @@ def find_message(endpoint: WebhookEndpoint, message_id: uuid.UUID) -> WebhookMes
 def resend(message: WebhookMessage) -> None:
     """Send a message again, now, with the same ``webhook-id`` (a receiver that has it already may ignore it);
     its tries start afresh."""
-    message.status, message.next_attempt_at, message.leased_until = DeliveryStatus.PENDING, utcnow(), None
-    message.attempts, message.created_at = 0, utcnow()  # a fresh WEBHOOK_RETRY_HOURS from now
+    now = utcnow()
+    message.status, message.next_attempt_at, message.leased_until = DeliveryStatus.PENDING, now, None
+    message.attempts, message.retry_until = 0, now + _retry_window()
     db.session.flush()
 
 
@@ -134,14 +136,20 @@ def emit(event_type: str, data: dict, personal: dict | None = None) -> int:
     subscribed = [e for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
                   if event_type in e.events]
     now = utcnow()
+    retry_until = now + _retry_window()
     rows = [dict(tenant_id=current_tenant_id(), id=uuid7(), endpoint_id=e.id, event_id=f"msg_{uuid7().hex}", event_type=event_type,
                  payload={"type": event_type, "timestamp": now.isoformat(),
                           "data": data | ((personal or {}) if e.personal_data else {})},
-                 status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+                 status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, retry_until=retry_until,
+                 created_at=now)
             for e in subscribed]
     if rows:
         db.session.execute(insert(WebhookMessage), rows)
     return len(rows)
+
+
+def _retry_window() -> timedelta:
+    return timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"])
 
 
 def _when(moment: datetime | None) -> str | None:

@@ -202,7 +202,9 @@ def test_a_message_is_given_up_after_the_retry_window(app, db, make_tenant, make
     assert messages(db, acme)[0].status is DeliveryStatus.PENDING  # tried again later
     with tenant_context(acme):  # as if it were 24 hours and a minute later
         created = messages(db, acme)[0].created_at
-        db.session.execute(update(WebhookMessage).values(created_at=created - timedelta(hours=24, minutes=1)))
+        assert _aware(db.session.scalars(select(WebhookMessage.retry_until)).one()) == _aware(created) + timedelta(
+            hours=24)
+        db.session.execute(update(WebhookMessage).values(retry_until=created - timedelta(minutes=1)))
         db.session.commit()
     with app.app_context():
         delivery.deliver_due()
