@@ -1,8 +1,8 @@
 """Webhooks, the worker's side: deliver what is due, signed the Standard Webhooks way (``standardwebhooks``).
 
 At least once, never lost: a message is written in the transaction of its change, and the worker claims it with a
-lease (``WEBHOOK_LEASE_SECONDS``) before sending; on PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP
-LOCKED``, so two workers never take the same message. A worker killed after sending but before noting the answer
+lease (``WEBHOOK_LEASE_SECONDS``, started afresh just before the message is sent) before sending; on PostgreSQL
+the claim is ``SELECT ... FOR UPDATE SKIP LOCKED``, so two workers never take the same message. A worker killed after sending but before noting the answer
 leaves the lease to run out: the message is sent again, with the same ``webhook-id``, which the receiver uses to
 ignore what it has had already (as Standard Webhooks intends). So each event is delivered to a receiver that
 dedupes exactly once; one that does not may see a repeat only after such a crash.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import datetime, timedelta
 
 import requests
@@ -27,6 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from core import crypto, mail, outbound
 from core.extensions import db
+from core.tenancy import tenant_context
 from tenants.models import Member, Role, Tenant, utcnow
 from tenants.services import hosts
 from tenants.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -39,15 +41,22 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 def deliver_due(stop: threading.Event | None = None) -> int:
     """Deliver every due message of every tenant (until ``stop`` is set); returns how many were delivered.
     Commits after each step. Each tenant's messages are read in its own context (row-level security)."""
-    tenants = list(db.session.scalars(select(Tenant)))
+    tenant_ids = list(db.session.scalars(select(Tenant.id)))
     db.session.rollback()
     delivered = 0
-    for tenant in tenants:
+    for tenant_id in tenant_ids:
         if stop is not None and stop.is_set():
             break
-        with hosts.on_site(tenant):
-            for message_id in _claim(utcnow()):
-                delivered += _deliver(message_id)
+        with tenant_context(tenant_id):
+            claimed = _claim(utcnow())
+        if not claimed:
+            continue
+        # On the tenant's site: the mail to its admins, should an endpoint be turned off, links to its portal.
+        with hosts.on_site(db.session.get(Tenant, tenant_id)):
+            for message_id, lease in claimed:
+                if stop is not None and stop.is_set():
+                    break  # the rest of the batch is sent once its lease runs out
+                delivered += _deliver(message_id, lease)
     return delivered
 
 
@@ -56,8 +65,9 @@ def _claimable(now: datetime):
                and_(WebhookMessage.status == DeliveryStatus.SENDING, WebhookMessage.leased_until < now))
 
 
-def _claim(now: datetime) -> list:
-    """Lease this tenant's due messages of enabled endpoints to this worker; committed before anything is sent."""
+def _claim(now: datetime) -> list[tuple[uuid.UUID, datetime]]:
+    """Lease this tenant's due messages of enabled endpoints to this worker, committed before anything is sent;
+    returns each message's id and lease."""
     due = db.session.scalars(
         select(WebhookMessage.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
         .where(WebhookEndpoint.enabled.is_(True), _claimable(now))
@@ -71,7 +81,7 @@ def _claim(now: datetime) -> list:
             .values(status=DeliveryStatus.SENDING, leased_until=lease, attempts=WebhookMessage.attempts + 1)
             .execution_options(synchronize_session=False))
         if result.rowcount == 1:
-            claimed.append(message_id)
+            claimed.append((message_id, lease))
     db.session.commit()
     return claimed
 
@@ -82,8 +92,22 @@ def sign(secret: str, event_id: str, body: bytes, at: datetime) -> dict[str, str
             "webhook-signature": Webhook(secret).sign(event_id, at, body), "content-type": "application/json"}
 
 
-def _deliver(message_id) -> int:
+def _renew(message_id: uuid.UUID, lease: datetime) -> bool:
+    """Start the message's lease afresh just before sending it (the batch's earlier messages took time), if it
+    is still this worker's; False when it ran out and another worker took the message."""
+    renewed = db.session.execute(
+        update(WebhookMessage).where(WebhookMessage.id == message_id, WebhookMessage.status == DeliveryStatus.SENDING,
+                                     WebhookMessage.leased_until == lease)
+        .values(leased_until=utcnow() + timedelta(seconds=current_app.config["WEBHOOK_LEASE_SECONDS"]))
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
+def _deliver(message_id: uuid.UUID, lease: datetime) -> int:
     """Send one claimed message and note the answer; 1 when it was delivered."""
+    if not _renew(message_id, lease):
+        return 0
     message = db.session.scalars(select(WebhookMessage).where(WebhookMessage.id == message_id)).one()
     endpoint = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id == message.endpoint_id)).one()
     if not endpoint.enabled:  # turned off by an earlier message of this pass: this one is given up with it

@@ -313,3 +313,16 @@ def test_on_postgresql_the_app_role_reads_no_other_tenants_webhooks_even_in_raw_
     with tenant_context(globex):
         assert tuple(db.session.execute(reviewed_sql(counts)).one()) == (1, 1)
         db.session.rollback()
+
+
+def test_a_worker_whose_lease_ran_out_leaves_the_message_to_the_worker_that_took_it(app, db, make_tenant,
+                                                                                   make_commitment, receiver):
+    acme = make_tenant("acme")
+    add_endpoint(db, acme, receiver)
+    make_commitment(acme)
+    with app.app_context(), tenant_context(acme):
+        [(message_id, lease)] = delivery._claim(delivery.utcnow())
+        db.session.execute(update(WebhookMessage).values(leased_until=lease + timedelta(seconds=1)))  # another's
+        db.session.commit()
+        assert delivery._deliver(message_id, lease) == 0
+    assert receiver.requests == []
