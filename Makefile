@@ -23,9 +23,12 @@ translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d translations
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
-## (with Node, also the demo identity provider on DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops both)
+## with the worker (`flask worker`: mail, webhooks) beside it and, with Node, the demo identity provider on
+## DEMO_IDP_PORT, PORT + 1 by default: Ctrl-C stops them all
 # The demo's own people pepper (never a production one), so that the movement opens on the global page.
 run: export PEOPLE_PEPPER ?= demo-only-people-pepper-not-for-production
+# The worker (mail, webhooks) runs as a process of its own beside gunicorn, as in production.
+run: export WORKER = process
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade

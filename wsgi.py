@@ -2,14 +2,14 @@
 
 import click
 
-from core import mail
+from core import worker
 from core.app import create_app
 from core.snapshots import daily
 
 app = create_app()
-# MAIL_WORKER=thread: a served process also sends the queued mail; SNAPSHOT_TAKER=thread: it takes the daily
+# WORKER=thread: a served process also runs the worker (mail, webhooks); SNAPSHOT_TAKER=thread: it takes the daily
 # snapshot. A `flask` command loads this module too (FLASK_APP=wsgi), inside click's context: it must start neither
 # (during `flask db upgrade` their tables do not exist yet).
 if click.get_current_context(silent=True) is None:
-    mail.start_thread_worker(app)
+    worker.start_thread(app)
     daily.start_thread_taker(app)

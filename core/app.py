@@ -18,7 +18,7 @@ import operator_console
 import tenant_portal
 import tenants
 from core import (cli, errors, i18n, live, load_shedding, maps, page_cache, params, places, ratelimits, rollup,
-                  signals, snapshots, stats, templating, tenancy, views)
+                  signals, snapshots, stats, templating, tenancy, views, worker)
 from core import config as config_module
 from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     errors.init_app(app)
     signals.init_app(app)
+    worker.init_app(app)
     stats.init_app(app)
     page_cache.init_app(app)
     live.init_app(app, partial(_live_snapshot, app))

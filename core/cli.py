@@ -1,4 +1,4 @@
-"""Operator commands of the core: ``flask mail work`` (the roll-up's own are in ``core/rollup/cli.py``)."""
+"""Operator commands of the core: ``flask worker`` (the roll-up's own are in ``core/rollup/cli.py``)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,27 @@ import threading
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
-from core import mail
-
-mail_cli = AppGroup("mail", help="Send the queued mail.")
+from core import worker
 
 
-@mail_cli.command("work")
-@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@click.command("worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Do what is due now (mail, webhooks), then stop.")
 def work(once):
-    """Send the outbox over SMTP, trying failed messages again later; runs until stopped (SIGTERM, Ctrl-C)."""
+    """Send the queued mail and webhooks, trying failed ones again later; runs until stopped (SIGTERM, Ctrl-C)."""
     if once:
-        click.echo(f"Sent {mail.deliver_due()} messages.")
+        done = worker.run_once()
+        click.echo(", ".join(f"{name}: {count}" for name, count in done.items()))
         return
     stop = threading.Event()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: stop.set())
-    click.echo("Sending queued mail; stop with Ctrl-C or SIGTERM.")
-    mail.work(current_app._get_current_object(), stop)
+    click.echo("Worker running (mail, webhooks); stop with Ctrl-C or SIGTERM.", err=True)
+    worker.work(current_app._get_current_object(), stop)
 
 
 def init_app(app) -> None:
-    """Register the ``flask mail`` commands."""
-    app.cli.add_command(mail_cli)
+    """Register ``flask worker``."""
+    app.cli.add_command(work)

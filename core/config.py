@@ -105,12 +105,22 @@ def from_environment() -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "HeForShe <no-reply@localhost>"),
-        # Who sends the queued mail: "thread" (a thread of each web process: the embedded run) or "process"
-        # (`flask mail work` runs apart: production).
-        "MAIL_WORKER": os.environ.get("MAIL_WORKER", "process" if production else "thread"),
+        # Who runs the worker (core/worker.py: mail, webhooks): "process" (`flask worker` runs apart: production
+        # and `make run`) or "thread" (a thread of each web process served as wsgi:app).
+        "WORKER": os.environ.get("WORKER", "process" if production else "thread"),
+        "WORKER_POLL_SECONDS": float(os.environ.get("WORKER_POLL_SECONDS", "1")),
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
-        "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "1")),
+        # Webhooks (tenants/webhooks): a failed delivery is tried again after WEBHOOK_RETRY_SECONDS, doubled at each
+        # try (at most an hour apart), for WEBHOOK_RETRY_HOURS after the event; a delivery in hand for longer than
+        # WEBHOOK_LEASE_SECONDS is taken to belong to a worker that died, and is sent again (same webhook-id).
+        "WEBHOOK_RETRY_SECONDS": float(os.environ.get("WEBHOOK_RETRY_SECONDS", "30")),
+        "WEBHOOK_RETRY_HOURS": float(os.environ.get("WEBHOOK_RETRY_HOURS", "24")),
+        "WEBHOOK_LEASE_SECONDS": float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60")),
+        # Failures in a row after which an endpoint is turned off and its tenant's admins are told.
+        "WEBHOOK_MAX_FAILURES": int(os.environ.get("WEBHOOK_MAX_FAILURES", "20")),
+        # How often the worker looks for targets reached (the target.reached webhook).
+        "TARGET_CHECK_SECONDS": float(os.environ.get("TARGET_CHECK_SECONDS", "60")),
         # The Ed25519 private key (a PEM file) that signs the daily snapshots of the counts (core/snapshots/).
         # The embedded run makes one in instance/ the first time it is needed; production refuses to start without.
         "SNAPSHOT_SIGNING_KEY": os.environ.get(

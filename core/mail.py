@@ -3,8 +3,8 @@ mail worker sends them over SMTP (stdlib ``smtplib``) outside any request (``del
 
 So no request waits for an SMTP server (a slow one would tell, by the time a request takes, whether an
 address is known, and would hold the server's workers), and a request that is rolled back sends nothing.
-The worker is ``flask mail work`` (a process of its own in production), or, with ``MAIL_WORKER=thread``
-(the embedded run), a thread of the web process started by ``wsgi.py``. A failed send is tried again
+The sender is the worker (``core/worker.py``: ``flask worker``, a process of its own), whose task ``deliver_due``
+is. A failed send is tried again
 after ``MAIL_RETRY_SECONDS``, doubled at each try, and given up after ``MAIL_MAX_ATTEMPTS`` tries.
 
 A message whose text depends on what the request must not reveal (is this address a member's?) is queued
@@ -26,9 +26,8 @@ from email import message_from_string, policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.extensions import db
 from core.models import MailStatus, OutboxMessage
@@ -208,28 +207,3 @@ def _try_later(entry: OutboxMessage, error: str, now: datetime) -> None:
     entry.status, entry.next_attempt_at = MailStatus.QUEUED, now + min(delay, MAX_RETRY_DELAY)
     current_app.logger.warning("mail %s to %s not sent (try %s), trying again at %s: %s", entry.id,
                                entry.recipient, entry.attempts, entry.next_attempt_at.isoformat(), error)
-
-
-def work(app: Flask, stop: threading.Event) -> None:
-    """The worker's loop: send what is due, then look again every ``MAIL_POLL_SECONDS`` until ``stop`` is set.
-
-    A database that cannot be reached is logged and tried again at the next look; it does not end the loop.
-    """
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                deliver_due(stop=stop)
-            except SQLAlchemyError:
-                app.logger.exception("the mail worker could not read the outbox")
-                db.session.rollback()
-        stop.wait(app.config["MAIL_POLL_SECONDS"])
-
-
-def start_thread_worker(app: Flask) -> threading.Event | None:
-    """With ``MAIL_WORKER=thread``, send the outbox from a thread of this process; returns the event that
-    stops it. Otherwise (``process``: ``flask mail work`` runs apart) nothing starts and None is returned."""
-    if app.config["MAIL_WORKER"] != "thread":
-        return None
-    stop = threading.Event()
-    threading.Thread(target=work, args=(app, stop), name="mail-worker", daemon=True).start()
-    return stop

@@ -1,9 +1,10 @@
-"""The demo's single sign-on: a local OpenID provider for Acme, so a newcomer can try "Sign in with Acme".
+"""The demo's single sign-on: a local OpenID provider for Acme, so a newcomer can try "Sign in with Acme"; and the
+worker (``flask worker``) beside the server.
 
 ``make run`` serves the app through it: ``demo_idp.py COMMAND...`` starts the provider (the one the tests use,
 tests/idp/oidc_provider.mjs) on DEMO_IDP_PORT (default PORT + 1), connects Acme to it, prints the demo account,
-then runs COMMAND (the server) and stops the provider when the server ends: Ctrl-C ends both. Without Node it says
-so and runs COMMAND alone, without single sign-on.
+then runs COMMAND (the server) with the worker beside it, and stops the provider and the worker when the server
+ends: Ctrl-C ends them all. Without Node it says so and runs COMMAND and the worker, without single sign-on.
 """
 
 from __future__ import annotations
@@ -77,15 +78,20 @@ def _connect_acme(issuer: str, site_port: int) -> None:
 
 
 def _serve(command: list[str]) -> int:
-    """Run the server until it ends. Ctrl-C reaches it directly (same process group) and it stops by itself, so
-    here it is only waited for; a SIGTERM sent to this process is passed on to it."""
+    """Run the server, and the worker beside it (``flask worker``: mail and webhooks), until the server ends.
+    Ctrl-C reaches both directly (same process group) and they stop by themselves, so here they are only waited
+    for; a SIGTERM sent to this process is passed on to both. The worker is stopped when the server ends."""
     server = subprocess.Popen(command)
-    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "worker"])
+    signal.signal(signal.SIGTERM, lambda *_: (server.terminate(), worker.terminate()))
     while True:
         try:
-            return server.wait()
+            code = server.wait()
+            break
         except KeyboardInterrupt:
             continue
+    _stop(worker)
+    return code
 
 
 def main(command: list[str]) -> int:

@@ -1,12 +1,12 @@
 """The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding,
-single sign-on, exports and the audit log. Each area is a package with its own blueprint."""
+single sign-on, webhooks, exports and the audit log. Each area is a package with its own blueprint."""
 
 from importlib import import_module
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding", "api")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -16,6 +16,7 @@ NAVIGATION = (
     ("portal_members.index", _l("Members")),
     ("portal_branding.edit", _l("Branding")),
     ("tenant_portal.sso_settings", _l("Sign-in")),
+    ("portal_webhooks.index", _l("Webhooks")),
     ("portal_dashboard.exports", _l("Exports")),
     ("portal_api.index", _l("API")),
     ("tenant_portal.audit", _l("Audit log")),
@@ -24,10 +25,11 @@ NAVIGATION = (
 
 def init_app(app):
     """Register the portal's pages, area by area; none of them may be kept by a browser or a proxy."""
-    from core import mail
+    from core import mail, worker
     from tenant_portal import cli, views
     from tenant_portal.api import v1
     from tenant_portal.members import services as members
+    from tenant_portal.targets import reached
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
                   import_module("tenant_portal.members.views").me]  # /me and invitation links
@@ -37,6 +39,7 @@ def init_app(app):
     v1.init_app(app)  # the API's own blueprints: its keys, not sessions, and no cookies
     cli.init_app(app)
     mail.register_composer(members.SIGN_IN_LINK_JOB, members.compose_sign_in_link)
+    worker.register("targets reached", reached.check)
     private = frozenset(blueprint.name for blueprint in blueprints)
 
     @app.after_request

@@ -476,4 +476,8 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "unit.delete": _sentence(_l("%(who)s deleted the unit %(unit)s."), "unit"),
     "units.headcount": _headcount,
     "units.import": _import,
+    "webhook.create": _sentence(_l("%(who)s added the webhook endpoint %(url)s."), "url"),
+    "webhook.delete": _sentence(_l("%(who)s removed the webhook endpoint %(url)s."), "url"),
+    "webhook.enable": _sentence(_l("%(who)s turned the webhook endpoint %(url)s back on."), "url"),
+    "webhook.resend": _sentence(_l("%(who)s sent an event again to the webhook endpoint %(url)s."), "url"),
 }

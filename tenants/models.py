@@ -330,6 +330,8 @@ class Target(TenantScoped, db.Model):
     deadline: Mapped[date] = mapped_column(Date)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When its released count first reached it (the ``target.reached`` webhook is sent then, once).
+    reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Invalidation(TenantScoped, db.Model):

@@ -37,7 +37,7 @@ class SmtpServer:
         self.messages: list[EmailMessage] = []
 
     def deliver(self) -> int:
-        """Run the mail worker once, as ``flask mail work --once`` does: send what is queued and due."""
+        """Run the mail worker once, as ``flask worker --once`` does for mail: send what is queued and due."""
         with self.app.app_context():
             return mail.deliver_due()
 

@@ -32,6 +32,8 @@ from tenants.services.members import find_or_create_member
 from tenants.sso import break_glass
 from tenants.sso import services as sso
 from tenants.sso.models import Protocol, SsoEmailDomain
+from tenants.webhooks import services as webhooks
+from tenants.webhooks.models import WebhookEndpoint, WebhookMessage
 from tests.helpers import csrf_token, host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
@@ -95,7 +97,20 @@ def object_factories(app, db, make_unit):
         db.session.flush()
         return f"{tenant.slug}-cairo"
 
+    def webhook_endpoint(tenant):
+        """The tenant's one webhook endpoint (made the first time), so a message's route names its own endpoint."""
+        found = db.session.scalars(select(WebhookEndpoint)).first()
+        return found or webhooks.add_endpoint("https://hooks.globex.example/in", ["commitment.created"], False,
+                                              None).endpoint
+
+    def webhook_message(tenant):
+        endpoint = webhook_endpoint(tenant)
+        webhooks.emit("commitment.created", {"id": "globex-commitment"})
+        return db.session.scalars(select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint.id)).first()
+
     return {
+        "endpoint_id": in_tenant(lambda tenant: webhook_endpoint(tenant).id),
+        "message_id": in_tenant(webhook_message),
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
         "key_id": in_tenant(api_key),
         "commitment_id": in_tenant(commitment),

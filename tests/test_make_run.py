@@ -1,4 +1,5 @@
-"""`make run` ends cleanly: Ctrl-C in its terminal stops the server and the demo identity provider it started."""
+"""`make run` ends cleanly: Ctrl-C in its terminal stops the server, the worker and the demo identity provider it
+started."""
 
 from __future__ import annotations
 
@@ -46,6 +47,19 @@ def _wait_until(condition, seconds: float) -> bool:
     return condition()
 
 
+def _group_commands(group: int) -> list[str]:
+    """The command lines of the processes of a process group."""
+    commands = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                commands.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return commands
+
+
 def _serves(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://localhost:{port}/stats.json", timeout=2) as response:
@@ -55,7 +69,7 @@ def _serves(port: int) -> bool:
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="uses none of the suite's databases: runs in the SQLite pass only")
-def test_ctrl_c_on_make_run_stops_the_server_and_the_demo_identity_provider(tmp_path):
+def test_ctrl_c_on_make_run_stops_the_server_the_worker_and_the_demo_identity_provider(tmp_path):
     if shutil.which("make") is None or shutil.which("node") is None \
             or not (ROOT / "node_modules" / "oidc-provider").is_dir():
         cannot_run("node", "make run's demo identity provider needs make, Node and `npm ci`")
@@ -71,6 +85,7 @@ def test_ctrl_c_on_make_run_stops_the_server_and_the_demo_identity_provider(tmp_
         assert _wait_until(lambda: _serves(port) or make.poll() is not None, 90) and make.poll() is None, \
             (tmp_path / "make-run.log").read_text()
         assert _listening(idp_port)
+        assert any("flask worker" in command for command in _group_commands(make.pid)), "no worker beside the server"
 
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         make.wait(timeout=30)

@@ -18,7 +18,8 @@ from core.extensions import db
 from core.rollup import steps
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
-from tenants.models import Target, TargetMetric, Tenant, Unit
+from tenants.models import Target, TargetMetric, Tenant, Unit, utcnow
+from tenants.webhooks import services as webhooks
 
 #: The current pace is the average of the last four weeks of daily counts.
 RECENT_DAYS = 28
@@ -294,6 +295,8 @@ def update_target(tenant: Tenant, target: Target, data: TargetData, today: date 
     """Change a target (a deadline already passed may stay as it is); recorded in the audit log."""
     _check(tenant, data, target, today or today_utc())
     before = _details(target)
+    if (data.unit_id, data.metric, data.value) != (target.unit_id, target.metric, target.value):
+        target.reached_at = None  # another goal: reached when its own count gets there
     _apply(target, data)
     db.session.flush()
     record("target.update", str(target.id), **_details(target), before=before)
@@ -305,3 +308,21 @@ def delete_target(target: Target) -> None:
     db.session.delete(target)
     db.session.flush()
     record("target.delete", str(target.id), **details)
+
+
+def note_reached(tenant: Tenant, today: date | None = None) -> int:
+    """Mark each running target of the current tenant whose released count has reached its goal, once, and
+    write the ``target.reached`` webhook event with it; returns how many were reached. The released count (k
+    applied) is the one the tracker shows, so the event tells nothing the portal does not."""
+    today = today or today_utc()
+    running = list(db.session.scalars(select(Target).where(Target.reached_at.is_(None), Target.deadline >= today)))
+    reached = [t for t in trackers(tenant, running, today) if t.goal and t.current is not None and t.current >= t.goal]
+    for tracker in reached:
+        target = tracker.target
+        target.reached_at = utcnow()
+        webhooks.emit("target.reached", {
+            "id": str(target.id), "metric": target.metric.value, "value": target.value, "goal": tracker.goal,
+            "count": tracker.current, "unit_id": str(target.unit_id) if target.unit_id else None,
+            "deadline": target.deadline.isoformat(), "reached_at": target.reached_at.isoformat()})
+    db.session.flush()
+    return len(reached)

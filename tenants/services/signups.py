@@ -23,6 +23,7 @@ from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
 from tenants.models import Commitment, EmailConfirmation, Member, Tenant, utcnow
 from tenants.services.members import canonical_email, find_or_create_member_id
+from tenants.webhooks import services as webhooks
 
 #: Where a commitment comes in with nobody to vouch for its address: confirmed by mail, when the tenant asks.
 CONFIRMED_BY_MAIL = frozenset({Source.WEB})
@@ -84,8 +85,9 @@ def commit(signup: SignUp) -> bool:
                      client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect)
     counted = insert_new(Commitment.__table__, ("tenant_id", "member_id"), values, returning="counted")
     if counted is None:
-        return _recommit(member_id, values["person_key"])
+        return _recommit(member_id, values["person_key"], signup)
     _move(_CountedFacts.from_values(values), None, _State(counted, values["verified"]))
+    webhooks.commitment_created(values, signup.email, signup.name)
     return True
 
 
@@ -108,15 +110,21 @@ def _commit_without_person(signup: SignUp) -> bool:
         verified=False)
     db.session.execute(insert(Commitment.__table__), values)
     _move(_CountedFacts.from_values(values), None, _State(counted=True, verified=False))
+    webhooks.commitment_created(values, None, None)
     return True
 
 
-def _recommit(member_id: uuid.UUID, person_key: bytes) -> bool:
+def _recommit(member_id: uuid.UUID, person_key: bytes, signup: SignUp) -> bool:
     """A withdrawn commitment made again: under the tenant's rule of now, as a new one would be."""
-    return _transition(
-        and_(Commitment.member_id == member_id, Commitment.withdrawn_at.is_not(None)),
-        lambda row: dict(withdrawn_at=None, person_key=person_key,
-                         awaiting_confirmation=_awaits_confirmation(row.source, row.verified))) == 1
+    if _transition(and_(Commitment.member_id == member_id, Commitment.withdrawn_at.is_not(None)),
+                   lambda row: dict(withdrawn_at=None, person_key=person_key,
+                                    awaiting_confirmation=_awaits_confirmation(row.source, row.verified))) != 1:
+        return False
+    commitment = db.session.scalars(select(Commitment).where(Commitment.member_id == member_id)).one()
+    webhooks.commitment_created({column: getattr(commitment, column) for column in (
+        "id", "gender", "country_code", "unit_id", "source", "language", "verified", "created_at", "city",
+        "gender_description")}, signup.email, signup.name)
+    return True
 
 
 def withdraw(commitment: Commitment) -> bool:
@@ -124,7 +132,10 @@ def withdraw(commitment: Commitment) -> bool:
     changed = _transition(and_(Commitment.id == commitment.id, Commitment.withdrawn_at.is_(None)),
                           lambda row: dict(withdrawn_at=utcnow()))
     db.session.expire(commitment)
-    return changed == 1
+    if changed != 1:
+        return False
+    webhooks.commitment_withdrawn(commitment)
+    return True
 
 
 def confirm(commitment: Commitment) -> bool:

@@ -74,6 +74,10 @@ SAMPLES = {
     "unit.delete": ("Lyon campus", {"unit_id": UNIT_ID, "key": "lyon"}),
     "units.headcount": ("Acme Corporation", {"before": [None, None], "after": [800, 2000]}),
     "units.import": ("units.csv", {"units": 5, "created": 3, "updated": 2}),
+    "webhook.create": ("https://hr.acme.example/in", {"events": ["commitment.created"], "personal_data": False}),
+    "webhook.delete": ("https://hr.acme.example/in", {}),
+    "webhook.enable": ("https://hr.acme.example/in", {}),
+    "webhook.resend": ("https://hr.acme.example/in", {"event": "commitment.created", "event_id": "msg_1"}),
 }
 #: Codes whose sentence names the person in the target (they acted on their own behalf).
 SAID_BY_THE_TARGET = {"member.invitation_accept", "member.own_download", "member.own_withdraw"}

@@ -1,0 +1,1 @@
+"""Portal: the tenant's webhook endpoints, their delivery log and resending (admins only)."""
