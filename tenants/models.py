@@ -287,6 +287,10 @@ class Commitment(TenantScoped, db.Model):
     source: Mapped[Source] = mapped_column(_enum(Source), default=Source.WEB)
     language: Mapped[str] = mapped_column(String(8))
     consent_version: Mapped[str] = mapped_column(String(20))
+    # When the person consented, where another system collected the consent (the API); else when it was made.
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The partner's own identifier for it, where its system sent one (the API): never shown to anyone else.
+    external_id: Mapped[str | None] = mapped_column(String(100))
     name_public: Mapped[bool] = mapped_column(Boolean, default=False)
     # Verified: the address was confirmed by mail (``confirmed_at``), or the organisation's sign-in vouched for it.
     verified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -77,6 +77,8 @@ class CommitmentIn(ma.Schema):
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     consent_version = fields.String(required=True, validate=validate.Length(min=1, max=20))
     consented_at = fields.AwareDateTime(required=True)
+    external_id = _text(100, allow_none=True, metadata={
+        "description": "Your own system's identifier for this commitment, given back in every answer"})
 
     @ma.validates("consented_at")
     def _not_in_the_future(self, value, **kwargs) -> None:
@@ -110,6 +112,8 @@ class Commitment(ma.Schema):
     unit = fields.Function(lambda commitment: commitment.unit.external_key if commitment.unit else None,
                            allow_none=True, metadata={"type": "string"})
     language = fields.String(required=True)
+    external_id = fields.String(allow_none=True)
+    consented_at = Moment(allow_none=True, metadata={"description": "When the person consented, as sent"})
     source = fields.Function(lambda commitment: commitment.source.value, metadata={"type": "string"})
     counts = fields.Boolean(required=True, attribute="counted", metadata={"description": "Counted in the tallies now"})
     verified = fields.Boolean(required=True)

@@ -21,6 +21,7 @@ from werkzeug.routing import Rule
 
 from core import errors, ratelimits, stats
 from core.rollup.models import Gender, Source
+from core.rollup.services import as_utc
 from tenant_portal.api import problems, schemas, services
 from tenant_portal.units import services as units
 from tenants.models import UnitKind
@@ -123,7 +124,8 @@ def create_commitment(body: dict, idempotency_key: str):
         email=body["email"], name=body.get("name") or None, name_public=body["name_public"], gender=gender,
         gender_description=body.get("gender_description") or None, country_code=body["country"], city=city,
         place_id=place_id, unit_id=unit.id if unit else None, language=body["language"],
-        consent_version=body["consent_version"], source=Source.API))
+        consent_version=body["consent_version"], consented_at=as_utc(body["consented_at"]),
+        external_id=body.get("external_id") or None, source=Source.API))
     status = 201 if new else 200
     answer = schemas.Created().dump(_Created(commitment, new))
     services.keep_answer(idempotency_key, status, answer)

@@ -48,6 +48,9 @@ class SignUp:
     source: Source = Source.WEB
     verified: bool = False
     created_at: datetime | None = None
+    # Sent by another system (the API): when its own form took the person's consent, and its id for them.
+    consented_at: datetime | None = None
+    external_id: str | None = None
     # Where it came from and whether it looks automated (tenants/services/screening.py), for review.
     client_network: str | None = None
     email_domain: str | None = None
@@ -98,7 +101,8 @@ def _values(signup: SignUp, **more) -> dict:
         gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
         country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
-        name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(), **more)
+        name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
+        consented_at=signup.consented_at, external_id=signup.external_id, **more)
 
 
 def _commit_without_person(signup: SignUp) -> bool:

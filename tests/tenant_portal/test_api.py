@@ -247,3 +247,18 @@ def test_the_dashboard_shows_commitments_made_through_the_api(client, make_tenan
     rows = [[cell.text_content().strip() for cell in row]
             for row in page.xpath("//section[@aria-labelledby='by-source-title']//tbody/tr")]
     assert rows == [["API", "5", "5"]]
+
+
+def test_the_consent_time_and_the_partners_own_id_are_kept_and_given_back(client, db, make_tenant, make_key):
+    acme = make_tenant("acme")
+    token = make_key(acme, scopes=["commitments:write", "commitments:read"])
+    made = post(client, "acme", token, commitment(external_id="HR-4711", consented_at="2026-11-30T09:15:00+01:00"))
+    assert made.status_code == 201
+    assert (made.json["external_id"], made.json["consented_at"]) == ("HR-4711", "2026-11-30T08:15:00+00:00")
+    listed = client.get("/api/v1/commitments", base_url=host("acme"), headers=bearer(token)).json
+    assert [item["external_id"] for item in listed["items"]] == ["HR-4711"]
+    with tenant_context(acme):
+        kept = db.session.scalars(select(Commitment)).one()
+        assert (kept.external_id, kept.consented_at.isoformat()[:19]) == ("HR-4711", "2026-11-30T08:15:00")
+    refused = post(client, "acme", token, commitment(email="ada@example.org", external_id="<b>x</b>"), key="two")
+    assert refused.status_code == 422 and refused.json["errors"][0]["pointer"] == "/external_id"
