@@ -31,5 +31,8 @@ def test_a_host_that_names_no_site_is_styled_and_leads_to_the_global_site(page, 
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.locator("main .button")).to_have_attribute("href", f"http://{BASE_DOMAIN}:{page.port}/")
         expect(page.locator(".site-header")).to_have_css("display", "flex")  # the stylesheet is served here too
+        if language == "en":
+            expect(page).to_have_title("No site at this address · HeForShe")
+            expect(page.get_by_role("heading", level=1)).to_have_text("No site at this address")
         assert axe(page) == [], f"no site here, in {language}"
     assert page.hosts_asked == {f"nosuch.{BASE_DOMAIN}"}
