@@ -176,6 +176,14 @@ def postgres(database):
     return database
 
 
+@pytest.fixture
+def app_engine(postgres):
+    """A connection pool as the app role (row-level security and its grants apply), for raw SQL."""
+    engine = sa.create_engine(postgres["app"])
+    yield engine
+    engine.dispose()
+
+
 _numbers = itertools.count(1)
 
 

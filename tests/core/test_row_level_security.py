@@ -20,13 +20,6 @@ from tests.helpers import host
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
-@pytest.fixture
-def app_engine(postgres):
-    engine = sa.create_engine(postgres["app"])
-    yield engine
-    engine.dispose()
-
-
 def as_tenant(connection, tenant_id):
     connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 

@@ -13,13 +13,6 @@ from operator_console.models import ApplicationKind
 pytestmark = pytest.mark.usefixtures("postgres")
 
 
-@pytest.fixture
-def app_engine(postgres):
-    engine = sa.create_engine(postgres["app"])
-    yield engine
-    engine.dispose()
-
-
 def test_the_operators_audit_log_cannot_be_rewritten(app_engine, db):
     services.record("olga@heforshe.example", "tenant.suspend", "acme", reason="Unpaid")
     db.session.commit()
