@@ -65,6 +65,18 @@ from bench.common import (BASE_DOMAIN, MAX_IN_FLIGHT, MAX_SERVING, ROOT, SCRATCH
 WORKERS = 2
 
 
+def _answered(record: dict, started: float, first_try: float, stored: tuple | None) -> None:
+    """An answer that was not shed: how long it took, how long its person had waited since their first try, and
+    who it stored (None: an error)."""
+    answered = time.perf_counter()
+    record["served"].append(answered - started)
+    record["waits"].append(answered - first_try)
+    if stored is not None:
+        record["accepted"].append(stored)
+    else:
+        record["errors"] += 1
+
+
 async def _post_until(connection: tuple, until: float, path: str, record: dict) -> None:
     """Sign up one new person after another until ``until``, each on a new connection, as each person's own
     browser opens one (the form's session cookie and CSRF token carry over). A person who is shed tries again
@@ -94,13 +106,7 @@ async def _post_until(connection: tuple, until: float, path: str, record: dict) 
             record["shed"] += 1
             await asyncio.sleep(float(headers.get("retry-after", 1)))
             continue
-        answered = time.perf_counter()
-        record["served"].append(answered - started)
-        record["waits"].append(answered - first_try)
-        if status in (303, 204):
-            record["accepted"].append((host, email))
-        else:
-            record["errors"] += 1
+        _answered(record, started, first_try, (host, email) if status in (303, 204) else None)
         email = None
     if email is not None:  # shed, and not served before the end: waited at least this long
         record["unserved"] += 1
@@ -168,13 +174,7 @@ async def _api_post_until(port: int, host: str, token: str, until: float, record
             record["shed"] += 1
             await asyncio.sleep(float(headers.get("retry-after", 1)))
             continue
-        answered = time.perf_counter()
-        record["served"].append(answered - started)
-        record["waits"].append(answered - first_try)
-        if status == 201:
-            record["accepted"].append((host, email))
-        else:
-            record["errors"] += 1
+        _answered(record, started, first_try, (host, email) if status == 201 else None)
         email = None
     if email is not None:
         record["unserved"] += 1
