@@ -19,8 +19,12 @@ node_modules/.installed: package-lock.json
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the accessibility checks will be skipped"; fi
 
-translations: $(BIN)/.installed
-	$(BIN)/pybabel -q compile -d translations
+# Compiled only when a catalogue changed, so that two test runs started at once never rewrite them under each other.
+CATALOGUES = $(wildcard translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGUES:.po=.mo)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -d translations -l $*
 
 ## run: install, migrate, load the demo tenants, serve on http://localhost:$(PORT)
 ## with the worker (`flask worker`: mail, webhooks) beside it and, with Node, the demo identity provider on
