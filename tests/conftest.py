@@ -261,7 +261,8 @@ def sign_in_as(app, db):
             member.role = role
             db.session.commit()
             member_id = member.id
-            host = BASE_DOMAIN if tenant.is_movement else f"{tenant.slug}.{BASE_DOMAIN}"
+            domain = app.config["BASE_DOMAIN"]
+            host = domain if tenant.is_movement else f"{tenant.slug}.{domain}"
             path = f"/me/test-sign-in/{member_id}" if tenant.is_movement else f"/test-sign-in/{member_id}"
         if page is not None:
             page.goto(f"http://{host}:{page.port}{path}")
