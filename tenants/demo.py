@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from core.extensions import db
 from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenants.services import places, registry, signups
-from tenants.models import Tenant, TenantKind, TenantText, Unit, UnitKind
+from tenants.models import Target, TargetMetric, Tenant, TenantKind, TenantText, Unit, UnitKind
 
 # (slug, name, kind, primary, accent, default language, listed, units)
 # A unit is (key, kind, name, parent key, country, city, latitude, longitude).
@@ -62,6 +62,31 @@ DEMO_TEXTS = {
     },
 }
 
+# Eligible headcounts (men, everyone), for the participation rates: the organisation's, then its units' by key.
+DEMO_HEADCOUNTS = {
+    "acme": ((2400, 5000), {"hq": (700, 1500), "sao-paulo": (330, 700), "paris": (300, 650), "nairobi": (200, 420),
+                            "mumbai": (440, 900), "tokyo": (250, 530), "engineering": (900, 1500),
+                            "sales": (480, 1000), "people": (110, 400), "finance": (200, 450)}),
+    "northfield": ((8200, 17500), {"north": (4100, 8600), "city": (3000, 6500), "dubai": (1100, 2400),
+                                   "arts": (900, 2300), "science": (2200, 3800), "medicine": (1300, 3100),
+                                   "law": (700, 1600), "business": (1100, 2400)}),
+    "riverton": ((1300, 2700), {"hall": (1300, 2700)}),
+}
+
+# Targets: (metric, value, unit key or None, days from today to the deadline, shown on the sign-up page).
+DEMO_TARGETS = {
+    "acme": [(TargetMetric.MEN, 1000, None, 60, True), (TargetMetric.PARTICIPATION_RATE, 40, None, 120, False),
+             (TargetMetric.PARTICIPATION_RATE, 50, "paris", 90, False),
+             (TargetMetric.PARTICIPATION_RATE, 50, "nairobi", 90, False)],
+    "northfield": [(TargetMetric.ALL, 1500, None, 75, True), (TargetMetric.PARTICIPATION_RATE, 10, None, 200, False),
+                   (TargetMetric.MEN, 150, "dubai", 45, False)],
+    "riverton": [(TargetMetric.MEN, 200, None, 100, True)],
+}
+
+# The campaign was launched this many days ago; about this share of its people came on launch day.
+LAUNCH_DAYS_AGO = 30
+LAUNCH_DAY_SHARE = 0.3
+
 # Where people who do not pick an office come from, roughly weighted.
 SPREAD = [("US", "Chicago"), ("GB", "Leeds"), ("FR", "Marseille"), ("BR", "Rio de Janeiro"), ("IN", "Delhi"),
           ("KE", "Mombasa"), ("JP", "Osaka"), ("MX", "Mexico City"), ("NG", "Lagos"), ("CN", "Shanghai"),
@@ -95,18 +120,31 @@ def create_demo_tenants() -> list[Tenant]:
             slug, name, kind, admin_email=f"admin@{slug}.example.org", primary_color=primary, accent_color=accent,
             default_language=language, listed=listed, logo=demo_logo(slug.capitalize(), primary), logo_mime="image/png")
         with tenant_context(tenant):
-            ids = {}
+            ids, made = {}, {}
             for key, unit_kind, unit_name, parent, country, city, lat, lon in units:
                 unit = Unit(kind=unit_kind, name=unit_name, external_key=key, parent_id=ids.get(parent),
                             country_code=country, city=city, latitude=lat, longitude=lon)
                 db.session.add(unit)
                 db.session.flush()
-                ids[key] = unit.id
+                ids[key], made[key] = unit.id, unit
             for language_code, (headline, text) in DEMO_TEXTS.get(slug, {}).items():
                 db.session.add(TenantText(language=language_code, headline=headline, commitment_text=text))
+            _add_headcounts_and_targets(tenant, made)
             db.session.flush()
         created.append(tenant)
     return created
+
+
+def _add_headcounts_and_targets(tenant: Tenant, units: dict[str, Unit]) -> None:
+    """The demo tenant's eligible headcounts and targets, so that its tracker and participation rates show."""
+    (tenant.eligible_men, tenant.eligible_total), by_unit = DEMO_HEADCOUNTS.get(tenant.slug, ((None, None), {}))
+    for key, (men, total) in by_unit.items():
+        units[key].eligible_men, units[key].eligible_total = men, total
+    today = date.today()
+    for metric, value, unit_key, days, public in DEMO_TARGETS.get(tenant.slug, []):
+        db.session.add(Target(metric=metric, value=value, unit_id=units[unit_key].id if unit_key else None,
+                              starts_on=today - timedelta(days=LAUNCH_DAYS_AGO),
+                              deadline=today + timedelta(days=days), public=public))
 
 
 @dataclass(frozen=True)
@@ -118,8 +156,8 @@ class DemoStep:
 
 
 def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoStep]:
-    """A reproducible list of ``count`` commitments spread over the tenants, countries, genders and
-    the last 120 days (more of them recently, as a campaign grows)."""
+    """A reproducible list of ``count`` commitments spread over the tenants, countries, genders and the month
+    since the campaign's launch: a peak on launch day, then fewer each day, as after a launch mail."""
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     weights = [TENANT_WEIGHTS.get(t.slug, 10) for t in tenants]
@@ -138,7 +176,11 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
         else:
             (country, city), unit_id = rng.choice(SPREAD), None
         city, place_id = places.locate(country, city, None, "en")
-        age = timedelta(days=120 * (rng.random() ** 2), seconds=rng.randrange(86400))
+        if rng.random() < LAUNCH_DAY_SHARE:
+            since_launch = rng.random()
+        else:
+            since_launch = min(rng.expovariate(1 / 7), LAUNCH_DAYS_AGO - 0.01)
+        age = timedelta(days=LAUNCH_DAYS_AGO - since_launch)
         steps.append(DemoStep(tenant.id, signups.SignUp(
             email=f"person{n}@{tenant.slug}.example.org", gender=gender, country_code=country, city=city,
             place_id=place_id, unit_id=unit_id, language=tenant.default_language, consent_version="2026-11",

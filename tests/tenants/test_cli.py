@@ -63,6 +63,8 @@ def test_load_the_demo_twice_safely(app, client):
     assert len(stats["by_country"]) >= 2
     acme = client.get("/stats.json", base_url=host("acme")).get_json()
     assert acme["total"] > 0
+    # The demo shows a tracker: Acme's sign-up page carries its public target.
+    assert "of 1,000 men by" in client.get("/", base_url=host("acme")).get_data(as_text=True)
     assert runner.invoke(args=["rollup", "recount"]).output.strip().endswith("every tally matches the commitments.")
 
 
