@@ -153,3 +153,19 @@
   answers.forEach(function (radio) { radio.addEventListener("change", setAside); });
   setAside();
 })();
+
+// "In your own words" appears once "I describe myself as…" is chosen (and stays while it holds words);
+// without this script it is always there.
+(function () {
+  "use strict";
+  var words = document.querySelector("[data-shown-for-gender]");
+  if (!words) return;
+  var radios = document.querySelectorAll("input[type=radio][name=gender]");
+  var input = words.querySelector("input");
+  function update() {
+    var chosen = document.querySelector("input[type=radio][name=gender]:checked");
+    words.hidden = !(chosen && chosen.value === words.dataset.shownForGender) && !input.value;
+  }
+  radios.forEach(function (radio) { radio.addEventListener("change", update); });
+  update();
+})();

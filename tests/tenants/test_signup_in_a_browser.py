@@ -47,6 +47,19 @@ def test_a_mistake_is_explained_and_nothing_typed_is_lost(page, make_tenant):
     expect(page.get_by_label("Email")).to_be_focused()
 
 
+def test_in_your_own_words_appears_once_a_person_describes_themself(page, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page.goto(url(page, "acme"))
+    own_words = page.get_by_label("In your own words (optional)")
+    expect(own_words).to_be_hidden()
+    page.get_by_label("Man", exact=True).check()
+    expect(own_words).to_be_hidden()
+    page.get_by_label("I describe myself as…").check()
+    own_words.fill("Two-spirit")
+    page.get_by_label("Woman", exact=True).check()
+    expect(own_words).to_be_visible()  # never hides what a person typed
+
+
 def test_arabic_reads_right_to_left(page, make_tenant):
     make_tenant("acme", "Acme")
     page.goto(url(page, "acme", "/?lang=ar"))
