@@ -69,3 +69,4 @@ def init_app(app) -> None:
     app.jinja_env.globals["version"] = version
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["country_name"] = i18n.country_name
+    app.jinja_env.filters["language_name"] = i18n.language_name

@@ -21,7 +21,7 @@ from core.rollup.models import Source
 from core.rollup.release import Breakdown, release, unit_parents
 from core.tenancy import tenant_context
 from tenant_portal.services import record
-from tenants.models import Commitment, Member, Tenant, Unit
+from tenants.models import Commitment, Member, Tenant, TenantText, Unit
 
 CHART_DAYS = 30
 UNITS_PER_PAGE = 50
@@ -77,6 +77,8 @@ class Dashboard:
     units_rest: Breakdown
     countries: Breakdown
     sources: Breakdown
+    # Enabled languages whose page shows the generic pledge although the tenant wrote its own in another.
+    generic_pledge_languages: list[str]
 
 
 def _window(days: Breakdown, today: date, length: int) -> Window:
@@ -116,7 +118,17 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
         units_rest=unit_release,
         countries=release(counts.dimension("country"), k),
         sources=release(counts.dimension("source"), k),
+        generic_pledge_languages=generic_pledge_languages(tenant),
     )
+
+
+def generic_pledge_languages(tenant: Tenant) -> list[str]:
+    """The enabled languages in which the sign-up page shows HeForShe's generic pledge, when the tenant has
+    written its own in some other language (none when it never wrote one: the generic pledge is then its
+    choice everywhere)."""
+    own = set(db.session.scalars(select(TenantText.language).where(TenantText.commitment_text.is_not(None),
+                                                                   TenantText.commitment_text != "")))
+    return [code for code in tenant.enabled_languages if code not in own] if own else []
 
 
 def neutralise(value) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
-from tenants.models import Role, Unit, UnitKind
+from tenants.models import Role, TenantText, Unit, UnitKind
 from tests.helpers import BASE_DOMAIN, host
 
 ACME = host("acme")
@@ -178,3 +178,18 @@ def test_the_dashboard_in_a_browser_is_accessible_in_english_and_arabic(page, ax
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     assert axe(page) == []
     assert page.hosts_asked == {f"acme.{BASE_DOMAIN}"}, "nothing is loaded from anywhere else"
+
+
+def test_admins_are_told_where_their_page_shows_the_general_pledge_instead_of_theirs(client, db, make_tenant,
+                                                                                      sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation", enabled_languages=["en", "fr", "ar"])
+    sign_in_as(acme, Role.ADMIN, client=client)
+    assert "general pledge" not in client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True)
+    with tenant_context(acme):
+        db.session.add(TenantText(language="en", commitment_text="At Acme, I commit to equal pay."))
+        db.session.commit()
+    page = lxml.html.fromstring(client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True))
+    notice = page.xpath("//p[@class='notice']")[0].text_content()
+    assert "shows HeForShe's general pledge, not yours, in: français, العربية." in notice
+    assert "English" not in notice
+    assert page.xpath("//p[@class='notice']/a/@href")[0].endswith("/portal/branding#texts-title")
