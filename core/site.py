@@ -32,7 +32,8 @@ class TenantSite:
     unit: Callable[[uuid.UUID], Unit | None]  # the current tenant's unit of that id (another tenant's: None)
     map_page: Callable[[], dict]  # what the map page shows besides the map: ``units`` to filter by, ``target``
     brand_colors: Callable[[Tenant | None], tuple[str, str]]  # primary and accent colours (None: the global site)
-    listed: Callable[[], Iterable[Tenant]]  # the partners on the global page: ``id``, ``slug``, ``name``, ``kind``
+    # the partners on the global page: ``id``, ``slug``, ``name``, ``kind``, ``logo_version``
+    listed: Callable[[], Iterable[Tenant]]
     discovery_form: Callable[[], Any]  # "sign in with your organisation", on the global page
     individual_signup: Callable[[], str | None]  # the global page's way in for anyone (None: not open)
 

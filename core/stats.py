@@ -87,7 +87,8 @@ def listed_partners() -> list[dict]:
 
 
 def _listed_partners() -> list[dict]:
-    partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value, **maps.partner_figures(t)}
+    partners = [{"slug": t.slug, "name": t.name, "kind": t.kind.value, "logo_version": t.logo_version,
+                 **maps.partner_figures(t)}
                 for t in site.tenant_site().listed()]
     return sorted(partners, key=lambda p: (-p["men"], -p["total"], p["name"].casefold()))
 

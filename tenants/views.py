@@ -11,6 +11,7 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 
 from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
@@ -230,6 +231,26 @@ def logo():
     """The tenant's logo, as uploaded (re-encoded on upload)."""
     tenant = require_tenant()
     return _image(tenant.logo, tenant.logo_mime)
+
+
+@bp.get("/partners/<slug>/logo")
+def partner_logo(slug: str):
+    """A listed partner's logo on the global host, for its partners wall (served from the page's own origin)."""
+    if g.get("tenant") is not None and not g.tenant.is_movement:
+        abort(404)
+    partner = public.listed_partner(slug)
+    if partner is None:
+        abort(404)
+    if partner.logo is None:  # a tile with the organisation's initial on its colour, so the wall stays even
+        return _image(_letter_tile(partner.name, partner.primary_color), "image/svg+xml")
+    return _image(partner.logo, partner.logo_mime)
+
+
+def _letter_tile(name: str, color: str) -> bytes:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="150" height="40" viewBox="0 0 150 40">'
+            f'<rect x="55" width="40" height="40" rx="8" fill="{escape(color)}"/>'
+            f'<text x="75" y="28" font-family="sans-serif" font-size="24" font-weight="700" fill="#fff" '
+            f'text-anchor="middle">{escape(name[:1].upper())}</text></svg>').encode()
 
 
 @bp.get("/favicon")

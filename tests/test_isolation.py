@@ -41,9 +41,9 @@ SKIPPED_ENDPOINTS = {"static", "core.static"}
 SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
 # Posts that belong to the global site (home-realm discovery), not to a tenant's host.
 GLOBAL_POST_ENDPOINTS = {"sso.discover"}
-# Pages of the global site alone (the movement's snapshots, the operator console): their objects exist there, on no
-# tenant's host.
-GLOBAL_ENDPOINTS = {"snapshots.day_json"}
+# Pages of the global site alone (the movement's snapshots, the partners wall's logos, the operator console): their
+# objects exist there, on no tenant's host.
+GLOBAL_ENDPOINTS = {"snapshots.day_json", "tenants.partner_logo"}
 # Posts that only the movement's pages on the global host answer.
 MOVEMENT_POST_ENDPOINTS = {"tenants.movement_signup"}
 # The Commitments API: a key opens it, never a session; its own walls are tested below (test_api_*).

@@ -10,7 +10,8 @@ from sqlalchemy import or_, select
 
 from core.extensions import db
 from core.rollup import steps
-from tenants.models import Target, TargetMetric, TenantText, Unit, utcnow
+from tenants.models import (Target, TargetMetric, Tenant, TenantKind, TenantStatus, TenantText, Unit,
+                            utcnow)
 
 
 def signup_units() -> list[Unit]:
@@ -45,3 +46,11 @@ def public_target(k: int, today: date | None = None) -> dict | None:
     # Rounded down, so that 100% is shown only once the target is reached.
     return {"metric": target.metric.value, "value": target.value, "current": current,
             "percent": min(100, 100 * current // target.value), "deadline": target.deadline}
+
+
+def listed_partner(slug: str) -> Tenant | None:
+    """An active partner organisation listed on the global page (None for any other: unlisted, suspended, the
+    movement, unknown), whose logo the global page's partners wall may show."""
+    return db.session.scalars(select(Tenant).where(
+        Tenant.slug == slug, Tenant.listed.is_(True), Tenant.status == TenantStatus.ACTIVE,
+        Tenant.kind != TenantKind.MOVEMENT)).one_or_none()

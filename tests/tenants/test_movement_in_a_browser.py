@@ -28,7 +28,7 @@ def test_an_individual_commits_on_the_global_page(page, movement):
     # One man alone is not shown as a man (the men move in steps of k), and the page says why.
     expect(page.get_by_role("link", name="Men are counted in steps, to protect privacy")).to_be_visible()
     page.get_by_role("link", name="Home").click()
-    expect(page.locator(".hero .counter")).to_contain_text("1 person in all")
+    expect(page.locator(".hero [data-live=total]")).to_have_text("1")
     assert page.hosts_asked == {BASE_DOMAIN}, "nothing is loaded from anywhere else"
 
 
@@ -36,7 +36,7 @@ def test_the_way_in_and_the_movements_form_pass_accessibility_checks(page, axe, 
     for language in ("en", "ar"):
         page.goto(url(page, f"/?lang={language}"))
         assert axe(page) == [], f"global page in {language}"
-        page.locator(".call-to-action .button").click()
+        page.locator(".ways-in .button.big").click()
         expect(page.locator("html")).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
         assert axe(page) == [], f"the movement's form in {language}"
         page.locator("button[type=submit]").click()
@@ -49,7 +49,7 @@ def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_move
     for _ in range(10):  # the world's figures are released (k = 10) when the page is first read
         make_commitment(acme)
     page.goto(url(page))
-    expect(page.locator(".hero .counter")).to_contain_text("10 men have committed")
+    expect(page.locator(".hero [data-live=men]")).to_have_text("10")
     expect(page.locator(".hero .count-verified")).to_contain_text("0 of them verified")
     page.get_by_role("link", name="Commit now").click()
     page.get_by_label("Email").fill("sam@example.org")
@@ -72,5 +72,5 @@ def test_an_individual_confirms_from_the_mail_and_the_worlds_verified_count_move
     for _ in range(10):  # the next step: k more people, each verified (signed in), so the verified move by k too
         make_commitment(acme, source=Source.SSO, verified=True)
     page.goto(url(page))
-    expect(page.locator(".hero .counter")).to_contain_text("21 men have committed")
+    expect(page.locator(".hero [data-live=men]")).to_have_text("21")
     expect(page.locator(".hero .count-verified")).to_contain_text("11 of them verified")  # Sam among them
