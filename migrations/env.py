@@ -36,7 +36,8 @@ APP_ROLE_PRIVILEGES = {
     # time, where a function running as the owner would reach every tenant.
     "tenants": {"SELECT": None, "INSERT": None, "UPDATE": (
         "default_language", "enabled_languages", "primary_color", "accent_color", "logo", "logo_mime",
-        "logo_version", "favicon", "favicon_mime", "favicon_version", "listed", "map_visibility", "privacy_k",
+        "logo_version", "favicon", "favicon_mime", "favicon_version", "hero", "hero_mime", "hero_version", "listed",
+        "map_visibility", "privacy_k",
         "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation",
         "status")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0017).

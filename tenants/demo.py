@@ -83,6 +83,9 @@ DEMO_TARGETS = {
     "riverton": [(TargetMetric.MEN, 200, None, 100, True)],
 }
 
+# The demo tenants whose sign-up page has an image of its own (the others show HeForShe's).
+DEMO_HEROES = {"acme", "northfield"}
+
 # The campaign was launched this many days ago; about this share of its people came on launch day.
 LAUNCH_DAYS_AGO = 30
 LAUNCH_DAY_SHARE = 0.3
@@ -109,6 +112,20 @@ def demo_logo(short_name: str, color: str) -> bytes:
     return buffer.getvalue()
 
 
+def demo_hero(primary: str, accent: str) -> bytes:
+    """A wide JPEG for the sign-up page's hero: the brand's two colours with soft circles (a stand-in for the
+    photo a partner would upload)."""
+    width, height = 1600, 900
+    start, end = Image.new("RGB", (width, height), primary), Image.new("RGB", (width, height), accent)
+    image = Image.composite(end, start, Image.linear_gradient("L").rotate(90).resize((width, height)))
+    draw = ImageDraw.Draw(image, "RGBA")
+    for x, y, radius, alpha in ((350, 340, 210, 70), (560, 560, 300, 45), (1250, 260, 380, 40), (1100, 760, 160, 60)):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, alpha))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85, optimize=True)
+    return buffer.getvalue()
+
+
 def create_demo_tenants() -> list[Tenant]:
     """Create the demo tenants that do not exist yet; returns the ones created."""
     existing = set(db.session.scalars(select(Tenant.slug)))
@@ -118,7 +135,8 @@ def create_demo_tenants() -> list[Tenant]:
             continue
         tenant = registry.create_tenant(
             slug, name, kind, admin_email=f"admin@{slug}.example.org", primary_color=primary, accent_color=accent,
-            default_language=language, listed=listed, logo=demo_logo(slug.capitalize(), primary), logo_mime="image/png")
+            default_language=language, listed=listed, logo=demo_logo(slug.capitalize(), primary), logo_mime="image/png",
+            **({"hero": demo_hero(primary, accent), "hero_mime": "image/jpeg"} if slug in DEMO_HEROES else {}))
         with tenant_context(tenant):
             ids, made = {}, {}
             for key, unit_kind, unit_name, parent, country, city, lat, lon in units:

@@ -124,6 +124,10 @@ class Tenant(db.Model):
     favicon_mime: Mapped[str | None] = mapped_column(String(32))
     logo_version: Mapped[str | None] = mapped_column(String(8))
     favicon_version: Mapped[str | None] = mapped_column(String(8))
+    # The sign-up page's hero image (none: the HeForShe default).
+    hero: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_group="images")
+    hero_mime: Mapped[str | None] = mapped_column(String(32))
+    hero_version: Mapped[str | None] = mapped_column(String(8))
     # Eligible headcount of the whole organisation (for the participation rate), when the admins give it.
     eligible_men: Mapped[int | None] = mapped_column(Integer)
     eligible_total: Mapped[int | None] = mapped_column(Integer)
@@ -148,7 +152,7 @@ class Tenant(db.Model):
         """Whether this is the built-in movement, where people commit on their own on the global host."""
         return self.kind is TenantKind.MOVEMENT
 
-    @validates("logo", "favicon")
+    @validates("logo", "favicon", "hero")
     def _fingerprint(self, key: str, image: bytes | None) -> bytes | None:
         setattr(self, f"{key}_version", None if image is None else f"{zlib.crc32(image):08x}")
         return image

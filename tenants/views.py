@@ -233,6 +233,13 @@ def logo():
     return _image(tenant.logo, tenant.logo_mime)
 
 
+@bp.get("/hero")
+def hero():
+    """The sign-up page's hero image, as uploaded (re-encoded on upload); 404 while the tenant has none."""
+    tenant = require_tenant()
+    return _image(tenant.hero, tenant.hero_mime)
+
+
 @bp.get("/partners/<slug>/logo")
 def partner_logo(slug: str):
     """A listed partner's logo on the global host, for its partners wall (served from the page's own origin)."""

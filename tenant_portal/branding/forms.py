@@ -91,6 +91,12 @@ class FaviconForm(Form):
     favicon = FileField(IMAGE_LABEL, validators=[FileRequired(message=NO_FILE)])
 
 
+class HeroForm(Form):
+    """Upload the sign-up page's hero image."""
+
+    hero = FileField(IMAGE_LABEL, validators=[FileRequired(message=NO_FILE)])
+
+
 class DomainForm(Form):
     """Add a custom domain."""
 

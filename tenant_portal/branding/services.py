@@ -30,6 +30,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 25_000_000
 LOGO_BOX = (800, 400)
 FAVICON_BOX = (64, 64)
+HERO_BOX = (1600, 900)
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: Text under this contrast ratio cannot be read by many people: refused. Under AA: saved with a warning.
 MIN_CONTRAST = 3.0
@@ -243,6 +244,20 @@ def set_favicon(tenant: Tenant, data: bytes, filename: str | None) -> None:
     """Replace the tenant's favicon with a small PNG made from an uploaded image."""
     tenant.favicon, tenant.favicon_mime = clean_image(data, filename, FAVICON_BOX, as_png=True)
     record("branding.favicon", tenant.slug, bytes=len(tenant.favicon))
+    db.session.flush()
+
+
+def set_hero(tenant: Tenant, data: bytes, filename: str | None) -> None:
+    """Replace the sign-up page's hero image with a re-encoded copy of an uploaded image."""
+    tenant.hero, tenant.hero_mime = clean_image(data, filename, HERO_BOX)
+    record("branding.hero", tenant.slug, bytes=len(tenant.hero), mime=tenant.hero_mime)
+    db.session.flush()
+
+
+def remove_hero(tenant: Tenant) -> None:
+    """Go back to the HeForShe hero image."""
+    tenant.hero = tenant.hero_mime = None
+    record("branding.hero_removed", tenant.slug)
     db.session.flush()
 
 

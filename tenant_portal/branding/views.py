@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.i18n import available_languages
 from tenant_portal.access import admin_required
 from tenant_portal.branding import services
-from tenant_portal.branding.forms import BrandingForm, DomainForm, FaviconForm, LogoForm, branding_form
+from tenant_portal.branding.forms import BrandingForm, DomainForm, FaviconForm, HeroForm, LogoForm, branding_form
 from tenant_portal.confirmation import require_confirmation
 from tenant_portal.forms import ConfirmForm
 
@@ -30,12 +30,13 @@ def _initial_form() -> BrandingForm:
 
 
 def _page(form: BrandingForm | None = None, logo_form: LogoForm | None = None,
-          favicon_form: FaviconForm | None = None, domain_form: DomainForm | None = None,
-          problem: str | None = None, status: int = 200):
+          favicon_form: FaviconForm | None = None, hero_form: HeroForm | None = None,
+          domain_form: DomainForm | None = None, problem: str | None = None, status: int = 200):
     form = form or _initial_form()
     return render_template(
         "tenant_portal/branding/edit.html", form=form, problem=problem,
         logo_form=logo_form or LogoForm(formdata=None), favicon_form=favicon_form or FaviconForm(formdata=None),
+        hero_form=hero_form or HeroForm(formdata=None),
         domain_form=domain_form or DomainForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
         contrasts=services.contrasts(*_shown_colors(form)), domains=services.domains(g.tenant),
         defaults={code: services.default_texts(g.tenant, code) for code, _subform in form.text_fields},
@@ -79,11 +80,11 @@ def edit():
     return _back_to()
 
 
-def _upload(form_class: type[LogoForm] | type[FaviconForm], save, saved: str):
+def _upload(form_class: type[LogoForm] | type[FaviconForm] | type[HeroForm], save, saved: str):
     """Read an uploaded image (allowing a larger body than other forms) and hand it to ``save``; on success say
     ``saved`` and go back to its panel, else show the page that refuses it."""
     request.max_content_length = services.MAX_UPLOAD_BYTES + UPLOAD_ENVELOPE_BYTES
-    name = "logo" if form_class is LogoForm else "favicon"
+    name = {LogoForm: "logo", FaviconForm: "favicon", HeroForm: "hero"}[form_class]
     try:
         form = form_class()
     except RequestEntityTooLarge:
@@ -124,6 +125,20 @@ def upload_logo():
 def upload_favicon():
     """Replace the favicon (re-encoded as a small PNG)."""
     return _upload(FaviconForm, services.set_favicon, _("The new favicon is saved."))
+
+
+@bp.post("/hero")
+@admin_required
+def upload_hero():
+    """Replace the sign-up page's hero image (re-encoded on the server)."""
+    return _upload(HeroForm, services.set_hero, _("The new image is saved. Your sign-up page shows it now."))
+
+
+@bp.post("/hero/remove")
+@admin_required
+def remove_hero():
+    """Go back to the HeForShe hero image."""
+    return _remove("hero", services.remove_hero, _("The image is removed: your sign-up page shows HeForShe's."))
 
 
 @bp.post("/logo/remove")

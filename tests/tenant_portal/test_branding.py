@@ -441,3 +441,28 @@ def test_the_age_question_is_turned_on_and_off_and_audited(client, db, acme_admi
     assert stored(db, "acme").ask_age is False
     assert 'name="old_enough"' not in visitor.get("/", base_url=ACME).get_data(as_text=True)
     assert audit_actions(db, acme_admin) == ["branding.ask_age", "branding.ask_age"]
+
+
+def test_a_hero_image_is_re_encoded_shown_on_the_sign_up_page_and_removable(client, db, acme_admin):
+    signup = client.get("/", base_url=ACME).get_data(as_text=True)
+    assert "hero-art-default" in signup and "/hero" not in signup, "HeForShe's own image until the partner adds one"
+    exif = Image.Exif()
+    exif[0x010E] = "the team offsite, secret location"
+    photo = io.BytesIO()
+    Image.new("RGB", (2400, 1200), "#336699").save(photo, "JPEG", exif=exif)
+    assert upload(client, branding_page(client), "hero", photo.getvalue(), "team.jpg").status_code == 303
+    src = re.search(r'<div class="hero-art" aria-hidden="true">\s*<img src="(/hero\?v=\w+)" alt=""',
+                    client.get("/", base_url=ACME).get_data(as_text=True)).group(1)
+    hero = client.get(src, base_url=ACME)
+    assert hero.mimetype == "image/jpeg" and b"secret location" not in hero.data
+    assert Image.open(io.BytesIO(hero.data)).size == (1600, 800)
+    assert audit_actions(db, acme_admin) == ["branding.hero"]
+
+    refused = upload(client, branding_page(client), "hero", b"GIF89a" + b"\0" * 100, "hero.gif")
+    assert refused.status_code == 400 and "This file is not a PNG, JPEG or WebP image." in refused.get_data(as_text=True)
+    assert client.get(src, base_url=ACME).status_code == 200, "a refused upload keeps the image there was"
+
+    assert client.post("/portal/branding/hero/remove", base_url=ACME,
+                       data={"csrf_token": csrf_token(branding_page(client))}).status_code == 303
+    assert "hero-art-default" in client.get("/", base_url=ACME).get_data(as_text=True)
+    assert client.get("/hero", base_url=ACME).status_code == 404
