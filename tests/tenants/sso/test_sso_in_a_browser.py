@@ -65,7 +65,8 @@ def sign_in_at_simplesamlphp(page, user: dict) -> None:
 def test_sign_in_with_acme_then_one_click_commitment(page, axe, acme, make_unit):
     make_unit(acme, "Paris office", country="FR")
     page.goto(site(page, "acme") + "/")
-    # The organisation's sign-in is the way in; the email form waits behind an "or".
+    # The organisation's sign-in is the way in (the header does not repeat it); the email form waits behind an "or".
+    expect(page.locator(".site-header").get_by_role("link", name="Sign in with Acme Corporation")).to_have_count(0)
     expect(page.get_by_label("Email")).to_be_hidden()
     page.get_by_text("or commit with your email address").click()
     expect(page.get_by_label("Email")).to_be_visible()
