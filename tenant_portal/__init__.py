@@ -1,12 +1,13 @@
 """The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding,
-single sign-on, webhooks, exports and the audit log. Each area is a package with its own blueprint."""
+single sign-on, webhooks, course registration, exports and the audit log. Each area is a package with its own
+blueprint."""
 
 from importlib import import_module
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -17,6 +18,7 @@ NAVIGATION = (
     ("portal_branding.edit", _l("Branding")),
     ("tenant_portal.sso_settings", _l("Sign-in")),
     ("portal_webhooks.index", _l("Webhooks")),
+    ("portal_registrations.index", _l("Course registration")),
     ("portal_dashboard.exports", _l("Exports")),
     ("portal_api.index", _l("API")),
     ("tenant_portal.audit", _l("Audit log")),

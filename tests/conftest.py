@@ -214,9 +214,10 @@ def make_unit(db):
     """Create and commit a unit of a tenant."""
 
     def make(tenant: Tenant, name: str = "Paris office", kind=UnitKind.OFFICE, country: str | None = "FR",
-             parent: Unit | None = None) -> Unit:
+             parent: Unit | None = None, external_key: str | None = None) -> Unit:
         with tenant_context(tenant):
-            unit = Unit(name=name, kind=kind, country_code=country, parent_id=parent.id if parent else None)
+            unit = Unit(name=name, kind=kind, country_code=country, parent_id=parent.id if parent else None,
+                        external_key=external_key)
             db.session.add(unit)
             db.session.commit()
             db.session.refresh(unit)

@@ -183,3 +183,30 @@ class Stats(ma.Schema):
     updated_at = fields.String(allow_none=True, required=True)
     released_at = fields.String(allow_none=True, required=True)
     verified_released_at = fields.String(allow_none=True, required=True)
+
+
+class RegistrationBatchIn(ma.Schema):
+    """Students' answers from one registration run. Each record is checked on its own (a bad record is refused in
+    the answer and never blocks the others): ``{student_id, email, opted_in, gender?, country?, unit_key, term}``."""
+
+    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "Up to 1,000 records. Only those with opted_in true become commitments (source "
+                       "registration, verified); for the others nothing is kept. The same (term, student_id) "
+                       "again changes nothing."})
+
+
+class RegistrationResult(ma.Schema):
+    index = fields.Integer(required=True, attribute="position", metadata={"description": "The record's position"})
+    student_id = fields.String(allow_none=True, required=True)
+    outcome = fields.Function(lambda result: result.outcome.value, required=True, metadata={
+        "type": "string", "enum": ["counted", "repeat", "not_opted_in", "refused"]})
+    reason = fields.String(allow_none=True, required=True)
+    commitment_id = fields.UUID(allow_none=True, required=True)
+
+
+class RegistrationBatchOut(ma.Schema):
+    results = fields.List(fields.Nested(RegistrationResult), required=True)
+    counted = fields.Integer(required=True)
+    repeats = fields.Integer(required=True)
+    not_opted_in = fields.Integer(required=True)
+    refused = fields.Integer(required=True)

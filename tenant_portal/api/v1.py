@@ -23,6 +23,7 @@ from core import errors, ratelimits, stats
 from core.rollup.models import Gender, Source
 from core.rollup.services import as_utc
 from tenant_portal.api import problems, schemas, services
+from tenant_portal.registrations import services as registrations
 from tenant_portal.units import services as units
 from tenants.models import UnitKind
 from tenants.services import places
@@ -77,7 +78,8 @@ def requires(scope: str):
 @blp.before_request
 def _authenticate():
     """The tenant's key in force, within its rate; the global host and the movement have no API."""
-    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+    request.max_content_length = (registrations.MAX_CSV_BYTES if request.endpoint == "api_v1.register_batch"
+                                  else current_app.config["API_MAX_BODY_BYTES"])
     if g.get("tenant") is None or g.tenant.is_movement:
         abort(404)
     if KEY_PARAMETERS & request.args.keys() or any(value.startswith(services.TOKEN_PREFIX)
@@ -130,6 +132,20 @@ def create_commitment(body: dict, idempotency_key: str):
     answer = schemas.Created().dump(_Created(commitment, new))
     services.keep_answer(idempotency_key, status, answer)
     return current_app.json.response(answer), status
+
+
+@blp.route("/registrations:batch", methods=["POST"])
+@requires("registrations:write")
+@blp.arguments(schemas.RegistrationBatchIn)
+@blp.response(200, schemas.RegistrationBatchOut)
+def register_batch(body: dict):
+    """Students who answered the HeForShe question while registering for their courses. Each record's outcome
+    comes back in order: counted, repeat, not_opted_in or refused (with the reason). Safe to send again."""
+    results = registrations.register_batch(g.tenant, body["records"])
+    totals = {name: sum(1 for result in results if result.outcome is outcome) for name, outcome in (
+        ("counted", registrations.Outcome.COUNTED), ("repeats", registrations.Outcome.REPEAT),
+        ("not_opted_in", registrations.Outcome.NOT_OPTED_IN), ("refused", registrations.Outcome.REFUSED))}
+    return {"results": results, **totals}
 
 
 class _Created:

@@ -1,0 +1,275 @@
+"""Students who opt in during course registration become commitments: checked one record at a time (a bad record
+never blocks the others), stored verified with ``source=registration``, and remembered by (term, student id) so a
+batch sent again changes nothing. A student who did not opt in leaves nothing behind."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import force_locale, format_decimal
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.database import insert_new
+from core.extensions import db
+from core.i18n import is_country_code
+from core.rollup.models import Gender, Source
+from core.tenancy import current_tenant_id
+from tenant_portal.registrations.models import Registration
+from tenant_portal.services import record as audit
+from tenants.models import Commitment, Member, Tenant, Unit, utcnow
+from tenants.services import signups
+from tenants.services.members import canonical_email
+
+#: The most records one batch (or one uploaded file) may carry.
+MAX_RECORDS = 1000
+#: The largest CSV file the portal takes (1,000 records are well under it).
+MAX_CSV_BYTES = 512 * 1024
+COLUMNS = ("student_id", "email", "opted_in", "gender", "country", "unit_key", "term")
+REQUIRED_COLUMNS = ("student_id", "email", "opted_in", "unit_key", "term")
+_YES, _NO = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
+
+
+class Outcome(enum.Enum):
+    COUNTED = "counted"  # a new commitment
+    REPEAT = "repeat"  # this student, or this person, committed before: nothing changed
+    NOT_OPTED_IN = "not_opted_in"  # nothing kept
+    REFUSED = "refused"  # the record is wrong; the reason says how
+
+
+@dataclass(frozen=True)
+class Record:
+    """One student's answer, checked."""
+
+    student_id: str
+    term: str
+    opted_in: bool
+    email: str | None = None
+    unit: Unit | None = None
+    gender: Gender = Gender.UNDISCLOSED
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one record (``position``: its index in a batch, its line in a file)."""
+
+    position: int
+    student_id: str | None
+    outcome: Outcome
+    reason: str | None = None
+    commitment_id: uuid.UUID | None = None
+
+
+def _text(raw: Mapping, name: str, max_length: int, problems: list[str]) -> str | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        problems.append(_("%(field)s must be text.", field=name))
+        return None
+    value = value.strip()
+    if len(value) > max_length or any(ord(char) < 32 for char in value):
+        problems.append(_("%(field)s must be plain text of at most %(max)s characters.", field=name,
+                          max=format_decimal(max_length)))
+        return None
+    return value or None
+
+
+def _flag(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
+    return None
+
+
+def check_record(raw: Mapping) -> tuple[Record | None, list[str]]:
+    """One record from a batch or a file, checked against the site's units: the record, or why it is refused.
+    A record that did not opt in is checked for nothing else (nothing of it is kept)."""
+    problems: list[str] = []
+    if not isinstance(raw, Mapping):
+        return None, [_("Each record must be an object.")]
+    unknown = sorted(set(raw) - set(COLUMNS))
+    if unknown:
+        problems.append(_("Unknown fields: %(fields)s.", fields=", ".join(map(str, unknown))))
+    student_id = _text(raw, "student_id", 100, problems)
+    term = _text(raw, "term", 40, problems)
+    opted_in = _flag(raw.get("opted_in"))
+    if student_id is None:
+        problems.append(_("The student id is missing."))
+    if term is None:
+        problems.append(_("The term is missing."))
+    if opted_in is None:
+        problems.append(_("opted_in must be true or false."))
+    if problems or not opted_in:
+        return (None if problems else Record(student_id, term, False)), problems
+
+    email = _text(raw, "email", 254, problems)
+    if email is None:
+        problems.append(_("The email address is missing."))
+    else:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            problems.append(_("Please enter a valid email address, like name@example.org."))
+    unit_key = _text(raw, "unit_key", 200, problems)
+    unit = None
+    if unit_key is None:
+        problems.append(_("The unit key is missing."))
+    else:
+        unit = db.session.scalars(select(Unit).where(Unit.external_key == unit_key)).one_or_none()
+        if unit is None:
+            problems.append(_("There is no unit with the key “%(key)s”.", key=unit_key))
+    gender = Gender.UNDISCLOSED
+    if (given := _text(raw, "gender", 24, problems)) is not None:
+        if given not in {each.value for each in Gender}:
+            problems.append(_("The gender “%(gender)s” is not one of: %(genders)s.", gender=given,
+                              genders=", ".join(each.value for each in Gender)))
+        else:
+            gender = Gender(given)
+    country = _text(raw, "country", 2, problems)
+    if country is not None:
+        country = country.upper()
+        if not is_country_code(country):
+            problems.append(_("“%(country)s” is not a two-letter country code (like FR or KE).", country=country))
+    elif unit is not None and unit.country_code is None:
+        problems.append(_("The country is missing, and the unit has none to take it from."))
+    if problems:
+        return None, problems
+    return Record(student_id, term, True, email, unit, gender, country or unit.country_code), []
+
+
+def register(tenant: Tenant, checked: Iterable[tuple[int, Record | None, list[str]]]) -> list[Result]:
+    """Bring in the checked records (position, record, problems), each on its own: a refused one is reported
+    and the next goes on."""
+    results = []
+    for position, record, problems in checked:
+        if record is None:
+            results.append(Result(position, None, Outcome.REFUSED, " ".join(problems)))
+        elif not record.opted_in:
+            results.append(Result(position, record.student_id, Outcome.NOT_OPTED_IN))
+        else:
+            results.append(_register(tenant, position, record))
+    return results
+
+
+def _register(tenant: Tenant, position: int, record: Record) -> Result:
+    known = db.session.get(Registration, (current_tenant_id(), record.term, record.student_id))
+    if known is not None:
+        return Result(position, record.student_id, Outcome.REPEAT, commitment_id=known.commitment_id)
+    new = signups.commit(signups.SignUp(
+        email=record.email, gender=record.gender, country_code=record.country, unit_id=record.unit.id,
+        language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        source=Source.REGISTRATION, verified=True, external_id=record.student_id))
+    commitment_id = db.session.scalars(
+        select(Commitment.id).join(Member, Member.id == Commitment.member_id)
+        .where(Member.email_canonical == canonical_email(record.email))).one()
+    # Two batches naming the same student at once: one row wins, and the person counted once either way.
+    insert_new(Registration.__table__, ("tenant_id", "term", "student_id"), {
+        "tenant_id": current_tenant_id(), "term": record.term, "student_id": record.student_id,
+        "commitment_id": commitment_id, "created_at": utcnow()}, returning="student_id")
+    return Result(position, record.student_id, Outcome.COUNTED if new else Outcome.REPEAT,
+                  commitment_id=commitment_id)
+
+
+def register_batch(tenant: Tenant, records: list) -> list[Result]:
+    """A batch from the student information system (index = position in the batch)."""
+    return register(tenant, ((index, *check_record(raw)) for index, raw in enumerate(records)))
+
+
+# --- CSV files, for systems without an API client -------------------------------------------------------------
+
+
+@dataclass
+class FilePlan:
+    """A checked file: its records by line, and every problem by line (1 is the header; None: the whole file)."""
+
+    rows: list[tuple[int, Record]] = field(default_factory=list)
+    problems: list[tuple[int | None, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.rows)
+
+    @property
+    def opted_in(self) -> int:
+        return sum(1 for _line, record in self.rows if record.opted_in)
+
+
+def check_file(data: bytes | str) -> FilePlan:
+    """Read and check a CSV of registrations, writing nothing."""
+    plan = FilePlan()
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            plan.problems.append((data[:error.start].count(b"\n") + 1, _(
+                "This line is not UTF-8 text. Save the file as “CSV UTF-8” and try again.")))
+            return plan
+    text = data.removeprefix("\ufeff")
+    delimiter = ";" if ";" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    columns, line = None, 1
+    try:
+        for cells in reader:
+            cells = [cell.strip() for cell in cells]
+            if any(cells):
+                if columns is None:
+                    columns = [cell.lower() for cell in cells]
+                    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+                    unknown = [name for name in columns if name not in COLUMNS]
+                    if missing or unknown:
+                        plan.problems.append((line, _(
+                            "The first line must name the columns, from: %(columns)s. Unknown: %(unknown)s. "
+                            "Missing: %(missing)s.", columns=", ".join(COLUMNS), unknown=", ".join(unknown) or "-",
+                            missing=", ".join(missing) or "-")))
+                        return plan
+                elif len(plan.rows) + len(plan.problems) >= MAX_RECORDS:
+                    plan.problems.append((None, _("The file has more than %(max)s students: please split it.",
+                                                  max=format_decimal(MAX_RECORDS))))
+                    return plan
+                elif len(cells) != len(columns):
+                    plan.problems.append((line, _(
+                        "The line has %(cells)s cells; the first line names %(columns)s columns.",
+                        cells=format_decimal(len(cells)), columns=format_decimal(len(columns)))))
+                else:
+                    record, problems = check_record(dict(zip(columns, cells)))
+                    plan.problems.extend((line, problem) for problem in problems)
+                    if record is not None:
+                        plan.rows.append((line, record))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        plan.problems.append((None, _("The file is not valid CSV: %(error)s", error=str(error))))
+        return plan
+    if columns is None:
+        plan.problems.append((1, _("The file is empty: its first line must name the columns.")))
+    elif not plan.rows and not plan.problems:
+        plan.problems.append((None, _("The file names the columns but has no students.")))
+    return plan
+
+
+def import_file(tenant: Tenant, plan: FilePlan) -> dict[Outcome, int]:
+    """Bring in a checked file's records, noted in the audit log; how many records had each outcome."""
+    results = register(tenant, ((line, record, []) for line, record in plan.rows))
+    tally = {outcome: sum(1 for result in results if result.outcome is outcome) for outcome in Outcome}
+    audit("registrations.import", tenant.slug, **{outcome.value: count for outcome, count in tally.items()})
+    return tally
+
+
+def opt_in_texts(tenant: Tenant) -> dict[str, str]:
+    """The opt-in question to paste into the registration form, in each of the tenant's languages."""
+    texts = {}
+    for language in tenant.enabled_languages:
+        with force_locale(language):
+            texts[language] = _(
+                "Yes, I commit to HeForShe, UN Women's movement for gender equality, with %(name)s. My commitment "
+                "is counted with my unit; only numbers, never my name, are shown.", name=tenant.name)
+    return texts
