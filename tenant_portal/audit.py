@@ -422,6 +422,13 @@ def _import(who, target, details) -> Said:
     return _("%(who)s imported units from a file.", who=who), facts
 
 
+def _registrations(who, target, details) -> Said:
+    facts = [_change(label, details[key]) for key, label in (
+        ("counted", _("Students counted")), ("repeat", _("Counted before")),
+        ("not_opted_in", _("Did not opt in"))) if key in details]
+    return _("%(who)s imported students' answers from course registration.", who=who), facts
+
+
 # Any other code ----------------------------------------------------------------------------------------
 
 
@@ -450,6 +457,8 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "branding.favicon": _sentence(_l("%(who)s uploaded a new favicon.")),
     "branding.logo_removed": _sentence(_l("%(who)s removed the logo.")),
     "branding.favicon_removed": _sentence(_l("%(who)s removed the favicon.")),
+    "branding.hero": _sentence(_l("%(who)s uploaded a new image for the sign-up page.")),
+    "branding.hero_removed": _sentence(_l("%(who)s removed the sign-up page's image.")),
     "branding.domain_added": _sentence(_l("%(who)s added the domain %(domain)s."), "domain"),
     "branding.domain_removed": _sentence(_l("%(who)s removed the domain %(domain)s."), "domain"),
     "branding.domain_verified": _sentence(
@@ -476,6 +485,7 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "unit.delete": _sentence(_l("%(who)s deleted the unit %(unit)s."), "unit"),
     "units.headcount": _headcount,
     "units.import": _import,
+    "registrations.import": _registrations,
     "webhook.create": _sentence(_l("%(who)s added the webhook endpoint %(url)s."), "url"),
     "webhook.delete": _sentence(_l("%(who)s removed the webhook endpoint %(url)s."), "url"),
     "webhook.enable": _sentence(_l("%(who)s turned the webhook endpoint %(url)s back on."), "url"),

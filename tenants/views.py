@@ -11,7 +11,7 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import escape
+from html import escape
 
 from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key

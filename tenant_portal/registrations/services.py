@@ -23,7 +23,7 @@ from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
 from tenant_portal.registrations.models import Registration
-from tenant_portal.services import record as audit
+from tenant_portal.services import record
 from tenants.models import Commitment, Member, Tenant, Unit, utcnow
 from tenants.services import signups
 from tenants.services.members import canonical_email
@@ -151,32 +151,32 @@ def register(tenant: Tenant, checked: Iterable[tuple[int, Record | None, list[st
     """Bring in the checked records (position, record, problems), each on its own: a refused one is reported
     and the next goes on."""
     results = []
-    for position, record, problems in checked:
-        if record is None:
+    for position, answer, problems in checked:
+        if answer is None:
             results.append(Result(position, None, Outcome.REFUSED, " ".join(problems)))
-        elif not record.opted_in:
-            results.append(Result(position, record.student_id, Outcome.NOT_OPTED_IN))
+        elif not answer.opted_in:
+            results.append(Result(position, answer.student_id, Outcome.NOT_OPTED_IN))
         else:
-            results.append(_register(tenant, position, record))
+            results.append(_register(tenant, position, answer))
     return results
 
 
-def _register(tenant: Tenant, position: int, record: Record) -> Result:
-    known = db.session.get(Registration, (current_tenant_id(), record.term, record.student_id))
+def _register(tenant: Tenant, position: int, answer: Record) -> Result:
+    known = db.session.get(Registration, (current_tenant_id(), answer.term, answer.student_id))
     if known is not None:
-        return Result(position, record.student_id, Outcome.REPEAT, commitment_id=known.commitment_id)
+        return Result(position, answer.student_id, Outcome.REPEAT, commitment_id=known.commitment_id)
     new = signups.commit(signups.SignUp(
-        email=record.email, gender=record.gender, country_code=record.country, unit_id=record.unit.id,
+        email=answer.email, gender=answer.gender, country_code=answer.country, unit_id=answer.unit.id,
         language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-        source=Source.REGISTRATION, verified=True, external_id=record.student_id))
+        source=Source.REGISTRATION, verified=True, external_id=answer.student_id))
     commitment_id = db.session.scalars(
         select(Commitment.id).join(Member, Member.id == Commitment.member_id)
-        .where(Member.email_canonical == canonical_email(record.email))).one()
+        .where(Member.email_canonical == canonical_email(answer.email))).one()
     # Two batches naming the same student at once: one row wins, and the person counted once either way.
     insert_new(Registration.__table__, ("tenant_id", "term", "student_id"), {
-        "tenant_id": current_tenant_id(), "term": record.term, "student_id": record.student_id,
+        "tenant_id": current_tenant_id(), "term": answer.term, "student_id": answer.student_id,
         "commitment_id": commitment_id, "created_at": utcnow()}, returning="student_id")
-    return Result(position, record.student_id, Outcome.COUNTED if new else Outcome.REPEAT,
+    return Result(position, answer.student_id, Outcome.COUNTED if new else Outcome.REPEAT,
                   commitment_id=commitment_id)
 
 
@@ -201,7 +201,7 @@ class FilePlan:
 
     @property
     def opted_in(self) -> int:
-        return sum(1 for _line, record in self.rows if record.opted_in)
+        return sum(1 for _line, answer in self.rows if answer.opted_in)
 
 
 def check_file(data: bytes | str) -> FilePlan:
@@ -241,10 +241,10 @@ def check_file(data: bytes | str) -> FilePlan:
                         "The line has %(cells)s cells; the first line names %(columns)s columns.",
                         cells=format_decimal(len(cells)), columns=format_decimal(len(columns)))))
                 else:
-                    record, problems = check_record(dict(zip(columns, cells)))
+                    answer, problems = check_record(dict(zip(columns, cells)))
                     plan.problems.extend((line, problem) for problem in problems)
-                    if record is not None:
-                        plan.rows.append((line, record))
+                    if answer is not None:
+                        plan.rows.append((line, answer))
             line = reader.line_num + 1
     except csv.Error as error:
         plan.problems.append((None, _("The file is not valid CSV: %(error)s", error=str(error))))
@@ -258,9 +258,9 @@ def check_file(data: bytes | str) -> FilePlan:
 
 def import_file(tenant: Tenant, plan: FilePlan) -> dict[Outcome, int]:
     """Bring in a checked file's records, noted in the audit log; how many records had each outcome."""
-    results = register(tenant, ((line, record, []) for line, record in plan.rows))
+    results = register(tenant, ((line, answer, []) for line, answer in plan.rows))
     tally = {outcome: sum(1 for result in results if result.outcome is outcome) for outcome in Outcome}
-    audit("registrations.import", tenant.slug, **{outcome.value: count for outcome, count in tally.items()})
+    record("registrations.import", tenant.slug, **{outcome.value: count for outcome, count in tally.items()})
     return tally
 
 

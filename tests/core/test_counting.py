@@ -79,7 +79,10 @@ def test_the_documented_schema_lists_every_field_stats_json_gives(client, make_t
 
 
 def shown_total(page: str) -> int:
-    return int(re.search(r"([\d,]+) (?:commitments?|people|person) in all", page).group(1).replace(",", ""))
+    """The count in all a page shows: its live figure (the global page) or its sentence (a sign-up page)."""
+    found = (re.search(r'data-live="total">([\d,]+)<', page)
+             or re.search(r"([\d,]+) (?:commitments?|people|person) in all", page))
+    return int(found.group(1).replace(",", ""))
 
 
 def test_a_commitment_shows_in_every_count_within_two_seconds(app, client, make_tenant, make_commitment):
