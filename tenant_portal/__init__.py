@@ -34,7 +34,8 @@ def init_app(app):
     from tenant_portal.targets import reached
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
-                  import_module("tenant_portal.members.views").me]  # /me and invitation links
+                  import_module("tenant_portal.members.views").me,  # /me and invitation links
+                  import_module("tenant_portal.registrations.views").widget]  # the embeddable opt-in
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.context_processor(views.navigation)

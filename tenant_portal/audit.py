@@ -486,6 +486,8 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "units.headcount": _headcount,
     "units.import": _import,
     "registrations.import": _registrations,
+    "registrations.widget": _sentence(_l("%(who)s set the key and the embedding pages of the course registration "
+                                         "opt-in.")),
     "webhook.create": _sentence(_l("%(who)s added the webhook endpoint %(url)s."), "url"),
     "webhook.delete": _sentence(_l("%(who)s removed the webhook endpoint %(url)s."), "url"),
     "webhook.enable": _sentence(_l("%(who)s turned the webhook endpoint %(url)s back on."), "url"),

@@ -37,8 +37,8 @@ from tenants.webhooks.models import WebhookEndpoint, WebhookMessage
 from tests.helpers import csrf_token, host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
-# Posts that carry a signed message from an identity provider instead of a CSRF token.
-SIGNED_POST_ENDPOINTS = {"sso.saml_acs"}
+# Posts that carry a signed message (from an identity provider, a registration system) instead of a CSRF token.
+SIGNED_POST_ENDPOINTS = {"sso.saml_acs", "registration_widget.commit"}
 # Posts that belong to the global site (home-realm discovery), not to a tenant's host.
 GLOBAL_POST_ENDPOINTS = {"sso.discover"}
 # Pages of the global site alone (the movement's snapshots, the partners wall's logos, the operator console): their
@@ -284,8 +284,9 @@ def test_every_form_refuses_a_post_without_its_csrf_token(app, client, db, make_
     on_the_global_host = rule.endpoint in GLOBAL_POST_ENDPOINTS | MOVEMENT_POST_ENDPOINTS
     response = client.post(path, base_url=host() if on_the_global_host else host("acme"), data={
         "email": "sam@example.org", "gender": "man", "country": "FR", "consent": "y"})
-    # A tenant without SAML has no assertion consumer (404); the signed posts are tested in tests/tenants/sso.
-    assert response.status_code == (404 if rule.endpoint in SIGNED_POST_ENDPOINTS else 400)
+    # A tenant without SAML has no assertion consumer (404); the signed posts are tested in tests/tenants/sso and
+    # (the registration opt-in, refused without its token) tests/tenant_portal/test_registrations.py.
+    assert response.status_code == (404 if rule.endpoint == "sso.saml_acs" else 400)
     with tenant_context(acme):
         assert db.session.scalar(select(func.count(Member.id))) == members_before
     with tenant_context(movement):

@@ -10,11 +10,16 @@ import io
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 
 from core.database import insert_new
@@ -22,7 +27,7 @@ from core.extensions import db
 from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
-from tenant_portal.registrations.models import Registration
+from tenant_portal.registrations.models import Registration, RegistrationWidget, UsedLaunchToken
 from tenant_portal.services import record
 from tenants.models import Commitment, Member, Tenant, Unit, utcnow
 from tenants.services import signups
@@ -273,3 +278,114 @@ def opt_in_texts(tenant: Tenant) -> dict[str, str]:
                 "Yes, I commit to HeForShe, UN Women's movement for gender equality, with %(name)s. My commitment "
                 "is counted with my unit; only numbers, never my name, are shown.", name=tenant.name)
     return texts
+
+
+# --- The embeddable opt-in, for registration portals that can embed a page but not call an API -------------
+
+#: The longest a launch token may live: the registration system signs one as it shows the page.
+MAX_TOKEN_SECONDS = 15 * 60
+LAUNCH_ALGORITHMS = ["RS256", "ES256"]
+
+
+class WidgetRefused(ValueError):
+    """A widget setting that cannot be saved; the message (translated) says why."""
+
+
+class LaunchRefused(ValueError):
+    """A launch token that cannot be used; the message (translated) says why, for the student."""
+
+
+def widget() -> RegistrationWidget | None:
+    """The current tenant's widget settings (None until an admin sets a key)."""
+    return db.session.scalars(select(RegistrationWidget)).one_or_none()
+
+
+def _public_key(pem: str):
+    for kind in (RSAKey, ECKey):
+        try:
+            key = kind.import_key(pem.strip().encode())
+        except (ValueError, TypeError, JoseError):
+            continue
+        if not key.is_private:
+            return key
+        raise WidgetRefused(_("This is a private key: paste the public one (it starts with "
+                              "“-----BEGIN PUBLIC KEY-----”), and keep the private key in your system."))
+    raise WidgetRefused(_("This is not an RSA or EC public key in PEM form (“-----BEGIN PUBLIC KEY-----”)."))
+
+
+def _origin(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or "*" in text:
+        raise WidgetRefused(_("“%(origin)s” is not an origin like https://registration.university.example.",
+                              origin=text.strip()))
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def save_widget(tenant: Tenant, public_key: str, origins: str) -> RegistrationWidget:
+    """Keep the widget's public key and the origins allowed to embed it (one per line); in the audit log."""
+    _public_key(public_key)
+    allowed = sorted({_origin(line) for line in origins.splitlines() if line.strip()})
+    if not allowed:
+        raise WidgetRefused(_("Name at least one origin allowed to embed the opt-in."))
+    settings = widget() or RegistrationWidget()
+    settings.public_key, settings.embed_origins = public_key.strip(), allowed
+    db.session.add(settings)
+    db.session.flush()
+    record("registrations.widget", tenant.slug, origins=allowed)
+    return settings
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A student named by a valid launch token."""
+
+    jti: str
+    expires_at: datetime
+    answer: Record
+
+
+def read_launch(token: str, audience: str) -> Launch:
+    """Check a launch token (signature, audience, expiry, lifetime, the student's record) without using it."""
+    settings = widget()
+    if settings is None:
+        raise LaunchRefused(_("This opt-in is not set up yet: please tell your registration office."))
+    try:
+        decoded = jwt.decode(token, _public_key(settings.public_key), algorithms=LAUNCH_ALGORITHMS)
+        jwt.JWTClaimsRegistry(aud={"essential": True, "value": audience}, exp={"essential": True},
+                              iat={"essential": True}, jti={"essential": True}, sub={"essential": True},
+                              leeway=30).validate(decoded.claims)
+    except ExpiredTokenError:
+        raise LaunchRefused(_("This link has expired: please open the opt-in again from your registration "
+                              "page.")) from None
+    except (JoseError, ValueError, TypeError):
+        raise LaunchRefused(_("This link is not valid: please open the opt-in again from your registration "
+                              "page.")) from None
+    claims = decoded.claims
+    if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int) \
+            or claims["exp"] - claims["iat"] > MAX_TOKEN_SECONDS or not isinstance(claims["jti"], str) \
+            or len(claims["jti"]) > 200:
+        raise LaunchRefused(_("This link is not valid: please open the opt-in again from your registration "
+                              "page."))
+    answer, problems = check_record({"student_id": claims["sub"], "opted_in": True, **{
+        name: claims[name] for name in ("email", "term", "unit_key", "gender", "country") if name in claims}})
+    if answer is None:
+        raise LaunchRefused(_("Your registration details could not be used (%(problems)s): please tell your "
+                              "registration office.", problems=" ".join(problems)))
+    return Launch(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc), answer)
+
+
+def accept_launch(tenant: Tenant, token: str, audience: str) -> Result:
+    """The student pressed "I commit": use the token (once) and bring the student in."""
+    launch = read_launch(token, audience)
+    used = insert_new(UsedLaunchToken.__table__, ("tenant_id", "jti"), {
+        "tenant_id": current_tenant_id(), "jti": launch.jti, "expires_at": launch.expires_at}, returning="jti")
+    if used is None:
+        raise LaunchRefused(_("This link has been used already: your answer is recorded."))
+    return _register(tenant, 0, launch.answer)
+
+
+def frame_ancestors() -> str:
+    """The Content-Security-Policy ``frame-ancestors`` sources of the widget: the registered origins only."""
+    settings = widget()
+    return " ".join(settings.embed_origins) if settings and settings.embed_origins else "'none'"

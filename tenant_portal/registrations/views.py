@@ -9,16 +9,28 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.registrations import services
-from tenant_portal.registrations.forms import CheckFileForm, ImportFileForm
+from tenant_portal.registrations.forms import CheckFileForm, ImportFileForm, LaunchForm, WidgetForm
 
 bp = Blueprint("portal_registrations", __name__, url_prefix="/portal/registrations")
+#: The opt-in a registration portal embeds (no session: a signed launch token names the student).
+widget = Blueprint("registration_widget", __name__, url_prefix="/registration")
+
+
+def _widget_form() -> WidgetForm:
+    settings = services.widget()
+    return WidgetForm(formdata=None, data={"public_key": settings.public_key,
+                                           "origins": "\n".join(settings.embed_origins)} if settings else None)
 
 
 def _page(form: CheckFileForm | None = None, plan: services.FilePlan | None = None,
-          import_form: ImportFileForm | None = None, problem: str | None = None, status: int = 200):
+          import_form: ImportFileForm | None = None, problem: str | None = None,
+          widget_form: WidgetForm | None = None, widget_problem: str | None = None, status: int = 200):
     return render_template(
         "tenant_portal/registrations/index.html", form=form or CheckFileForm(formdata=None), plan=plan,
         import_form=import_form, problem=problem, texts=services.opt_in_texts(g.tenant), can_change=is_admin(),
+        widget_form=widget_form or _widget_form(), widget_problem=widget_problem,
+        widget_url=url_for("registration_widget.show", _external=True),
+        max_token_minutes=services.MAX_TOKEN_SECONDS // 60,
         privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"], columns=services.COLUMNS,
         max_records=services.MAX_RECORDS), status
 
@@ -69,3 +81,60 @@ def import_file():
             counted=tally[services.Outcome.COUNTED], repeats=tally[services.Outcome.REPEAT],
             declined=tally[services.Outcome.NOT_OPTED_IN]))
     return redirect(url_for("portal_registrations.index"), code=303)
+
+
+@bp.post("/widget")
+@admin_required
+def save_widget():
+    """Keep the widget's public key and embedding origins."""
+    form = WidgetForm()
+    if not form.validate_on_submit():
+        return _page(widget_form=form, status=400)
+    try:
+        services.save_widget(g.tenant, form.public_key.data, form.origins.data)
+    except services.WidgetRefused as refusal:
+        return _page(widget_form=form, widget_problem=str(refusal), status=400)
+    flash(_("The opt-in's settings are saved."))
+    return redirect(url_for("portal_registrations.index", _anchor="widget-title"), code=303)
+
+
+@widget.before_request
+def _on_a_partners_host():
+    if g.get("tenant") is None or g.tenant.is_movement:
+        abort(404)
+
+
+def _in_frame(html: str, status: int = 200):
+    """A widget page, which only the registered origins may frame."""
+    response = current_app.make_response((html, status))
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"frame-ancestors {services.frame_ancestors()}; form-action 'self'; base-uri 'none'; object-src 'none'")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@widget.get("/widget")
+def show():
+    """The opt-in for the student the launch token names: the pledge and one button (nothing is written)."""
+    token = request.args.get("token", "")[:8_000]
+    try:
+        launch = services.read_launch(token, url_for("registration_widget.show", _external=True))
+    except services.LaunchRefused as refusal:
+        return _in_frame(render_template("tenant_portal/registrations/widget.html", refusal=str(refusal)), 400)
+    return _in_frame(render_template("tenant_portal/registrations/widget.html", launch=launch,
+                                     form=LaunchForm(formdata=None, data={"token": token})))
+
+
+@widget.post("/widget")
+def commit():
+    """The student pressed "I commit": counted once, however often the token comes back."""
+    form = LaunchForm()
+    if not form.validate_on_submit():
+        return _in_frame(render_template("tenant_portal/registrations/widget.html", refusal=_(
+            "This link is not valid: please open the opt-in again from your registration page.")), 400)
+    try:
+        services.accept_launch(g.tenant, form.token.data, url_for("registration_widget.show", _external=True))
+    except services.LaunchRefused as refusal:
+        return _in_frame(render_template("tenant_portal/registrations/widget.html", refusal=str(refusal)), 400)
+    return _in_frame(render_template("tenant_portal/registrations/widget.html", committed=True))

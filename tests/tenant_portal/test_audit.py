@@ -46,6 +46,7 @@ SAMPLES = {
     "branding.logo_removed": ("acme", {}),
     "branding.hero": ("acme", {"bytes": 123456, "mime": "image/jpeg"}),
     "branding.hero_removed": ("acme", {}),
+    "registrations.widget": ("northfield", {"origins": ["https://registration.northfield.example"]}),
     "registrations.import": ("northfield", {"counted": 40, "repeat": 2, "not_opted_in": 9, "refused": 0}),
     "branding.favicon_removed": ("acme", {}),
     "branding.domain_added": ("join.acme.example", {}),

@@ -4,11 +4,18 @@ nothing."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
 import threading
+import time
+import uuid
 
 import lxml.html
 import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from core.rollup import recount
@@ -17,7 +24,7 @@ from core.rollup.models import Source
 from core.tenancy import tenant_context
 from tenant_portal.registrations.models import Registration
 from tenants.models import Commitment, Member, Role, TenantKind
-from tests.helpers import csrf_token, host
+from tests.helpers import BASE_DOMAIN, csrf_token, host
 from tests.tenant_portal.api_fixtures import bearer, make_key  # noqa: F401 (a fixture)
 
 NORTHFIELD = host("northfield")
@@ -156,3 +163,109 @@ def test_an_admin_checks_a_csv_file_then_imports_it(client, db, northfield, sign
 def upload(client, page: str, content: str):
     return client.post("/portal/registrations", base_url=NORTHFIELD, content_type="multipart/form-data", data={
         "csrf_token": csrf_token(page), "file": (io.BytesIO(content.encode()), "students.csv")})
+
+
+# --- The embeddable opt-in -------------------------------------------------------------------------------------
+
+WIDGET = f"{NORTHFIELD}/registration/widget"
+
+
+@pytest.fixture
+def sis_key():
+    """The registration system's signing key (its public half is registered in the portal)."""
+    return ECKey.generate_key("P-256")
+
+
+def launch_token(key, **claims) -> str:
+    now = int(time.time())
+    return jwt.encode({"alg": "ES256"}, {"aud": WIDGET, "sub": "S00042", "email": "ines@northfield.example",
+                                         "term": "2027-spring", "unit_key": "law", "iat": now, "exp": now + 300,
+                                         "jti": uuid.uuid4().hex, **claims}, key)
+
+
+@pytest.fixture
+def widget_on(client, northfield, sign_in_as, sis_key):
+    """Northfield's admin registers the system's public key and the registration portal's origin."""
+    sign_in_as(northfield, Role.ADMIN, client=client)
+
+    def register(origin: str) -> None:
+        page = client.get("/portal/registrations", base_url=NORTHFIELD).get_data(as_text=True)
+        saved = client.post("/portal/registrations/widget", base_url=NORTHFIELD, data={
+            "csrf_token": csrf_token(page), "public_key": sis_key.as_pem(private=False).decode(),
+            "origins": f"{origin}\n"})
+        assert saved.status_code == 303
+
+    return register
+
+
+def test_the_opt_in_refuses_a_private_key_and_a_made_up_origin(client, northfield, sign_in_as, sis_key):
+    sign_in_as(northfield, Role.ADMIN, client=client)
+    page = client.get("/portal/registrations", base_url=NORTHFIELD).get_data(as_text=True)
+    private = client.post("/portal/registrations/widget", base_url=NORTHFIELD, data={
+        "csrf_token": csrf_token(page), "public_key": sis_key.as_pem(private=True).decode(),
+        "origins": "https://registration.northfield.example"})
+    assert private.status_code == 400 and "This is a private key" in private.get_data(as_text=True)
+    origin = client.post("/portal/registrations/widget", base_url=NORTHFIELD, data={
+        "csrf_token": csrf_token(page), "public_key": sis_key.as_pem(private=False).decode(),
+        "origins": "https://*.northfield.example/path"})
+    assert origin.status_code == 400 and "is not an origin like" in origin.get_data(as_text=True)
+
+
+def test_a_bad_expired_replayed_or_foreign_token_writes_nothing(client, db, northfield, widget_on, sis_key):
+    widget_on("https://registration.northfield.example")
+    other_key = ECKey.generate_key("P-256")
+    now = int(time.time())
+    for token, message in (
+            (launch_token(other_key), "This link is not valid"),
+            (launch_token(sis_key, exp=now - 120, iat=now - 400), "This link has expired"),
+            (launch_token(sis_key, aud="http://globex.hfs.test/registration/widget"), "This link is not valid"),
+            (launch_token(sis_key, exp=now + 3600), "This link is not valid"),  # lives longer than 15 minutes
+            (launch_token(sis_key, unit_key="medicine"), "could not be used"),
+            ("not-a-token", "This link is not valid")):
+        shown = client.get(f"/registration/widget?token={token}", base_url=NORTHFIELD)
+        assert shown.status_code == 400 and message in shown.get_data(as_text=True)
+        posted = client.post("/registration/widget", base_url=NORTHFIELD, data={"token": token})
+        assert posted.status_code == 400
+    assert counts(db, northfield) == (0, 0)
+
+    token = launch_token(sis_key)
+    assert client.post("/registration/widget", base_url=NORTHFIELD, data={"token": token}).status_code == 200
+    replay = client.post("/registration/widget", base_url=NORTHFIELD, data={"token": token})
+    assert replay.status_code == 400 and "used already" in replay.get_data(as_text=True)
+    assert counts(db, northfield) == (1, 1)
+
+
+def test_a_student_commits_in_the_opt_in_framed_by_another_site(page, db, northfield, widget_on, sis_key,
+                                                                 tmp_path):
+    """The registration portal (another origin) frames the opt-in; one click counts the student, with no cookie."""
+    portal = _serve_registration_portal(tmp_path)
+    try:
+        widget_on(f"http://127.0.0.1:{portal.server_port}")
+        frame_src = f"http://northfield.{BASE_DOMAIN}:{page.port}/registration/widget?token="
+        audience = f"http://northfield.{BASE_DOMAIN}:{page.port}/registration/widget"
+        token = launch_token(sis_key, aud=audience)
+        (tmp_path / "index.html").write_text(
+            f'<!doctype html><title>Course registration</title><h1>Register for your courses</h1>'
+            f'<iframe src="{frame_src}{token}" title="HeForShe" width="400" height="400"></iframe>')
+        page.goto(f"http://127.0.0.1:{portal.server_port}/index.html")
+        opt_in = page.frame_locator("iframe")
+        expect(opt_in.get_by_role("heading", level=1)).to_have_text("Commit to HeForShe")
+        opt_in.get_by_role("button", name="I commit").click()
+        expect(opt_in.get_by_role("status")).to_have_text("Your commitment is counted. Thank you!")
+        assert counts(db, northfield) == (1, 1)
+        with tenant_context(northfield):
+            assert db.session.scalars(select(Commitment.source)).one() is Source.REGISTRATION
+
+        (tmp_path / "index.html").write_text(  # a page of an origin that was not registered
+            f'<!doctype html><iframe src="{frame_src}{launch_token(sis_key, aud=audience)}" title="HeForShe"></iframe>')
+        page.goto(f"http://localhost:{portal.server_port}/index.html")
+        expect(page.frame_locator("iframe").get_by_role("button", name="I commit")).to_have_count(0)
+    finally:
+        portal.shutdown()
+
+
+def _serve_registration_portal(folder):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
