@@ -103,6 +103,7 @@ def _sso_page(conn, form: SsoSettingsForm, preset=None, confirmation_form: Email
         "tenant_portal/sso.html", form=form, conn=conn, test_form=ConfirmForm(), unmapped=sso.unmapped_units(),
         saml_endpoints=saml.endpoints(), oidc_redirect_uri=url_for("sso.oidc_callback", _external=True),
         sign_out_redirect_uri=url_for("core.home", _external=True), sign_on_url=url_for("sso.login", _external=True),
+        initiate_login_uri=url_for("sso.oidc_initiate", _external=True),
         preset=preset, hints=sso.ADMIN_HINTS,
         domain_claims=sso.domain_claims(g.tenant), check_domain_form=ConfirmForm(),
         confirmation_form=confirmation_form,

@@ -3,6 +3,8 @@ replays refused, bounded clock skew. The service provider's settings are built p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import time
 from datetime import datetime, timezone
@@ -11,6 +13,7 @@ import requests
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from lxml.etree import XMLSyntaxError
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as Constants
 from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
@@ -192,6 +195,16 @@ def finish(conn: SsoConnection, pending: SsoRequest | None) -> tuple[Identity, d
     logout = {"name_id": auth.get_nameid(), "name_id_format": auth.get_nameid_format(),
               "session_index": auth.get_session_index()}
     return services.identity_from_claims(conn, subject, claims), logout
+
+
+def unsolicited(saml_response: str) -> bool:
+    """Whether a posted answer says it answers no request (no InResponseTo): one an identity provider sends when
+    a person starts from its app launcher. Read, never trusted: it only decides whether to start a sign-in."""
+    try:
+        document = OneLogin_Saml2_XML.to_etree(base64.b64decode(saml_response, validate=True))
+    except (ValueError, TypeError, binascii.Error, XMLSyntaxError):
+        return False
+    return document.tag == "{urn:oasis:names:tc:SAML:2.0:protocol}Response" and not document.get("InResponseTo")
 
 
 def _checked(conn: SsoConnection, request_id: str) -> OneLogin_Saml2_Auth:

@@ -64,6 +64,18 @@ def login():
     return start(conn, "login", local_path(request.args.get("next")), request.args.get("login_hint"))
 
 
+@bp.get("/oidc/initiate")
+def oidc_initiate():
+    """A tile of the organisation's app launcher (Entra My Apps, the Okta dashboard): OpenID Connect's
+    third-party-initiated login. Only a fresh sign-in of our own starts, and only for the organisation's issuer."""
+    conn = _connection(Protocol.OIDC)
+    if request.args.get("iss", "").rstrip("/") != (conn.oidc_issuer or "").rstrip("/"):
+        return _failed(conn, SsoError("the app launcher named another issuer than this organisation's"))
+    target = urlsplit(request.args.get("target_link_uri", "")[:2000])
+    next_url = local_path(target.path) if target.netloc in ("", request.host) else None
+    return start(conn, "login", next_url, request.args.get("login_hint"))
+
+
 @bp.post("/discover")
 def discover():
     """Home-realm discovery on the global page: an address whose domain belongs to a partner with single
@@ -103,6 +115,10 @@ def saml_acs():
     protected form); its result is kept for the settings page, where the admin's next, same-site, request sees it."""
     conn = _connection(Protocol.SAML, enabled_only=False)
     pending = services.take_request(request.form.get("RelayState"))
+    if pending is None and saml.unsolicited(request.form.get("SAMLResponse", "")):
+        # Started from the organisation's app launcher (IdP-initiated): such an answer proves nothing about this
+        # browser, so none is accepted; a sign-in of our own starts instead, which the provider answers at once.
+        return redirect(url_for("sso.login"), code=303)
     try:
         identity, logout = saml.finish(conn, pending)
     except SsoError as error:

@@ -322,3 +322,25 @@ def test_a_worker_reads_the_providers_discovery_and_keys_again_after_a_day(app, 
         metadata["_loaded_at"] -= oidc.METADATA_MAX_AGE_SECONDS + 1
     _, answer = sign_in_through(client, oidc_provider, ADA)
     assert answer.location == "/" and discovery_reads() == 2
+
+
+def test_an_app_launcher_tile_starts_a_sign_in_of_our_own(client, acme, oidc_provider):
+    """Entra My Apps or the Okta dashboard send the employee to the initiate login URI, naming the issuer."""
+    start = client.get("/sso/oidc/initiate", base_url=ACME, query_string={
+        "iss": oidc_provider.issuer, "login_hint": "ada@acme.example",
+        "target_link_uri": f"{ACME}/map"})
+    assert start.status_code == 302 and start.location.startswith(oidc_provider.issuer)
+    assert parse_qs(urlsplit(start.location).query)["login_hint"] == ["ada@acme.example"]
+    result = oidc_provider.sign_in(start.location, ADA["username"], ADA["password"])
+    answer = client.get(result.callback_url)
+    assert answer.status_code == 303 and answer.location == "/map"
+    assert "Signed in through Acme Corporation as Ada Lovelace" in page_of(client)
+
+
+def test_an_app_launcher_naming_another_issuer_or_site_goes_nowhere_else(client, acme, oidc_provider):
+    other = client.get("/sso/oidc/initiate", base_url=ACME, query_string={"iss": "https://login.evil.example"})
+    assert other.status_code == 303 and other.location == "/sso/failed"
+    elsewhere = client.get("/sso/oidc/initiate", base_url=ACME, query_string={
+        "iss": oidc_provider.issuer, "target_link_uri": "https://evil.example/steal"})
+    result = oidc_provider.sign_in(elsewhere.location, ADA["username"], ADA["password"])
+    assert client.get(result.callback_url).location == "/", "only a page of this site is returned to"

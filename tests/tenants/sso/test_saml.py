@@ -253,11 +253,20 @@ def test_an_answer_to_another_request_is_refused(client, db, hostile_northfield,
     assert answer.location == "/sso/failed" and not signed_in(client)
 
 
-def test_an_unsolicited_answer_is_refused(client, db, hostile_northfield, hostile_idp):
+def test_an_unsolicited_answer_is_never_accepted_but_starts_a_sign_in_of_our_own(client, db, hostile_northfield,
+                                                                                  hostile_idp):
     _, relay_state = pending_request(client)
     assert post_answer(client, hostile_idp, None, relay_state).location == "/sso/failed"
-    assert post_answer(client, hostile_idp, None, "made-up").location == "/sso/failed"
+    # From the university's app launcher (IdP-initiated): no request of ours is answered, so a fresh one starts.
+    launched = post_answer(client, hostile_idp, None, "made-up")
+    assert launched.status_code == 303 and launched.location == "/sso/login"
     assert not signed_in(client)
+    to_idp = client.get(launched.location, base_url=NORTHFIELD).location
+    assert "SAMLRequest=" in to_idp and "Signature=" in to_idp, "a signed request of our own goes to the provider"
+    # An answer to a request of ours that is no longer pending (a replay, say) still fails, and says why.
+    request_id, relay_state = pending_request(client)
+    post_answer(client, hostile_idp, request_id, relay_state)
+    assert post_answer(client, hostile_idp, request_id, "made-up").location == "/sso/failed"
 
 
 def start_test(client, tenant, sign_in_as) -> tuple[str, str]:
