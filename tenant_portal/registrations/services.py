@@ -96,7 +96,12 @@ def _flag(value) -> bool | None:
     return None
 
 
-def check_record(raw: Mapping) -> tuple[Record | None, list[str]]:
+def units_by_key() -> dict[str, Unit]:
+    """The site's units by their key, read once for a whole batch or file."""
+    return {unit.external_key: unit for unit in db.session.scalars(select(Unit).where(Unit.external_key.is_not(None)))}
+
+
+def check_record(raw: Mapping, units: dict[str, Unit] | None = None) -> tuple[Record | None, list[str]]:
     """One record from a batch or a file, checked against the site's units: the record, or why it is refused.
     A record that did not opt in is checked for nothing else (nothing of it is kept)."""
     problems: list[str] = []
@@ -130,7 +135,8 @@ def check_record(raw: Mapping) -> tuple[Record | None, list[str]]:
     if unit_key is None:
         problems.append(_("The unit key is missing."))
     else:
-        unit = db.session.scalars(select(Unit).where(Unit.external_key == unit_key)).one_or_none()
+        unit = (units.get(unit_key) if units is not None else
+                db.session.scalars(select(Unit).where(Unit.external_key == unit_key)).one_or_none())
         if unit is None:
             problems.append(_("There is no unit with the key “%(key)s”.", key=unit_key))
     gender = Gender.UNDISCLOSED
@@ -155,21 +161,35 @@ def check_record(raw: Mapping) -> tuple[Record | None, list[str]]:
 def register(tenant: Tenant, checked: Iterable[tuple[int, Record | None, list[str]]]) -> list[Result]:
     """Bring in the checked records (position, record, problems), each on its own: a refused one is reported
     and the next goes on."""
+    checked = list(checked)
+    # A batch sent again is answered from what is remembered, in one query for the whole batch.
+    known = _known({(answer.term, answer.student_id) for _, answer, _ in checked if answer and answer.opted_in})
     results = []
     for position, answer, problems in checked:
         if answer is None:
             results.append(Result(position, None, Outcome.REFUSED, " ".join(problems)))
         elif not answer.opted_in:
             results.append(Result(position, answer.student_id, Outcome.NOT_OPTED_IN))
+        elif (answer.term, answer.student_id) in known:
+            results.append(Result(position, answer.student_id, Outcome.REPEAT,
+                                  commitment_id=known[answer.term, answer.student_id]))
         else:
-            results.append(_register(tenant, position, answer))
+            result = _register(tenant, position, answer)
+            known[answer.term, answer.student_id] = result.commitment_id
+            results.append(result)
     return results
 
 
+def _known(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """The commitments of the (term, student id) pairs remembered already."""
+    if not keys:
+        return {}
+    rows = db.session.execute(select(Registration.term, Registration.student_id, Registration.commitment_id).where(
+        Registration.student_id.in_({student for _, student in keys})))
+    return {(term, student): commitment for term, student, commitment in rows if (term, student) in keys}
+
+
 def _register(tenant: Tenant, position: int, answer: Record) -> Result:
-    known = db.session.get(Registration, (current_tenant_id(), answer.term, answer.student_id))
-    if known is not None:
-        return Result(position, answer.student_id, Outcome.REPEAT, commitment_id=known.commitment_id)
     new = signups.commit(signups.SignUp(
         email=answer.email, gender=answer.gender, country_code=answer.country, unit_id=answer.unit.id,
         language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
@@ -187,7 +207,8 @@ def _register(tenant: Tenant, position: int, answer: Record) -> Result:
 
 def register_batch(tenant: Tenant, records: list) -> list[Result]:
     """A batch from the student information system (index = position in the batch)."""
-    return register(tenant, ((index, *check_record(raw)) for index, raw in enumerate(records)))
+    units = units_by_key()
+    return register(tenant, ((index, *check_record(raw, units)) for index, raw in enumerate(records)))
 
 
 # --- CSV files, for systems without an API client -------------------------------------------------------------
@@ -222,7 +243,7 @@ def check_file(data: bytes | str) -> FilePlan:
     text = data.removeprefix("\ufeff")
     delimiter = ";" if ";" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    columns, line = None, 1
+    columns, line, units = None, 1, units_by_key()
     try:
         for cells in reader:
             cells = [cell.strip() for cell in cells]
@@ -246,7 +267,7 @@ def check_file(data: bytes | str) -> FilePlan:
                         "The line has %(cells)s cells; the first line names %(columns)s columns.",
                         cells=format_decimal(len(cells)), columns=format_decimal(len(columns)))))
                 else:
-                    answer, problems = check_record(dict(zip(columns, cells)))
+                    answer, problems = check_record(dict(zip(columns, cells)), units)
                     plan.problems.extend((line, problem) for problem in problems)
                     if answer is not None:
                         plan.rows.append((line, answer))
@@ -382,7 +403,7 @@ def accept_launch(tenant: Tenant, token: str, audience: str) -> Result:
         "tenant_id": current_tenant_id(), "jti": launch.jti, "expires_at": launch.expires_at}, returning="jti")
     if used is None:
         raise LaunchRefused(_("This link has been used already: your answer is recorded."))
-    return _register(tenant, 0, launch.answer)
+    return register(tenant, [(0, launch.answer, [])])[0]
 
 
 def frame_ancestors() -> str:
