@@ -71,8 +71,11 @@ def oidc_initiate():
     conn = _connection(Protocol.OIDC)
     if request.args.get("iss", "").rstrip("/") != (conn.oidc_issuer or "").rstrip("/"):
         return _failed(conn, SsoError("the app launcher named another issuer than this organisation's"))
-    target = urlsplit(request.args.get("target_link_uri", "")[:2000])
-    next_url = local_path(target.path) if target.netloc in ("", request.host) else None
+    try:
+        target = urlsplit(request.args.get("target_link_uri", "")[:2000])
+        next_url = local_path(target.path) if target.netloc in ("", request.host) else None
+    except ValueError:  # not an address at all
+        next_url = None
     return start(conn, "login", next_url, request.args.get("login_hint"))
 
 

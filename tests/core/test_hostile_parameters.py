@@ -37,6 +37,8 @@ QUERY_PARAMETERS = {
     "sso.login": ["next", "login_hint"],
     "sso.oidc_callback": ["code", "state", "error", "error_description", "iss"],  # read by authlib
     "sso.saml_sls": ["SAMLResponse", "RelayState", "SigAlg", "Signature"],  # what an identity provider sends
+    "sso.oidc_initiate": ["iss", "login_hint", "target_link_uri"],  # what an app launcher sends
+    "registration_widget.show": ["token"],
     "tenants.thanks": ["anonymous"],
 }
 #: Read on every page: the language choice; and one nobody reads.
