@@ -140,6 +140,7 @@ def test_unit_tallies_by_day_are_counted_from_the_commitments_on_upgrade(app, ma
         make_commitment(acme, unit=unit)
     make_commitment(acme)
     acme_id = acme.id  # read now: after the downgrade, the tenants table lacks columns of today's model
+    db.session.commit()  # and end the read's transaction: it would hold off the downgrade's DROP TABLEs
     with app.app_context():
         db.session.commit()
         db.engine.dispose()
