@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,17 +22,19 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
+from wtforms.validators import ValidationError
 
 from core.database import insert_new
 from core.extensions import db
 from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
+from tenant_portal.api import services as api
 from tenant_portal.registrations.models import Registration, RegistrationWidget, UsedLaunchToken
 from tenant_portal.services import record
-from tenants.models import Commitment, Member, Tenant, Unit, utcnow
+from tenants.models import Tenant, Unit, utcnow
 from tenants.services import signups
-from tenants.services.members import canonical_email
+from tenants.forms import plain_text
 
 #: The most records one batch (or one uploaded file) may carry.
 MAX_RECORDS = 1000
@@ -81,9 +84,14 @@ def _text(raw: Mapping, name: str, max_length: int, problems: list[str]) -> str 
         problems.append(_("%(field)s must be text.", field=name))
         return None
     value = value.strip()
-    if len(value) > max_length or any(ord(char) < 32 for char in value):
+    if len(value) > max_length:
         problems.append(_("%(field)s must be plain text of at most %(max)s characters.", field=name,
                           max=format_decimal(max_length)))
+        return None
+    try:  # the sign-up form's own rule for free text: no markup, formulas or control characters
+        plain_text(None, SimpleNamespace(data=value))
+    except ValidationError as error:
+        problems.append(f"{name}: {error}")
         return None
     return value or None
 
@@ -190,13 +198,11 @@ def _known(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
 
 
 def _register(tenant: Tenant, position: int, answer: Record) -> Result:
-    new = signups.commit(signups.SignUp(
+    commitment, new = api.commit(signups.SignUp(
         email=answer.email, gender=answer.gender, country_code=answer.country, unit_id=answer.unit.id,
         language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
         source=Source.REGISTRATION, verified=True, external_id=answer.student_id))
-    commitment_id = db.session.scalars(
-        select(Commitment.id).join(Member, Member.id == Commitment.member_id)
-        .where(Member.email_canonical == canonical_email(answer.email))).one()
+    commitment_id = commitment.id
     # Two batches naming the same student at once: one row wins, and the person counted once either way.
     insert_new(Registration.__table__, ("tenant_id", "term", "student_id"), {
         "tenant_id": current_tenant_id(), "term": answer.term, "student_id": answer.student_id,
