@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import enum
-import io
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from core.tenancy import current_tenant_id
 from tenant_portal.api import services as api
 from tenant_portal.registrations.models import Registration, RegistrationWidget, UsedLaunchToken
 from tenant_portal.services import record
+from tenant_portal.units.services import ImportProblem, csv_records, decode_csv
 from tenants.models import Tenant, Unit, utcnow
 from tenants.services import signups
 from tenants.forms import plain_text
@@ -225,7 +225,7 @@ class FilePlan:
     """A checked file: its records by line, and every problem by line (1 is the header; None: the whole file)."""
 
     rows: list[tuple[int, Record]] = field(default_factory=list)
-    problems: list[tuple[int | None, str]] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -237,54 +237,49 @@ class FilePlan:
 
 
 def check_file(data: bytes | str) -> FilePlan:
-    """Read and check a CSV of registrations, writing nothing."""
+    """Read and check a CSV of registrations, writing nothing (read as the units import reads its files)."""
     plan = FilePlan()
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            plan.problems.append((data[:error.start].count(b"\n") + 1, _(
-                "This line is not UTF-8 text. Save the file as “CSV UTF-8” and try again.")))
-            return plan
-    text = data.removeprefix("\ufeff")
-    delimiter = ";" if ";" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    columns, line, units = None, 1, units_by_key()
+    text, problem = decode_csv(data)
+    if problem:
+        plan.problems.append(problem)
+        return plan
+    columns, records, known_units = None, 0, units_by_key()
     try:
-        for cells in reader:
-            cells = [cell.strip() for cell in cells]
-            if any(cells):
-                if columns is None:
-                    columns = [cell.lower() for cell in cells]
-                    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-                    unknown = [name for name in columns if name not in COLUMNS]
-                    if missing or unknown:
-                        plan.problems.append((line, _(
-                            "The first line must name the columns, from: %(columns)s. Unknown: %(unknown)s. "
-                            "Missing: %(missing)s.", columns=", ".join(COLUMNS), unknown=", ".join(unknown) or "-",
-                            missing=", ".join(missing) or "-")))
-                        return plan
-                elif len(plan.rows) + len(plan.problems) >= MAX_RECORDS:
-                    plan.problems.append((None, _("The file has more than %(max)s students: please split it.",
-                                                  max=format_decimal(MAX_RECORDS))))
+        for line, cells in csv_records(text):
+            if not any(cells):
+                continue
+            if columns is None:
+                columns = [cell.lower() for cell in cells]
+                missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+                unknown = [name for name in columns if name not in COLUMNS]
+                if missing or unknown:
+                    plan.problems.append(ImportProblem(line, _(
+                        "The first line must name the columns, from: %(columns)s. Unknown: %(unknown)s. "
+                        "Missing: %(missing)s.", columns=", ".join(COLUMNS), unknown=", ".join(unknown) or "-",
+                        missing=", ".join(missing) or "-")))
                     return plan
-                elif len(cells) != len(columns):
-                    plan.problems.append((line, _(
-                        "The line has %(cells)s cells; the first line names %(columns)s columns.",
-                        cells=format_decimal(len(cells)), columns=format_decimal(len(columns)))))
-                else:
-                    answer, problems = check_record(dict(zip(columns, cells)), units)
-                    plan.problems.extend((line, problem) for problem in problems)
-                    if answer is not None:
-                        plan.rows.append((line, answer))
-            line = reader.line_num + 1
+                continue
+            records += 1
+            if records > MAX_RECORDS:
+                plan.problems.append(ImportProblem(None, _(
+                    "The file has more than %(max)s students: please split it.", max=format_decimal(MAX_RECORDS))))
+                return plan
+            if len(cells) != len(columns):
+                plan.problems.append(ImportProblem(line, _(
+                    "The line has %(cells)s cells; the first line names %(columns)s columns.",
+                    cells=format_decimal(len(cells)), columns=format_decimal(len(columns)))))
+                continue
+            answer, problems = check_record(dict(zip(columns, cells)), known_units)
+            plan.problems.extend(ImportProblem(line, problem) for problem in problems)
+            if answer is not None:
+                plan.rows.append((line, answer))
     except csv.Error as error:
-        plan.problems.append((None, _("The file is not valid CSV: %(error)s", error=str(error))))
+        plan.problems.append(ImportProblem(None, _("The file is not valid CSV: %(error)s", error=str(error))))
         return plan
     if columns is None:
-        plan.problems.append((1, _("The file is empty: its first line must name the columns.")))
+        plan.problems.append(ImportProblem(1, _("The file is empty: its first line must name the columns.")))
     elif not plan.rows and not plan.problems:
-        plan.problems.append((None, _("The file names the columns but has no students.")))
+        plan.problems.append(ImportProblem(None, _("The file names the columns but has no students.")))
     return plan
 
 

@@ -313,7 +313,7 @@ class ImportPlan:
         return not self.problems and bool(self.rows)
 
 
-def _decode(data: bytes | str) -> tuple[str | None, ImportProblem | None]:
+def decode_csv(data: bytes | str) -> tuple[str | None, ImportProblem | None]:
     if isinstance(data, str):
         return data.removeprefix("\ufeff"), None
     try:
@@ -383,7 +383,7 @@ def _header(names: list[str], problems: list[ImportProblem]) -> list[str]:
     return columns
 
 
-def _records(text: str):
+def csv_records(text: str):
     """(first line, cells) of each non-empty record, numbering lines as an editor does (1 is the header)."""
     sample = text.split("\n", 1)[0]
     # Spreadsheets in many European languages save CSV with semicolons.
@@ -402,14 +402,14 @@ def _records(text: str):
 def check_import(data: bytes | str, max_rows: int | None = None) -> ImportPlan:
     """Read and check a CSV of units, writing nothing: every problem with its line number, or the plan."""
     plan = ImportPlan()
-    text, problem = _decode(data)
+    text, problem = decode_csv(data)
     if problem:
         plan.problems.append(problem)
         return plan
     columns: list[str] | None = None
     first_line: dict[str, int] = {}
     try:
-        for line, cells in _records(text):
+        for line, cells in csv_records(text):
             if not any(cells):
                 continue
             if columns is None:
