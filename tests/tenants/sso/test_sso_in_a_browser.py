@@ -5,7 +5,11 @@ off the identity provider's cross-site POST; an HTTP client does neither."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import re
+import threading
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
@@ -154,3 +158,24 @@ def test_test_connection_shows_the_admin_what_simplesamlphp_sent(page, axe, db, 
     expect(page.get_by_text("Signed in as registrar@northfield.edu")).to_be_visible()
     with tenant_context(northfield):
         assert services.connection().last_test["email"] == "alice.moreau@northfield.edu"
+
+
+def test_an_employee_starts_from_the_organisations_app_launcher(page, acme, db, tmp_path):
+    """A tile on another site (Entra My Apps, the Okta dashboard) opens the initiate login URI: the sign-in is
+    one of ours, and the employee lands on the page the tile names, signed in."""
+    with tenant_context(acme):
+        issuer = services.connection().oidc_issuer
+    tile = f"{site(page, 'acme')}/sso/oidc/initiate?" + urlencode(
+        {"iss": issuer, "login_hint": "ada@acme.example", "target_link_uri": f"{site(page, 'acme')}/map"})
+    (tmp_path / "apps.html").write_text(f'<!doctype html><title>My Apps</title><a href="{tile}">Acme HeForShe</a>')
+    launcher = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=launcher.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{launcher.server_port}/apps.html")
+        page.get_by_role("link", name="Acme HeForShe").click()
+        sign_in_at_the_provider(page, ADA)
+        expect(page).to_have_url(f"{site(page, 'acme')}/map")
+        expect(page.locator(".account")).to_contain_text("Signed in as Ada Lovelace")
+    finally:
+        launcher.shutdown()
