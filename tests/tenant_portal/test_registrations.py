@@ -270,3 +270,11 @@ def _serve_registration_portal(folder):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def test_the_course_registration_page_fits_a_phone(page, northfield, sign_in_as, widget_on):
+    widget_on("https://registration.northfield.example")
+    sign_in_as(northfield, Role.ADMIN, page=page)
+    page.goto(f"http://northfield.{BASE_DOMAIN}:{page.port}/portal/registrations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Course registration")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, "no sideways scrolling"
