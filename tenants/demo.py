@@ -179,18 +179,24 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     weights = [TENANT_WEIGHTS.get(t.slug, 10) for t in tenants]
-    located_units = {}
+    located_units, departments = {}, {}
     for tenant in tenants:
         with tenant_context(tenant):
             located_units[tenant.id] = list(db.session.scalars(select(Unit).where(Unit.country_code.is_not(None))))
+            departments[tenant.id] = [unit for unit in db.session.scalars(select(Unit)) if unit.kind.is_department]
     steps = []
     for n in range(count):
         tenant = rng.choices(tenants, weights)[0]
         gender = rng.choices([g for g, _ in GENDER_WEIGHTS], [w for _, w in GENDER_WEIGHTS])[0]
         units = located_units[tenant.id]
+        department_id = None
         if units and rng.random() < 0.7:
             unit = rng.choice(units)
             country, city, unit_id = unit.country_code, unit.city, unit.id
+            # Most name their department too: one of the campus's own faculties, or any of the company's.
+            nearby = [d for d in departments[tenant.id] if d.parent_id in (None, unit.id)]
+            if nearby and rng.random() < 0.8:
+                department_id = rng.choice(nearby).id
         else:
             (country, city), unit_id = rng.choice(SPREAD), None
         city, place_id = places.locate(country, city, None, "en")
@@ -201,7 +207,8 @@ def plan_commitments(tenants: list[Tenant], count: int, seed: int) -> list[DemoS
         age = timedelta(days=LAUNCH_DAYS_AGO - since_launch)
         steps.append(DemoStep(tenant.id, signups.SignUp(
             email=f"person{n}@{tenant.slug}.example.org", gender=gender, country_code=country, city=city,
-            place_id=place_id, unit_id=unit_id, language=tenant.default_language, consent_version="2026-11",
+            place_id=place_id, unit_id=unit_id, department_id=department_id, language=tenant.default_language,
+            consent_version="2026-11",
             source=rng.choice([Source.WEB, Source.WEB, Source.WEB, Source.IMPORT]), created_at=now - age)))
     return steps
 

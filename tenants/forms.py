@@ -114,8 +114,10 @@ class SignupForm(CommitmentForm):
         Length(max=254),
         Email(message=_l("Please enter a valid email address, like name@example.org."), check_deliverability=False),
     ])
-    # Checked by validate_unit against the one unit given, so that a sign-up loads no list of units.
+    # Two choices, where the organisation has units of both sorts: where the person works or studies, and their
+    # department or faculty. Each is checked against the one unit given, so that a sign-up loads no list of units.
     unit = SelectField(_l("Office, site or campus (optional)"), validators=[Optional()], validate_choice=False)
+    department = SelectField(_l("Department or faculty (optional)"), validators=[Optional()], validate_choice=False)
     # Signs of a script (tenants/services/screening.py), never checked here: a sign-up is not refused for them.
     # A trap field no person sees, reaches by keyboard or hears read out; its label asks to leave it empty.
     website = StringField(_l("Leave this field empty"))
@@ -123,23 +125,41 @@ class SignupForm(CommitmentForm):
     rendered = HiddenField()
 
     def offer_units(self, units: list[Unit]) -> None:
-        """The units shown as choices, grouped by kind and sorted by name."""
+        """The units shown as choices: departments and faculties in one list, the other units in the other, each
+        grouped by kind and sorted by name. A list with no unit is not shown."""
         kinds = list(UNIT_GROUPS)
-        self.unit.choices = [SelectChoice("", _l("None of these"))] + [
-            SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
-            for unit in sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))]
+        ordered = sorted(units, key=lambda u: (kinds.index(u.kind), u.name.casefold()))
+        for field, departments in ((self.unit, False), (self.department, True)):
+            field.choices = [SelectChoice("", _l("None of these"))] + [
+                SelectChoice(str(unit.id), unit.name, optgroup=UNIT_GROUPS[unit.kind])
+                for unit in ordered if unit.kind.is_department == departments]
 
     def validate_unit(self, field) -> None:
+        self._check_unit(field, departments=False)
+
+    def validate_department(self, field) -> None:
+        self._check_unit(field, departments=True)
+
+    @staticmethod
+    def _check_unit(field, departments: bool) -> None:
         try:
             unit = public.unit_in_tenant(uuid.UUID(field.data))
         except ValueError:
             unit = None
-        if unit is None:
+        if unit is None or unit.kind.is_department != departments:
             raise ValidationError(field.gettext(WTFORMS_INVALID_CHOICE))
+
+    def choose_unit(self, unit: Unit) -> None:
+        """Chosen already (a unit's own sign-up link): in the list its kind belongs to."""
+        (self.department if unit.kind.is_department else self.unit).data = str(unit.id)
 
     @property
     def unit_id(self) -> uuid.UUID | None:
         return uuid.UUID(self.unit.data) if self.unit.data else None
+
+    @property
+    def department_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.department.data) if self.department.data else None
 
     # Attack mode's proof of work: the widget writes this field (the form never renders it), checked only while
     # the view says the site is ``challenged``. A solution accepted is spent, unless the form is refused (the

@@ -69,6 +69,11 @@ class UnitKind(enum.Enum):
     FACULTY = "faculty"
     OTHER = "other"
 
+    @property
+    def is_department(self) -> bool:
+        """Whether a person names a unit of this kind as their department (else as where they work or study)."""
+        return self in (UnitKind.DEPARTMENT, UnitKind.FACULTY)
+
 
 class Role(enum.Enum):
     MEMBER = "member"
@@ -272,6 +277,7 @@ class Commitment(TenantScoped, db.Model):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
+        ForeignKeyConstraint(["tenant_id", "department_id"], ["units.tenant_id", "units.id"]),
         ForeignKeyConstraint(["tenant_id", "invalidation_id"], ["invalidations.tenant_id", "invalidations.id"]),
         UniqueConstraint("tenant_id", "member_id"),
         CheckConstraint("length(country_code) = 2", name="country_code_length"),
@@ -287,7 +293,10 @@ class Commitment(TenantScoped, db.Model):
     country_code: Mapped[str] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(100))
     place_id: Mapped[int | None] = mapped_column(Integer)
+    # Where the person works or studies (an office, site or campus) and their department or faculty: two
+    # choices, each optional; the commitment counts in both units.
     unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     source: Mapped[Source] = mapped_column(_enum(Source), default=Source.WEB)
     language: Mapped[str] = mapped_column(String(8))
     consent_version: Mapped[str] = mapped_column(String(20))
@@ -318,7 +327,9 @@ class Commitment(TenantScoped, db.Model):
     suspect: Mapped[str | None] = mapped_column(String(100))
 
     member: Mapped[Member | None] = relationship(viewonly=True)
-    unit: Mapped[Unit | None] = relationship(viewonly=True)
+    unit: Mapped[Unit | None] = relationship(viewonly=True, foreign_keys="[Commitment.tenant_id, Commitment.unit_id]")
+    department: Mapped[Unit | None] = relationship(
+        viewonly=True, foreign_keys="[Commitment.tenant_id, Commitment.department_id]")
 
 
 class Target(TenantScoped, db.Model):

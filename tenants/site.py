@@ -42,7 +42,8 @@ def _every_tenant() -> list[tuple[int, str]]:
 
 def _counted_commitments():
     return db.session.execute(
-        select(Commitment.id, Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id,
+        select(Commitment.id, Commitment.gender, Commitment.country_code, Commitment.unit_id,
+               Commitment.department_id, Commitment.place_id,
                Commitment.created_at, Commitment.source, Commitment.verified, Commitment.person_key)
         .where(Commitment.counted)
         .execution_options(yield_per=10_000)

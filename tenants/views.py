@@ -74,7 +74,7 @@ def signup_page(unit_id: uuid.UUID | None = None):
     if not form.is_submitted():
         form.rendered.data = screening.render_stamp()
         if unit is not None:
-            form.unit.data = str(unit.id)
+            form.choose_unit(unit)
             form.country.data = unit.country_code
         else:
             form.country.data = browser_country()
@@ -122,11 +122,11 @@ def _signup_limits(email_domain: str | None) -> list[ratelimits.Limit]:
 def _public_commit(form: SignupForm, email_domain: str | None):
     """A commitment through the public form, with the signs of a script it shows (never refused for them)."""
     if email_domain is None:  # under the age of digital consent: nothing about the person is kept
-        return _commit(form, email=None, name=None, unit_id=form.unit_id,
+        return _commit(form, email=None, name=None, unit_id=form.unit_id, department_id=form.department_id,
                        suspect=screening.suspect(form.website.data, form.rendered.data, ""))
     suspect = screening.suspect(form.website.data, form.rendered.data, email_domain)
-    return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id, suspect=suspect,
-                   email_domain=email_domain)
+    return _commit(form, email=form.email.data, name=form.name.data or None, unit_id=form.unit_id,
+                   department_id=form.department_id, suspect=suspect, email_domain=email_domain)
 
 
 def _signed_in_commitment():
@@ -138,7 +138,7 @@ def _signed_in_commitment():
     if not form.is_submitted():
         form.country.data = (member_unit.country_code if member_unit else None) or browser_country()
     if form.validate_on_submit():
-        return _commit(form, email=member.email, name=member.display_name, unit_id=member.unit_id,
+        return _commit(form, email=member.email, name=member.display_name, **signups.unit_fields(member_unit),
                        source=Source.SSO, verified=session.get("sso_email_verified") is True)
     return _signup_form(form, member=member, member_unit=member_unit, committed=signups.has_committed(member))
 

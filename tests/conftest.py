@@ -236,7 +236,7 @@ def make_commitment(db, app):
         with tenant_context(tenant):
             counted = signups.commit(signups.SignUp(
                 email=email or f"person{uuid.uuid4().hex[:12]}@example.org", gender=gender, country_code=country,
-                unit_id=unit.id if unit else None, language="en", consent_version="2026-11", **fields))
+                **signups.unit_fields(unit), language="en", consent_version="2026-11", **fields))
             db.session.commit()
         return counted
 

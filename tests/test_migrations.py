@@ -1,18 +1,19 @@
 """Migrations and models agree, and every migration can be undone."""
 
+import uuid
 import zlib
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text, update
 
 from core.extensions import db
 from core.rollup.recount import recount
 from core.rollup.models import Gender
 from core.tenancy import tenant_context
-from tenants.models import Commitment
+from tenants.models import Commitment, UnitKind
 from tenants.services import signups
 
 
@@ -155,3 +156,41 @@ def test_unit_tallies_by_day_are_counted_from_the_commitments_on_upgrade(app, ma
         upgrade()
         engine.dispose()
         assert recount() == [], "the unit-by-day tallies are what the commitments say"
+
+
+def test_a_department_named_as_a_commitments_one_unit_becomes_its_department(app, make_tenant, make_unit,
+                                                                            make_commitment, capfd):
+    acme = make_tenant("acme")
+    paris = make_unit(acme)
+    finance = make_unit(acme, "Finance", kind=UnitKind.DEPARTMENT)
+    make_commitment(acme, unit=paris, department_id=finance.id, email="both@example.org")
+    make_commitment(acme, unit=finance)
+    make_commitment(acme, unit=paris)
+    acme_id = acme.id
+    db.session.commit()
+    with app.app_context():
+        db.engine.dispose()
+        with pytest.raises(SystemExit):  # a commitment in two units: the schema before cannot hold it
+            downgrade(revision="0037")
+        assert "commitments name both an office and a department (1)" in capfd.readouterr().err
+        with tenant_context(acme_id):
+            signups.withdraw(db.session.scalars(select(Commitment).where(Commitment.department_id.is_not(None),
+                                                                         Commitment.unit_id.is_not(None))).one())
+            db.session.execute(update(Commitment).where(Commitment.unit_id == paris.id)
+                               .values(department_id=None))
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+        downgrade(revision="0037")
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(acme_id)})
+            units = connection.scalars(text("SELECT unit_id FROM commitments")).all()
+        engine.dispose()
+        assert sorted(map(uuid.UUID, map(str, units)), key=str) == sorted([paris.id, paris.id, finance.id], key=str)
+        upgrade()
+        assert recount() == [], "each unit still counts what its commitments say"
+    with tenant_context(acme_id):
+        assert sorted(db.session.execute(select(Commitment.unit_id, Commitment.department_id)).all(),
+                      key=str) == sorted([(paris.id, None), (paris.id, None), (None, finance.id)], key=str)

@@ -41,6 +41,7 @@ class CountedCommitment(NamedTuple):
     gender: Gender
     country_code: str
     unit_id: object
+    department_id: object
     place_id: int | None
     created_at: datetime
     source: Source
@@ -156,8 +157,8 @@ def recount(repair: bool = False, progress: Callable[[str], None] | None = None)
             expected = _Tallies()
             for row in map(CountedCommitment._make, source.counted()):
                 man = row.gender is Gender.MAN
-                for key in tenant_keys(row.gender, row.country_code, row.unit_id, row.place_id, row.created_at,
-                                       row.source):
+                for key in tenant_keys(row.gender, row.country_code, (row.unit_id, row.department_id),
+                                       row.place_id, row.created_at, row.source):
                     expected.add(key, man, row.verified)
                 global_expected.add(("tenant", str(tenant_id)), man, row.verified)
                 if row.person_key is None:

@@ -36,14 +36,16 @@ def day_key(moment: datetime) -> str:
     return as_utc(moment).date().isoformat()
 
 
-def tenant_keys(gender: Gender, country_code: str, unit_id, place_id: int | None,
+def tenant_keys(gender: Gender, country_code: str, unit_ids: Iterable, place_id: int | None,
                 created_at: datetime, source: Source) -> list[Key]:
-    """The tenant tally keys one commitment counts under."""
+    """The tenant tally keys one commitment counts under: it counts in each of its units (``unit_ids``, None
+    where it names none: an office and a department, say)."""
     keys = [("country", country_code), ("day", day_key(created_at)), ("gender", gender.value),
             ("source", source.value)]
-    if unit_id is not None:
-        keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}"),
-                 ("unit_day", f"{unit_id}:{day_key(created_at)}")]
+    for unit_id in unit_ids:
+        if unit_id is not None:
+            keys += [("unit", str(unit_id)), ("unit_country", f"{unit_id}:{country_code}"),
+                     ("unit_day", f"{unit_id}:{day_key(created_at)}")]
     if place_id is not None:
         keys.append(("place", str(place_id)))
     return keys
@@ -121,9 +123,9 @@ def pepper(config) -> bytes:
 
 def record(facts, delta: int, verified: bool = False) -> None:
     """One commitment of the current tenant starts (``delta`` +1) or stops (-1) counting; ``verified`` says whether
-    it counts as verified. ``facts`` has gender, country_code, unit_id, place_id, created_at, source and
-    person_key (None: a person of its own). Its person is added to (or taken from) the global tallies only when
-    they start (or stop) counting anywhere. Open live pages hear of it once committed."""
+    it counts as verified. ``facts`` has gender, country_code, unit_id, department_id, place_id, created_at,
+    source and person_key (None: a person of its own). Its person is added to (or taken from) the global tallies
+    only when they start (or stop) counting anywhere. Open live pages hear of it once committed."""
     _add(facts, delta, delta if verified else 0)
 
 
@@ -139,8 +141,8 @@ def _add(facts, delta: int, delta_verified: int) -> None:
     common = dict(tenant_id=tenant_id, shard=random.randrange(current_app.config["ROLLUP_SHARDS"]), delta=delta,
                   men=delta if man else 0, delta_verified=delta_verified, verified_men=delta_verified if man else 0,
                   now=datetime.now(timezone.utc))
-    tenant = tenant_keys(facts.gender, facts.country_code, facts.unit_id, facts.place_id, facts.created_at,
-                         facts.source)
+    tenant = tenant_keys(facts.gender, facts.country_code, (facts.unit_id, facts.department_id), facts.place_id,
+                         facts.created_at, facts.source)
     person = dict(person=facts.person_key, gender=facts.gender.value, country=facts.country_code,
                   day=day_key(facts.created_at))
     if db.session.get_bind().dialect.name == "postgresql":

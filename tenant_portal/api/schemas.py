@@ -72,8 +72,11 @@ class CommitmentIn(ma.Schema):
     city = _text(100, allow_none=True)
     place_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "A city from the site's place search"})
-    unit = fields.String(allow_none=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "The unit's key"})
+    unit = fields.String(allow_none=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "The key of the unit where the person works or studies (a department or faculty's key is "
+                       "taken as their department)"})
+    department = fields.String(allow_none=True, validate=validate.Length(min=1, max=200),
+                               metadata={"description": "The key of the person's department or faculty"})
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     consent_version = fields.String(required=True, validate=validate.Length(min=1, max=20))
     consented_at = fields.AwareDateTime(required=True)
@@ -111,6 +114,9 @@ class Commitment(ma.Schema):
     city = fields.String(allow_none=True)
     unit = fields.Function(lambda commitment: commitment.unit.external_key if commitment.unit else None,
                            allow_none=True, metadata={"type": "string"})
+    department = fields.Function(
+        lambda commitment: commitment.department.external_key if commitment.department else None,
+        allow_none=True, metadata={"type": "string"})
     language = fields.String(required=True)
     external_id = fields.String(allow_none=True)
     consented_at = Moment(allow_none=True, metadata={"description": "When the person consented, as sent"})

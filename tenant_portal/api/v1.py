@@ -26,7 +26,7 @@ from tenant_portal.api import problems, schemas, services
 from tenant_portal.registrations import services as registrations
 from tenant_portal.units import services as units
 from tenants.models import UnitKind
-from tenants.services import places
+from tenants.services import places, signups
 from tenants.services.signups import SignUp
 
 #: The longest unit key (``Unit.external_key``).
@@ -116,16 +116,24 @@ def create_commitment(body: dict, idempotency_key: str):
         if not replay.matches:
             return problems.problem(422, _l("This Idempotency-Key was used for another request."))
         return current_app.json.response(replay.body), replay.status
-    unit = None
+    chosen = {}
     if body.get("unit") is not None:
         unit = services.unit_by_key(body["unit"]) or _refused("unit", str(_l("There is no unit with this key.")))
+        chosen = signups.unit_fields(unit)
+    if body.get("department") is not None:
+        department = services.unit_by_key(body["department"])
+        if department is None or not department.kind.is_department:
+            _refused("department", str(_l("There is no department or faculty with this key.")))
+        if "department_id" in chosen:
+            _refused("department", str(_l("The unit given is a department or faculty already.")))
+        chosen["department_id"] = department.id
     city, place_id = places.locate(body["country"], body.get("city") or None, body.get("place_id"),
                                    body["language"])
     gender = Gender(body["gender"])
     commitment, new = services.commit(SignUp(
         email=body["email"], name=body.get("name") or None, name_public=body["name_public"], gender=gender,
         gender_description=body.get("gender_description") or None, country_code=body["country"], city=city,
-        place_id=place_id, unit_id=unit.id if unit else None, language=body["language"],
+        place_id=place_id, **chosen, language=body["language"],
         consent_version=body["consent_version"], consented_at=as_utc(body["consented_at"]),
         external_id=body.get("external_id") or None, source=Source.API))
     status = 201 if new else 200

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from core import i18n, privacy
 from core.extensions import db
@@ -28,8 +29,8 @@ UNITS_PER_PAGE = 50
 EXPORT_BATCH = 1000  # commitments read at a time while the file is sent
 #: Characters that make a spreadsheet read a cell as a formula (or split it): such cells get a leading quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COMMITMENT_COLUMNS = ("email", "name", "gender", "country", "city", "unit", "source", "verified", "language",
-                      "consent_version", "created", "withdrawn")
+COMMITMENT_COLUMNS = ("email", "name", "gender", "country", "city", "unit", "department", "source", "verified",
+                      "language", "consent_version", "created", "withdrawn")
 AGGREGATE_COLUMNS = ("breakdown", "key", "name", "people", "men")
 
 
@@ -168,12 +169,14 @@ def _iso(moment: datetime | None) -> str:
 
 
 def _commitment_batch(after: tuple | None) -> list[tuple]:
+    department = aliased(Unit)
     query = (
         select(Member.email, Member.display_name, Commitment.gender, Commitment.country_code, Commitment.city,
-               Unit.name, Commitment.source, Commitment.verified, Commitment.language, Commitment.consent_version,
+               Unit.name, department.name, Commitment.source, Commitment.verified, Commitment.language, Commitment.consent_version,
                Commitment.created_at, Commitment.withdrawn_at, Commitment.id)
         .outerjoin(Member, Member.id == Commitment.member_id)  # none for a commitment made under age
         .outerjoin(Unit, Unit.id == Commitment.unit_id)
+        .outerjoin(department, department.id == Commitment.department_id)
         .order_by(Commitment.created_at, Commitment.id)
         .limit(EXPORT_BATCH))
     if after is not None:
@@ -192,8 +195,9 @@ def _commitment_lines(app, tenant_id: int) -> Iterator[str]:
     while True:
         with app.app_context(), tenant_context(tenant_id):
             batch = _commitment_batch(after)
-        for email, name, gender, country, city, unit, source, verified, language, consent, created, withdrawn, _id in batch:
-            yield _csv_line(writer, (email, name, gender.value, country, city, unit, source.value,
+        for (email, name, gender, country, city, unit, department, source, verified, language, consent, created,
+             withdrawn, _id) in batch:
+            yield _csv_line(writer, (email, name, gender.value, country, city, unit, department, source.value,
                                      "yes" if verified else "no", language, consent, _iso(created), _iso(withdrawn)))
         if len(batch) < EXPORT_BATCH:
             return

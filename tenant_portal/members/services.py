@@ -23,7 +23,7 @@ from core.extensions import db
 from core.tenancy import current_tenant_id
 from tenant_portal.models import Invitation, SignInLink
 from tenant_portal.services import record
-from tenants.services import hosts, members, public, signups
+from tenants.services import hosts, members, signups
 from tenants.models import Commitment, Member, Role, Tenant, utcnow
 
 PER_PAGE = 50
@@ -329,12 +329,13 @@ def commitment_export(member: Member) -> dict:
     data = {"email": member.email, "name": member.display_name, "role": member.role.value,
             "member_since": member.created_at.isoformat(), "commitment": None}
     if commitment is not None:
-        unit = public.unit_in_tenant(commitment.unit_id) if commitment.unit_id else None
+        unit, department = commitment.unit, commitment.department
         data["commitment"] = {
             "made_at": commitment.created_at.isoformat(),
             "withdrawn_at": commitment.withdrawn_at.isoformat() if commitment.withdrawn_at else None,
             "gender": commitment.gender.value, "gender_description": commitment.gender_description,
             "country": commitment.country_code, "city": commitment.city, "unit": unit.name if unit else None,
+            "department": department.name if department else None,
             "language": commitment.language, "name_public": commitment.name_public,
             "verified": commitment.verified, "source": commitment.source.value,
             "consent_version": commitment.consent_version,

@@ -199,7 +199,7 @@ def _known(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
 
 def _register(tenant: Tenant, position: int, answer: Record) -> Result:
     commitment, new = api.commit(signups.SignUp(
-        email=answer.email, gender=answer.gender, country_code=answer.country, unit_id=answer.unit.id,
+        email=answer.email, gender=answer.gender, country_code=answer.country, **signups.unit_fields(answer.unit),
         language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
         source=Source.REGISTRATION, verified=True, external_id=answer.student_id))
     commitment_id = commitment.id

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from uuid6 import uuid7
 
 from core import places
@@ -243,7 +243,9 @@ def deletion_blockers(unit: Unit) -> list[str]:
     if children:
         reasons.append(_("It contains other units (%(count)s): move or delete them first.",
                          count=format_decimal(children)))
-    if db.session.scalars(select(Commitment.id).where(Commitment.unit_id == unit.id).limit(1)).first() is not None:
+    if db.session.scalars(select(Commitment.id).where(or_(Commitment.unit_id == unit.id,
+                                                          Commitment.department_id == unit.id))
+                          .limit(1)).first() is not None:
         reasons.append(_("People committed in this unit: their commitments keep pointing at it, so it stays. "
                          "Rename it instead if it changed."))
     if db.session.scalars(select(Target.id).where(Target.unit_id == unit.id).limit(1)).first() is not None:

@@ -21,7 +21,7 @@ from core.extensions import db
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
 from core.tenancy import current_tenant_id
-from tenants.models import Commitment, EmailConfirmation, Member, Tenant, utcnow
+from tenants.models import Commitment, EmailConfirmation, Member, Tenant, Unit, utcnow
 from tenants.services.members import canonical_email, find_or_create_member_id
 from tenants.webhooks import services as webhooks
 
@@ -44,7 +44,9 @@ class SignUp:
     gender_description: str | None = None
     city: str | None = None
     place_id: int | None = None
+    # Where they work or study (an office, site or campus) and their department or faculty (``unit_fields``).
     unit_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
     source: Source = Source.WEB
     verified: bool = False
     created_at: datetime | None = None
@@ -55,6 +57,14 @@ class SignUp:
     client_network: str | None = None
     email_domain: str | None = None
     suspect: str | None = None
+
+
+def unit_fields(unit: Unit | None) -> dict:
+    """The ``SignUp`` fields for the one unit another way in names (a sign-in, the API, a course registration): a
+    department or faculty is the person's department, any other unit where they work or study."""
+    if unit is None:
+        return {}
+    return {"department_id": unit.id} if unit.kind.is_department else {"unit_id": unit.id}
 
 
 def email_confirmation() -> EmailConfirmation:
@@ -100,6 +110,7 @@ def _values(signup: SignUp, **more) -> dict:
         tenant_id=current_tenant_id(), id=uuid7(), gender=signup.gender,
         gender_description=signup.gender_description if signup.gender is Gender.SELF_DESCRIBED else None,
         country_code=signup.country_code, city=signup.city, place_id=signup.place_id, unit_id=signup.unit_id,
+        department_id=signup.department_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
         consented_at=signup.consented_at, external_id=signup.external_id, **more)
@@ -126,8 +137,8 @@ def _recommit(member_id: uuid.UUID, person_key: bytes, signup: SignUp) -> bool:
         return False
     commitment = db.session.scalars(select(Commitment).where(Commitment.member_id == member_id)).one()
     webhooks.commitment_created({column: getattr(commitment, column) for column in (
-        "id", "gender", "country_code", "unit_id", "source", "language", "verified", "created_at", "city",
-        "gender_description")}, signup.email, signup.name)
+        "id", "gender", "country_code", "unit_id", "department_id", "source", "language", "verified", "created_at",
+        "city", "gender_description")}, signup.email, signup.name)
     return True
 
 
@@ -176,6 +187,7 @@ class _CountedFacts:
     gender: Gender
     country_code: str
     unit_id: uuid.UUID | None
+    department_id: uuid.UUID | None
     place_id: int | None
     created_at: datetime
     source: Source
@@ -183,12 +195,12 @@ class _CountedFacts:
 
     @classmethod
     def from_values(cls, values: dict) -> _CountedFacts:
-        return cls(values["gender"], values["country_code"], values["unit_id"], values["place_id"],
-                   values["created_at"], values["source"], values["person_key"])
+        return cls(values["gender"], values["country_code"], values["unit_id"], values["department_id"],
+                   values["place_id"], values["created_at"], values["source"], values["person_key"])
 
 
-_FACTS = (Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.place_id, Commitment.created_at,
-          Commitment.source, Commitment.person_key)
+_FACTS = (Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.department_id,
+          Commitment.place_id, Commitment.created_at, Commitment.source, Commitment.person_key)
 
 
 def _transition(where, change: Callable[..., dict]) -> int:

@@ -171,6 +171,7 @@ def commitment_created(values: dict, email: str | None, name: str | None) -> Non
     allowed personal data."""
     data = {"id": str(values["id"]), "gender": values["gender"].value, "country": values["country_code"],
             "unit_id": str(values["unit_id"]) if values.get("unit_id") else None,
+            "department_id": str(values["department_id"]) if values.get("department_id") else None,
             "source": values["source"].value, "language": values["language"],
             "verified": values["verified"], "created_at": _when(values.get("created_at"))}
     personal = {"email": email, "name": name, "city": values.get("city"),

@@ -125,7 +125,8 @@ def test_an_outer_join_keeps_the_rows_it_matches_nothing_for(db, make_tenant, ma
         assert len(db.session.execute(joined).all()) == 2
         assert db.session.scalar(select(func.count()).select_from(joined.subquery())) == 2
         assert db.session.scalar(select(func.count(Unit.id))
-                                 .select_from(Commitment.__table__.outerjoin(Unit.__table__))) == 1
+                                 .select_from(Commitment.__table__.outerjoin(
+                                     Unit.__table__, Unit.__table__.c.id == Commitment.__table__.c.unit_id))) == 1
 
 
 # Query shapes for the property below. Each source is a SELECT of (tenant_id, id) over tenant tables, with

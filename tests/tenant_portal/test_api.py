@@ -10,7 +10,7 @@ from core.tenancy import tenant_context
 from tenant_portal.api.services import IDEMPOTENCY_LIFETIME
 from tenant_portal.api.models import IdempotentAnswer
 from tenant_portal.models import AuditEntry
-from tenants.models import Commitment, utcnow
+from tenants.models import Commitment, UnitKind, utcnow
 from tests.helpers import host
 from tests.tenant_portal.api_fixtures import bearer, commitment, make_key  # noqa: F401 (a fixture)
 
@@ -79,6 +79,25 @@ def test_unknown_unit_key_and_markup_are_refused(client, make_tenant, make_key, 
     token = make_key(acme)
     assert post(client, "acme", token, commitment(unit="nowhere")).json["errors"][0]["pointer"] == "/unit"
     assert post(client, "acme", token, commitment(city="<b>Paris</b>"), key="k-2").status_code == 422
+
+
+def test_a_unit_and_a_department_are_each_put_where_their_kind_belongs(client, db, make_tenant, make_key,
+                                                                         make_unit):
+    acme = make_tenant("acme")
+    token = make_key(acme)
+    paris = make_unit(acme, "Paris office", external_key="paris")
+    finance = make_unit(acme, "Finance", kind=UnitKind.DEPARTMENT, external_key="finance")
+    both = post(client, "acme", token, commitment(email="a@example.org", unit="paris", department="finance"), key="a")
+    assert both.status_code == 201 and (both.json["unit"], both.json["department"]) == ("paris", "finance")
+    alone = post(client, "acme", token, commitment(email="b@example.org", unit="finance"), key="b")
+    assert alone.status_code == 201 and (alone.json["unit"], alone.json["department"]) == (None, "finance")
+    office_as_department = post(client, "acme", token, commitment(email="c@example.org", department="paris"),
+                                key="c")
+    assert office_as_department.status_code == 422
+    assert office_as_department.json["errors"][0]["pointer"] == "/department"
+    with tenant_context(acme):
+        stored = set(db.session.execute(select(Commitment.unit_id, Commitment.department_id)).all())
+    assert stored == {(paris.id, finance.id), (None, finance.id)}
 
 
 def test_keys_only_in_the_authorization_header(client, make_tenant, make_key):

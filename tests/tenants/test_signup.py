@@ -1,12 +1,19 @@
 """The branded sign-up page: what a person sees and what gets stored."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from core.rollup import services as rollup
 from core.tenancy import tenant_context
-from tenants.models import Commitment, Member
+from tenants.models import Commitment, Member, UnitKind
 from tests.helpers import host, sign_up
+
+
+def select_html(page: str, field_id: str) -> str:
+    """The markup of the page's list ``field_id``, its options included."""
+    return re.search(rf'<select[^>]* id="{field_id}"[^>]*>.*?</select>', page, re.S).group(0)
 
 
 def count_commitments(db, tenant) -> int:
@@ -150,6 +157,47 @@ def test_a_unit_link_preselects_the_office(client, db, make_tenant, make_unit):
     assert response.status_code == 303
     with tenant_context(acme):
         assert db.session.scalars(select(Commitment.unit_id)).one() == paris.id
+
+
+def test_office_and_department_are_two_choices_and_the_commitment_counts_in_both(client, db, make_tenant,
+                                                                                 make_unit):
+    acme = make_tenant("acme")
+    paris = make_unit(acme, "Paris office", country="FR")
+    finance = make_unit(acme, "Finance", kind=UnitKind.DEPARTMENT, country=None)
+    page = client.get("/", base_url=host("acme")).get_data(as_text=True)
+    offices, departments = select_html(page, "unit"), select_html(page, "department")
+    assert "Paris office" in offices and "Finance" not in offices
+    assert "Finance" in departments and "Paris office" not in departments
+    assert "Department or faculty (optional)" in page
+
+    response = sign_up(client, "acme", unit=str(paris.id), department=str(finance.id))
+    assert response.status_code == 303
+    with tenant_context(acme):
+        assert db.session.execute(select(Commitment.unit_id, Commitment.department_id)).one() == (paris.id,
+                                                                                                  finance.id)
+        by_unit = rollup.tenant_counts(("unit",)).by_key
+    assert by_unit[("unit", str(paris.id))].total == 1
+    assert by_unit[("unit", str(finance.id))].total == 1
+
+
+def test_a_department_is_not_a_valid_office_nor_an_office_a_department(client, db, make_tenant, make_unit):
+    acme = make_tenant("acme")
+    paris = make_unit(acme, "Paris office", country="FR")
+    finance = make_unit(acme, "Finance", kind=UnitKind.DEPARTMENT, country=None)
+    for fields in ({"unit": str(finance.id)}, {"department": str(paris.id)}):
+        response = sign_up(client, "acme", **fields)
+        assert response.status_code == 400
+        assert "Not a valid choice." in response.get_data(as_text=True)
+    assert count_commitments(db, acme) == 0
+
+
+def test_a_department_link_preselects_the_department(client, db, make_tenant, make_unit):
+    acme = make_tenant("acme")
+    make_unit(acme, "Paris office", country="FR")
+    finance = make_unit(acme, "Finance", kind=UnitKind.FACULTY, country=None)
+    page = client.get(f"/units/{finance.id}", base_url=host("acme")).get_data(as_text=True)
+    assert f'<option selected value="{finance.id}">Finance</option>' in select_html(page, "department")
+    assert "<option selected" not in select_html(page, "unit")
 
 
 def test_self_description_is_kept_only_for_self_described(client, db, make_tenant):
