@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
+# Test processes for `make test`: one per core; a file's tests stay together in one (0: no worker processes).
+TEST_WORKERS ?= auto
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi
 
@@ -50,7 +52,7 @@ run: install
 
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL instead
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## screenshots: the main pages at 390 and 1280 px, in English and Arabic, as PNG files in build/screenshots/
 ## (a database of their own with the demo loaded; the portal's dashboard too where Node runs the demo sign-in)
