@@ -18,7 +18,8 @@ from tenants.models import Unit, UnitKind
 
 #: Every kind of unit, named for people.
 KIND_NAMES = {
-    UnitKind.DEPARTMENT: _l("Department"), UnitKind.OFFICE: _l("Office"), UnitKind.SITE: lazy_pgettext("a place of work", "Site"),
+    UnitKind.DEPARTMENT: _l("Department"), UnitKind.OFFICE: _l("Office"),
+    UnitKind.SITE: lazy_pgettext("a place of work", "Site"),
     UnitKind.CAMPUS: _l("Campus"), UnitKind.FACULTY: _l("Faculty"), UnitKind.OTHER: _l("Other"),
 }
 

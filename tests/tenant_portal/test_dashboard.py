@@ -204,7 +204,8 @@ def test_the_dashboard_in_a_browser_is_accessible_in_english_and_arabic(page, ax
     assert chart_labels(page, ".day-chart svg") == [["ltr", True, True], ["ltr", True, True]]
     page.goto(url(page, "/portal/dashboard?lang=ar"))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
-    assert chart_labels(page, ".day-chart svg") == [["rtl", True, False], ["rtl", True, False]], "a day, then its month, right to left"
+    # Each date right to left: its day, at the right, before its month and year.
+    assert chart_labels(page, ".day-chart svg") == [["rtl", True, False], ["rtl", True, False]]
     assert axe(page) == []
     assert page.hosts_asked == {f"acme.{BASE_DOMAIN}"}, "nothing is loaded from anywhere else"
 
@@ -219,6 +220,8 @@ def test_admins_are_told_where_their_page_shows_the_general_pledge_instead_of_th
         db.session.commit()
     page = lxml.html.fromstring(client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True))
     notice = page.xpath("//p[@class='notice']")[0].text_content()
-    assert "shows HeForShe's general pledge, not yours, in: français, العربية." in notice
+    assert "shows HeForShe's general pledge, not yours, in: français and العربية." in notice
     assert "English" not in notice
     assert page.xpath("//p[@class='notice']/a/@href")[0].endswith("/portal/branding#texts-title")
+    arabic = lxml.html.fromstring(client.get("/portal/dashboard?lang=ar", base_url=host("acme")).get_data(as_text=True))
+    assert "français والعربية" in arabic.xpath("//p[@class='notice']")[0].text_content()
