@@ -73,8 +73,9 @@ bench: install
 
 ## messages: gather new texts from the code into the catalogs (then translate the empty ones)
 messages: $(BIN)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot --no-location \
-		--sort-output --project "HeForShe Commitments" --ignore-dirs ".venv node_modules tests build" .
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -k pgettext:1c,2 -k lazy_pgettext:1c,2 \
+		-o translations/messages.pot --no-location --sort-output --project "HeForShe Commitments" \
+		--ignore-dirs ".venv node_modules tests build" .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 ## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)

@@ -6,6 +6,7 @@ import zlib
 from functools import lru_cache
 
 from babel import numbers as babel_numbers
+from babel.lists import format_list
 from flask import current_app, g, request
 from flask_babel import format_decimal, get_locale
 
@@ -52,6 +53,11 @@ def number(value) -> str:
     return format_decimal(value)
 
 
+def listing(items) -> str:
+    """Items as a list in the page's language: "a, b and c", Arabic's "a وb وc", each with its own commas."""
+    return format_list([str(item) for item in items], locale=get_locale())
+
+
 def init_app(app) -> None:
     """Register the template globals and filters."""
 
@@ -70,3 +76,4 @@ def init_app(app) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["country_name"] = i18n.country_name
     app.jinja_env.filters["language_name"] = i18n.language_name
+    app.jinja_env.filters["listing"] = listing

@@ -58,3 +58,16 @@ def continues_to(response) -> str:
     match = REFRESH_PATTERN.search(response.get_data(as_text=True))
     assert match, "the page does not move on by itself"
     return html.unescape(match.group(1))
+
+
+def chart_labels(page, chart: str) -> list[list]:
+    """The texts drawn on a chart (an SVG): each one's direction, whether it lies inside the chart, and whether its
+    first character is drawn to the left of its last (not so for a date set right to left, as in Arabic)."""
+    return page.locator(chart).evaluate("""svg => {
+        const box = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].map(text => {
+            const drawn = text.getBoundingClientRect(), last = text.getNumberOfChars() - 1;
+            return [getComputedStyle(text).direction, drawn.left >= box.left - 1 && drawn.right <= box.right + 1,
+                    text.getExtentOfChar(0).x < text.getExtentOfChar(last).x];
+        });
+    }""")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
+from flask_babel import pgettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
@@ -244,6 +245,6 @@ def source_label(key: str) -> str:
     """How a source is named on the pages and in the files."""
     labels = {Source.WEB.value: _("Sign-up page"), Source.SSO.value: _("Single sign-on"),
               Source.REGISTRATION.value: _("Registration"), Source.API.value: _("API"),
-              Source.IMPORT.value: _("Import")}
+              Source.IMPORT.value: pgettext("how people committed", "Import")}
     return labels.get(key, key)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, StringField
@@ -17,7 +18,8 @@ from tenants.models import Unit, UnitKind
 
 #: Every kind of unit, named for people.
 KIND_NAMES = {
-    UnitKind.DEPARTMENT: _l("Department"), UnitKind.OFFICE: _l("Office"), UnitKind.SITE: _l("Site"),
+    UnitKind.DEPARTMENT: _l("Department"), UnitKind.OFFICE: _l("Office"),
+    UnitKind.SITE: lazy_pgettext("a place of work", "Site"),
     UnitKind.CAMPUS: _l("Campus"), UnitKind.FACULTY: _l("Faculty"), UnitKind.OTHER: _l("Other"),
 }
 

@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import lxml.html
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask_babel import force_locale, pgettext
 
 from core.i18n import LANGUAGES
+from tenants.models import Role
 from tests.helpers import host, sign_up
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,15 +72,16 @@ def test_validation_messages_are_translated(client, make_tenant):
     assert "Veuillez saisir votre adresse électronique." in page
 
 
-def _extracted_messages() -> set[str]:
+def _extracted_messages() -> set[tuple[str | None, str]]:
+    """Every (context, msgid) the code and templates ask for."""
     method_map = [("**/.venv/**", "ignore"), ("**/tests/**", "ignore"), ("**.py", "python"),
                   ("**/templates/**.html", "jinja2")]
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+                "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
     found = set()
-    for directory in ("core", "tenants", "tenant_portal", "billing"):
-        for _, _, message, _, _ in extract_from_dir(ROOT / directory, method_map,
-                                                     keywords={"_": None, "_l": None, "gettext": None,
-                                                               "lazy_gettext": None, "ngettext": (1, 2)}):
-            found.add(message if isinstance(message, str) else message[0])
+    for directory in ("core", "tenants", "tenant_portal", "billing", "operator_console"):
+        for _, _, message, _, context in extract_from_dir(ROOT / directory, method_map, keywords=keywords):
+            found.add((context, message if isinstance(message, str) else message[0]))
     return found
 
 
@@ -85,7 +89,28 @@ def _extracted_messages() -> set[str]:
 def test_every_message_is_translated(language):
     with open(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po", encoding="utf-8") as po:
         catalog = read_po(po, locale=language)
-    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+    translated = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
                   if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     missing = _extracted_messages() - translated
     assert not missing, f"untranslated in {language} (run pybabel extract/update and translate): {sorted(missing)}"
+
+
+@pytest.mark.parametrize("language, msgid, senses", [
+    ("fr", "Import", {"a button": "Importer", "how people committed": "Importation"}),
+    ("fr", "What", {"what a column of a file holds": "Contenu", "the action in an audit log": "Action"}),
+    ("ru", "Site", {"the website": "Сайт", "a place of work": "Площадка"}),
+])
+def test_a_word_with_two_senses_is_translated_for_each(app, language, msgid, senses):
+    with app.test_request_context(f"/?lang={language}"), force_locale(language):
+        assert {context: pgettext(context, msgid) for context in senses} == senses
+
+
+def test_the_units_kinds_and_the_file_columns_read_as_places_and_contents(client, make_tenant, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation", enabled_languages=["en", "ru", "fr"])
+    sign_in_as(acme, Role.ADMIN, client=client)
+    units = lxml.html.fromstring(client.get("/portal/units/new?lang=ru", base_url=host("acme")).get_data(as_text=True))
+    assert "Площадка" in units.xpath("//select[@name='kind']//option/text()")
+    assert "Сайт" not in units.xpath("//select[@name='kind']//option/text()")
+    columns = lxml.html.fromstring(client.get("/portal/units/import?lang=fr", base_url=host("acme")).get_data(
+        as_text=True))
+    assert columns.xpath("//thead//th/text()") == ["Colonne", "Contenu"]

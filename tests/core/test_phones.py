@@ -46,7 +46,8 @@ def pages(port: int) -> list[str]:
     acme = f"http://acme.{BASE_DOMAIN}:{port}"
     world = f"http://{BASE_DOMAIN}:{port}"
     return [f"{world}/", f"{world}/commit", f"{world}/map", f"{world}/counting", f"{world}/privacy",
-            f"{world}/snapshots/", f"{acme}/", f"{acme}/map", f"{acme}/nowhere"]
+            f"{world}/snapshots/", f"{world}/me", f"{acme}/", f"{acme}/map", f"{acme}/privacy", f"{acme}/me",
+            f"{acme}/nowhere", f"http://nosuch.{BASE_DOMAIN}:{port}/"]
 
 
 def problems_of(tab) -> dict:

@@ -6,13 +6,15 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import lxml.html
+import pytest
+from babel.dates import format_date
 from playwright.sync_api import expect
 from sqlalchemy import update
 
 from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenants.models import Role, TenantText, Unit, UnitKind
-from tests.helpers import BASE_DOMAIN, host
+from tests.helpers import BASE_DOMAIN, chart_labels, host
 
 ACME = host("acme")
 
@@ -35,6 +37,11 @@ def stats(page: str) -> list[str]:
 
 def days_ago(n: int) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=n)
+
+
+def shown(day, language: str = "en") -> str:
+    """A day as the dashboard writes it in this language (Babel's medium format: no ISO dates)."""
+    return format_date(day, "medium", locale=language)
 
 
 def set_eligible_men(db, tenant, unit, value):
@@ -68,9 +75,9 @@ def test_the_numbers_shown_are_the_numbers_committed(client, db, make_tenant, ma
     assert table(page, "Commitments by how people committed") == [["Sign-up page", "15", "10"],
                                                                  ["Single sign-on", "5", "5"]]
     by_day = dict((row[0], row[1:]) for row in table(page, "Commitments by day"))
-    assert by_day[days_ago(0).date().isoformat()] == ["5", "5"]
-    assert by_day[days_ago(10).date().isoformat()] == ["5", "5"]
-    assert by_day[days_ago(1).date().isoformat()] == ["0", "0"]
+    assert by_day[shown(days_ago(0).date())] == ["5", "5"]
+    assert by_day[shown(days_ago(10).date())] == ["5", "5"]
+    assert by_day[shown(days_ago(1).date())] == ["0", "0"]
     assert len(by_day) == 30
     assert page.count('class="bar-all"') == 2, "a bar for each day with commitments"
 
@@ -98,13 +105,33 @@ def test_groups_under_the_threshold_are_hidden(client, make_tenant, make_unit, m
     assert countries == [["France", "5", "5"], ["2 groups of fewer than 5 people, together", "2", "1"]]
     assert "Germany" not in page and "Italy" not in page
     by_day = dict((row[0], row[1:]) for row in table(page, "Commitments by day"))
-    assert by_day[days_ago(2).date().isoformat()] == ["fewer than 5", ""]
+    assert by_day[shown(days_ago(2).date())] == ["fewer than 5", ""]
     # 7 people, 6 men and 1 woman, in the last week: the one woman would be exposed. Both days are held back (one
     # alone would be given away by the other), so the windows add up nothing, and say so: an exact 7 minus the days
     # shown would give the hidden days away.
     assert stats(page)[2:] == ["0 in the last 7 days · 0 men · not counting days of fewer than 5",
                                "0 in the last 30 days · 0 men · not counting days of fewer than 5"]
     assert stats(page)[:2] == ["6 men have committed", "7 commitments in all"], "the totals are public anyway"
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_the_days_are_written_as_the_language_writes_them(client, make_tenant, make_commitment, sign_in_as, language):
+    acme = make_tenant("acme", "Acme Corporation", privacy_k=5)
+    for n in range(5):
+        make_commitment(acme)
+    sign_in_as(acme, Role.VIEWER, client=client)
+
+    page = client.get(f"/portal/dashboard?lang={language}", base_url=ACME).get_data(as_text=True)
+    document = lxml.html.fromstring(page)
+
+    first, last = days_ago(29).date(), days_ago(0).date()
+    assert [label.text_content() for label in document.iter("text")] == [shown(first, language), shown(last, language)]
+    days = [day.text_content() for day in document.xpath("//tbody/tr/th/time")]
+    assert days[0] == shown(last, language) and days[-1] == shown(first, language) and len(days) == 30
+    chart_label = document.get_element_by_id("day-chart-label").text_content()
+    assert format_date(first, "long", locale=language) in chart_label
+    visible = document.body.text_content()
+    assert first.isoformat() not in visible and last.isoformat() not in visible
 
 
 def test_another_tenants_commitments_never_show(client, make_tenant, make_unit, make_commitment, sign_in_as):
@@ -174,8 +201,11 @@ def test_the_dashboard_in_a_browser_is_accessible_in_english_and_arabic(page, ax
     expect(page.get_by_role("table", name="Commitments by day")).to_be_visible()
     expect(page.get_by_role("row", name=re.compile("Paris office"))).to_contain_text("15%")
     assert axe(page) == []
+    assert chart_labels(page, ".day-chart svg") == [["ltr", True, True], ["ltr", True, True]]
     page.goto(url(page, "/portal/dashboard?lang=ar"))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    # Each date right to left: its day, at the right, before its month and year.
+    assert chart_labels(page, ".day-chart svg") == [["rtl", True, False], ["rtl", True, False]]
     assert axe(page) == []
     assert page.hosts_asked == {f"acme.{BASE_DOMAIN}"}, "nothing is loaded from anywhere else"
 
@@ -190,6 +220,8 @@ def test_admins_are_told_where_their_page_shows_the_general_pledge_instead_of_th
         db.session.commit()
     page = lxml.html.fromstring(client.get("/portal/dashboard", base_url=host("acme")).get_data(as_text=True))
     notice = page.xpath("//p[@class='notice']")[0].text_content()
-    assert "shows HeForShe's general pledge, not yours, in: français, العربية." in notice
+    assert "shows HeForShe's general pledge, not yours, in: français and العربية." in notice
     assert "English" not in notice
     assert page.xpath("//p[@class='notice']/a/@href")[0].endswith("/portal/branding#texts-title")
+    arabic = lxml.html.fromstring(client.get("/portal/dashboard?lang=ar", base_url=host("acme")).get_data(as_text=True))
+    assert "français والعربية" in arabic.xpath("//p[@class='notice']")[0].text_content()

@@ -16,7 +16,7 @@ from tenant_portal.models import AuditEntry
 from tenant_portal.targets import charts, services
 from tenants.services import public
 from tenants.models import Role, Target, TargetMetric
-from tests.helpers import BASE_DOMAIN, csrf_token, host
+from tests.helpers import BASE_DOMAIN, chart_labels, csrf_token, host
 
 ACME = host("acme")
 IN_A_YEAR = date.today() + timedelta(days=365)
@@ -299,6 +299,10 @@ def test_an_admin_publishes_a_target_and_the_sign_up_page_shows_it(page, axe, db
     expect(tracker).to_contain_text("a week to reach 2,000 by")
     expect(tracker.get_by_role("img")).to_be_visible()
     assert axe(page) == []
+    page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/portal/targets?lang=ar")
+    dates = chart_labels(page, ".target-chart svg")[:2]  # the first day and the deadline, read right to left
+    assert dates == [["rtl", True, False], ["rtl", True, False]]
+    page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/portal/targets?lang=en")
 
     page.goto(f"http://acme.{BASE_DOMAIN}:{page.port}/")
     expect(page.locator(".public-target")).to_contain_text("10 of 2,000 men by")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from core.i18n import LANGUAGES
@@ -256,6 +258,7 @@ def test_a_movement_committer_signs_in_by_mail_and_sees_downloads_and_withdraws(
 
     own = client.get("/me", base_url=GLOBAL).get_data(as_text=True)
     assert "sam@example.org" in own and "Nairobi" in own and "Counted" in own
+    assert format_date(datetime.now(timezone.utc), "long", locale="en") in own, "the day, as English writes it"
     client.get("/", base_url=GLOBAL)  # the global page keeps the session
     assert "sam@example.org" in client.get("/me", base_url=GLOBAL).get_data(as_text=True)
 
