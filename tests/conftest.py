@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import logging
 import os
 import shutil
 import threading
@@ -295,6 +296,9 @@ def sign_in_as(app, db):
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP on a free loopback port; yields the port."""
+    # The request lines go unlogged: a browser's last request (a favicon) can outlive the test whose output
+    # they would be written to.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
