@@ -380,7 +380,7 @@ def test_the_preview_follows_typing_and_the_page_passes_accessibility_checks(pag
     assert axe(page) == []
 
     page.get_by_label("Primary colour (header background)").fill("#808080")
-    header_row = page.locator("tr[data-contrast=header]")
+    header_row = page.locator("[data-contrast=header]")
     expect(header_row).to_contain_text("3.9:1")
     expect(header_row).to_contain_text("Below WCAG AA (4.5:1): saved with a warning")
     expect(page.locator("[data-preview-primary]")).to_have_attribute("fill", "#808080")
