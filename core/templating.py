@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 import zlib
 from functools import lru_cache
@@ -66,7 +67,8 @@ def stacked(html) -> Markup:
     lay a table out as blocks may stop announcing it as a table."""
     html = str(html)
     headers = _HEADERS.search(html)
-    labels = [" ".join(_TAG.sub("", cell).split()) for cell in _HEADER.findall(headers.group(0))] if headers else []
+    labels = [html_text.unescape(" ".join(_TAG.sub("", cell).split()))
+              for cell in _HEADER.findall(headers.group(0))] if headers else []
     column = 0
     in_head = False
 
