@@ -62,7 +62,7 @@ _OPENING = re.compile(r"<(table|thead|tbody|tfoot|tr|th|td)\b([^>]*)>")
 
 
 def stacked(html) -> Markup:
-    """A table that becomes one card a row on a narrow screen (app.css, ``.stacked``): each body cell is given
+    """A table that becomes one card a row on a narrow screen (app.css, ``data-stacked``): each body cell is given
     its column's heading as ``data-label``, shown before it, and every part its ARIA role, since browsers that
     lay a table out as blocks may stop announcing it as a table."""
     html = str(html)
