@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_text
+import re
 import zlib
 from functools import lru_cache
 
@@ -9,6 +11,7 @@ from babel import numbers as babel_numbers
 from babel.lists import format_list
 from flask import current_app, g, request
 from flask_babel import format_decimal, get_locale
+from markupsafe import Markup, escape
 
 from core import i18n
 
@@ -58,6 +61,44 @@ def listing(items) -> str:
     return format_list([str(item) for item in items], locale=get_locale())
 
 
+_HEADERS = re.compile(r"<thead\b.*?</thead>", re.S)
+_HEADER = re.compile(r"<th\b[^>]*>(.*?)</th>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_OPENING = re.compile(r"<(table|thead|tbody|tfoot|tr|th|td)\b([^>]*)>")
+
+
+def stacked(html) -> Markup:
+    """A table that becomes one card a row on a narrow screen (app.css, ``data-stacked``): each body cell is given
+    its column's heading as ``data-label``, shown before it, and every part its ARIA role, since browsers that
+    lay a table out as blocks may stop announcing it as a table."""
+    html = str(html)
+    headers = _HEADERS.search(html)
+    labels = [html_text.unescape(" ".join(_TAG.sub("", cell).split()))
+              for cell in _HEADER.findall(headers.group(0))] if headers else []
+    column = 0
+    in_head = False
+
+    def label(match):
+        nonlocal column, in_head
+        tag, attributes = match.group(1), match.group(2)
+        if tag == "table":
+            return f'<table role="table" data-stacked{attributes}>'
+        if tag in ("thead", "tbody", "tfoot"):
+            in_head = tag == "thead"
+            return f'<{tag} role="rowgroup"{attributes}>'
+        if tag == "tr":
+            column = 0
+            return f'<tr role="row"{attributes}>'
+        if in_head:
+            return f'<{tag} role="columnheader"{attributes}>'
+        role = "rowheader" if tag == "th" else "cell"
+        extra = f' data-label="{escape(labels[column])}"' if column < len(labels) and labels[column] else ""
+        column += 1
+        return f'<{tag} role="{role}"{extra}{attributes}>'
+
+    return Markup(_OPENING.sub(label, html))
+
+
 def init_app(app) -> None:
     """Register the template globals and filters."""
 
@@ -77,3 +118,6 @@ def init_app(app) -> None:
     app.jinja_env.filters["country_name"] = i18n.country_name
     app.jinja_env.filters["language_name"] = i18n.language_name
     app.jinja_env.filters["listing"] = listing
+
+
+    app.jinja_env.filters["stacked"] = stacked

@@ -1,5 +1,6 @@
 // The branding page's live preview: the colours and their contrast, and the texts of the language being
-// edited, follow what the admin types. Without JavaScript the preview shows what is saved.
+// edited, follow what the admin types or picks. Without JavaScript the preview shows what is saved, the colours
+// are typed, and the server checks their contrast on saving, as it always does.
 (function () {
   "use strict";
   var preview = document.querySelector("[data-brand-preview]");
@@ -7,7 +8,9 @@
   var form = preview.closest("form");
   var primary = form.querySelector("#primary_color");
   var accent = form.querySelector("#accent_color");
-  var table = form.querySelector(".contrast-table");
+  var colors = form.querySelector(".brand-colors");
+  // The server's thresholds (core/colors.py and the branding services), given by the page.
+  var aa = parseFloat(colors.dataset.aa), minimum = parseFloat(colors.dataset.minimum);
   var texts = preview.querySelector("[data-preview-texts]");
   var note = preview.querySelector("[data-preview-note]");
   var pattern = /^#[0-9a-fA-F]{6}$/;
@@ -31,12 +34,17 @@
   }
 
   function showContrast(name, value) {
-    var row = table.querySelector("[data-contrast='" + name + "']");
-    var level = value >= 4.5 ? "ok" : value >= 3 ? "warn" : "fail";
-    row.className = "contrast-" + level;
-    row.querySelector("[data-ratio]").textContent = numbers.format(Math.floor(value * 10) / 10) + ":1";
-    row.querySelector("[data-result]").textContent =
-      table.dataset[level === "ok" ? "pass" : level];
+    var line = colors.querySelector("[data-contrast='" + name + "']");
+    var level = value >= aa ? "ok" : value >= minimum ? "warn" : "fail";
+    var ratioText = numbers.format(Math.floor(value * 10) / 10) + ":1";
+    var result = colors.dataset[level === "ok" ? "pass" : level];
+    // Only a real change is written, so that screen readers announce the line (aria-live) when it changes.
+    if (line.querySelector("[data-ratio]").textContent === ratioText &&
+        line.querySelector("[data-result]").textContent === result) return;
+    line.classList.remove("contrast-ok", "contrast-warn", "contrast-fail");
+    line.classList.add("contrast-" + level);
+    line.querySelector("[data-ratio]").textContent = ratioText;
+    line.querySelector("[data-result]").textContent = result;
   }
 
   function updateColors() {
@@ -60,6 +68,20 @@
       target.textContent = field.value.trim() || field.dataset.default;
     });
   }
+
+  // Each colour's picker and its text field say the same colour: a pick is written in the field, a well-formed
+  // typed colour moves the picker.
+  form.querySelectorAll("[data-picker-for]").forEach(function (picker) {
+    var field = form.querySelector("#" + picker.dataset.pickerFor);
+    picker.hidden = false;
+    picker.addEventListener("input", function () {
+      field.value = picker.value;
+      updateColors();
+    });
+    field.addEventListener("input", function () {
+      if (pattern.test(field.value.trim())) picker.value = field.value.trim().toLowerCase();
+    });
+  });
 
   primary.addEventListener("input", updateColors);
   accent.addEventListener("input", updateColors);

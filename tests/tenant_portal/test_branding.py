@@ -380,7 +380,7 @@ def test_the_preview_follows_typing_and_the_page_passes_accessibility_checks(pag
     assert axe(page) == []
 
     page.get_by_label("Primary colour (header background)").fill("#808080")
-    header_row = page.locator("tr[data-contrast=header]")
+    header_row = page.locator("[data-contrast=header]")
     expect(header_row).to_contain_text("3.9:1")
     expect(header_row).to_contain_text("Below WCAG AA (4.5:1): saved with a warning")
     expect(page.locator("[data-preview-primary]")).to_have_attribute("fill", "#808080")
@@ -466,3 +466,73 @@ def test_a_hero_image_is_re_encoded_shown_on_the_sign_up_page_and_removable(clie
                        data={"csrf_token": csrf_token(branding_page(client))}).status_code == 303
     assert "hero-art-default" in client.get("/", base_url=ACME).get_data(as_text=True)
     assert client.get("/hero", base_url=ACME).status_code == 404
+
+
+def test_a_colour_picked_shows_in_its_field_the_preview_and_its_contrast(page, axe, make_tenant, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    sign_in_as(acme, Role.ADMIN, page=page)
+    page.goto(url(page, "/portal/branding"))
+    primary = page.get_by_label("Primary colour (header background)")
+    picker = page.get_by_label("Pick the primary colour")
+    header = page.locator("[data-contrast=header]")
+    expect(header).to_have_attribute("aria-live", "polite")
+
+    picker.fill("#1f4e8c")
+    expect(primary).to_have_value("#1f4e8c")
+    expect(page.locator("[data-preview-primary]")).to_have_attribute("fill", "#1f4e8c")
+    expect(header).to_contain_text("8.3:1")
+    expect(header).to_contain_text("Passes WCAG AA")
+
+    picker.fill("#ffd700")  # gold behind white text: unreadable
+    expect(primary).to_have_value("#ffd700")
+    expect(header).to_contain_text("1.4:1")
+    expect(header).to_contain_text("Unreadable (below 3:1): refused")
+    page.get_by_label("Pick the accent colour").fill("#8a8a8a")
+    link = page.locator("[data-contrast=link]")
+    expect(link).to_contain_text("3.4:1")
+    expect(link).to_contain_text("Below WCAG AA (4.5:1): saved with a warning")
+    expect(page.locator("[data-preview-accent]")).to_have_attribute("fill", "#8a8a8a")
+
+    primary.fill("#5b2a86")  # typed: the picker follows
+    expect(picker).to_have_value("#5b2a86")
+    expect(header).to_contain_text("Passes WCAG AA")
+    assert axe(page) == []
+
+
+def test_the_preview_stays_beside_the_form_on_a_wide_screen(page, make_tenant, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    sign_in_as(acme, Role.ADMIN, page=page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url(page, "/portal/branding"))
+    preview = page.locator("[data-brand-preview]")
+    primary = page.get_by_label("Primary colour (header background)")
+    beside, field = preview.bounding_box(), primary.bounding_box()
+    assert beside["x"] > field["x"] + field["width"]  # to the right of the fields, not below them
+    assert beside["y"] < field["y"] + 300
+    page.locator("#texts_en-thank_you_text").scroll_into_view_if_needed()
+    page.locator("#texts_en-thank_you_text").fill("Thank you, colleague!")
+    expect(preview).to_be_in_viewport()
+    expect(preview.locator("[data-preview-field=thank_you_text]")).to_have_text("Thank you, colleague!")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, the preview below the fields
+    below = preview.bounding_box()
+    assert below["y"] > primary.bounding_box()["y"] and below["x"] < 40
+
+
+def test_without_javascript_the_colours_are_typed_and_saved(browser, live_server, make_tenant, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    page.port = live_server
+    try:
+        sign_in_as(acme, Role.ADMIN, page=page)
+        page.goto(url(page, "/portal/branding"))
+        expect(page.locator(".color-picker").first).to_be_hidden()
+        page.get_by_label("Primary colour (header background)").fill("#808080")
+        page.get_by_role("button", name="Save branding").click()
+        expect(page.get_by_role("status").first).to_contain_text("The branding is saved")
+        expect(page.locator("[data-contrast=header]")).to_contain_text("3.9:1")
+        expect(page.locator("[data-contrast=header]")).to_contain_text("Below WCAG AA (4.5:1): saved with a warning")
+        expect(page.get_by_label("Primary colour (header background)")).to_have_value("#808080")
+    finally:
+        context.close()

@@ -94,9 +94,9 @@ def test_the_list_shows_roles_and_who_committed_and_searches_without_case(client
     assert "Alice.Martin@acme.example" in page and "bob@acme.example" in page
     assert "3 members in all" in page and "1 admin" in page
     row = re.search(r"Alice\.Martin@acme\.example.*?</tr>", page, re.S).group(0)
-    assert "<td>Yes</td>" in row
+    assert re.search(r"<td[^>]*>Yes</td>", row)
     bob = re.search(r"bob@acme\.example.*?</tr>", page, re.S).group(0)
-    assert 'value="viewer" selected' in bob and "<td>No</td>" in bob
+    assert 'value="viewer" selected' in bob and re.search(r"<td[^>]*>No</td>", bob)
 
     found = members_page(client, q="aLiCe")
     assert "Alice.Martin@acme.example" in found and "bob@acme.example" not in found
@@ -116,10 +116,10 @@ def test_long_lists_are_paged_fifty_at_a_time(client, db, acme, sign_in_as):
 
     first = members_page(client)
     assert "Showing 1 to 50 of 55." in first and "Page 1 of 2" in first
-    assert first.count('<th scope="row">') == 50
+    assert first.count('role="rowheader"') == 50
     assert 'href="/portal/members?page=2" rel="next"' in first
     second = members_page(client, page=2)
-    assert "Showing 51 to 55 of 55." in second and second.count('<th scope="row">') == 5
+    assert "Showing 51 to 55 of 55." in second and second.count('role="rowheader"') == 5
     assert "person00@acme.example" in second  # newest first: the first one made is last
 
 
@@ -227,7 +227,7 @@ def test_an_expired_link_is_gone_and_another_tenants_link_is_not_found(client, a
     invite(client, "viewer@acme.example", "viewer")
     link = smtp_server.link(smtp_server.last_to("viewer@acme.example"))
     path = local(link)[1]
-    assert '<th scope="row">viewer@acme.example' in members_page(client, q="viewer")  # waiting
+    assert re.search(r'<th [^>]*scope="row">viewer@acme\.example', members_page(client, q="viewer"))  # waiting
 
     elsewhere = app.test_client().get(path, base_url=host("globex"))
     assert elsewhere.status_code == 404 and "This invitation cannot be used" in elsewhere.get_data(as_text=True)
@@ -237,7 +237,7 @@ def test_an_expired_link_is_gone_and_another_tenants_link_is_not_found(client, a
         db.session.commit()
     assert accept(app.test_client(), link).status_code == 410
     assert member(db, acme, "viewer@acme.example") is None
-    assert '<th scope="row">viewer@acme.example' not in members_page(client)  # no longer waiting
+    assert not re.search(r'<th [^>]*scope="row">viewer@acme\.example', members_page(client))  # no longer waiting
 
 
 def test_a_withdrawn_invitation_stops_working(client, app, db, acme, sign_in_as, smtp_server):

@@ -76,10 +76,10 @@ def test_the_tree_shows_each_unit_under_its_parent_with_counts_above_the_thresho
         make_commitment(acme, unit=sales)
     sign_in_as(acme, Role.VIEWER, client=client)
     page = client.get("/portal/units", base_url=ACME).get_data(as_text=True)
-    names = re.findall(r'<th scope="row" class="unit-name[^"]*">([^<]+)</th>', page)
+    names = re.findall(r'<th [^>]*class="unit-name[^"]*">([^<]+)</th>', page)
     assert names == ["Nairobi office", "Paris office", "Paris sales"]  # each unit right under its parent
     assert 'class="unit-name unit-depth-1"' in page
-    rows = dict(re.findall(r'>([^<]+)</th>\s*<td>[^<]*</td>\s*<td>[^<]*</td>.*?<td class="number">([^<]*(?:<span '
+    rows = dict(re.findall(r'>([^<]+)</th>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>[^<]*</td>.*?<td[^>]*class="number">([^<]*(?:<span '
                            r'class="[a-z-]+">[^<]+</span>)?)</td>\s*</tr>', page, re.S))
     # The 3 people of Paris sales are too few to show: counted in Paris office, as the dashboard and stats.json
     # count them (showing 10 here beside 13 there would give the 3 away).
@@ -101,7 +101,7 @@ def test_a_unit_whose_merged_count_would_single_out_a_few_women_shows_neither_nu
         make_commitment(acme, unit=sales, gender=Gender.WOMAN)
     sign_in_as(acme, Role.VIEWER, client=client)
     page = client.get("/portal/units", base_url=ACME).get_data(as_text=True)
-    rows = dict(re.findall(r'>([^<]+)</th>\s*<td>[^<]*</td>\s*<td>[^<]*</td>.*?<td class="number">([^<]*(?:<span '
+    rows = dict(re.findall(r'>([^<]+)</th>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>[^<]*</td>.*?<td[^>]*class="number">([^<]*(?:<span '
                            r'class="[a-z-]+">[^<]+</span>)?)</td>\s*</tr>', page, re.S))
     # Paris office with its 3 women is 13 people of whom 3 are women: too few women to show, so the office is
     # held back too (its own 10 beside the dashboard's held-back total would still give the 3 away).
@@ -246,7 +246,7 @@ def test_a_file_with_errors_lists_each_by_line_and_writes_nothing(client, db, ma
     checked = upload(client, CSV_WITH_ERRORS)
     assert checked.status_code == 400
     page = checked.get_data(as_text=True)
-    problems = dict(re.findall(r'<tr><th scope="row">(\d+)</th><td>([^<]+)</td></tr>', page))
+    problems = dict(re.findall(r'<tr[^>]*><th[^>]*>(\d+)</th><td[^>]*>([^<]+)</td></tr>', page))
     assert "The kind “shop” is not one of: department, office, site, campus, faculty, other." == problems["3"]
     assert "The parent key “nowhere” is neither" in problems["4"]
     assert problems["5"] == "The key “paris” is already on line 2."
@@ -300,7 +300,7 @@ def test_loops_semicolons_and_bad_encodings_are_reported(client, db, make_tenant
         "csrf_token": csrf_token(page), "file": (io.BytesIO("key,name,kind\nz,Zürich,office\n".encode("latin-1")),
                                                  "units.csv")})
     assert latin1.status_code == 400
-    assert re.search(r'<th scope="row">2</th><td>This line is not UTF-8 text', latin1.get_data(as_text=True))
+    assert re.search(r'<th[^>]*>2</th><td[^>]*>This line is not UTF-8 text', latin1.get_data(as_text=True))
     assert units_of(db, acme) == {}
 
 
