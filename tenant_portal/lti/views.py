@@ -76,7 +76,10 @@ def _on_a_partners_host():
 
 def _in_frame(status: int = 200, **context):
     """A tool page, which only the registered platforms may frame."""
-    response = current_app.make_response((render_template("tenant_portal/lti/tool.html", **context), status))
+    return _frameable(current_app.make_response((render_template("tenant_portal/lti/tool.html", **context), status)))
+
+
+def _frameable(response):
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         f"frame-ancestors {services.frame_ancestors()}; form-action 'self'; base-uri 'none'; object-src 'none'")
@@ -98,7 +101,7 @@ def login():
         target = services.login(params, url_for("lti.launch", _external=True))
     except services.LaunchRefused as refusal:
         return _refused(refusal)
-    return continue_to(target)  # form-action 'self' would stop a redirect answering a posted login
+    return _frameable(continue_to(target))  # form-action 'self' would stop a redirect answering a posted login
 
 
 @tool_bp.post("/launch")
