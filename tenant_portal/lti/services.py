@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
@@ -130,7 +131,7 @@ def set_course_unit(tenant: Tenant, platform_id: str, context_id: str, unit_id: 
                    and each.context_id == context_id), None)
     if course is None:
         return None
-    unit = db.session.scalars(select(Unit).where(Unit.id == unit_id)).one_or_none() if unit_id else None
+    unit = db.session.scalars(select(Unit).where(Unit.id == _uuid(unit_id))).one_or_none() if unit_id else None
     course.unit_id = unit.id if unit else None
     db.session.flush()
     record("lti.course", tenant.slug, course=course.title or course.context_id, unit=unit.name if unit else None)
@@ -283,8 +284,15 @@ def read_launch(token: str) -> LaunchData:
 
 # --- The commitment and the score -------------------------------------------------------------------------------
 
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except (ValueError, TypeError):
+        return None
+
+
 def course_unit(data: LaunchData) -> Unit | None:
-    course = db.session.scalars(select(Course).where(Course.platform_id == data.platform_id,
+    course = db.session.scalars(select(Course).where(Course.platform_id == _uuid(data.platform_id),
                                                      Course.context_id == data.context_id)).one_or_none()
     if course is None or course.unit_id is None:
         return None
@@ -312,7 +320,7 @@ def send_score(data: LaunchData) -> bool:
     one; a refusal is kept for the LTI page, the commitment stands."""
     if not data.lineitem or SCORE_SCOPE not in data.scopes:
         return False
-    platform = db.session.scalars(select(Platform).where(Platform.id == data.platform_id)).one_or_none()
+    platform = db.session.scalars(select(Platform).where(Platform.id == _uuid(data.platform_id))).one_or_none()
     if platform is None:
         return False
     grade = (Grade().set_score_given(1).set_score_maximum(1).set_activity_progress("Completed")
