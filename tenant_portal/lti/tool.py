@@ -134,6 +134,8 @@ class Launch(MessageLaunch):
             raise Expired(str(error)) from error
         except jwt.InvalidTokenError as error:
             raise LtiException(f"The id_token is not valid: {error}") from error
+        if self._get_jwt_body().get("azp") not in (None, self.get_client_id()):
+            raise LtiException("The id_token's authorized party is not our client id.")
         return self
 
     def save_launch_data(self):
