@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lti1p3platform.exceptions import LtiException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
@@ -111,7 +112,10 @@ class Platform:
             return 400, {"error": "invalid_client"}
         self._jtis.add(assertion["jti"])
         self.token_requests.append(form)
-        return 200, dict(_Config(registration=self.registration).get_access_token(form))
+        try:
+            return 200, dict(_Config(registration=self.registration).get_access_token(form))
+        except (LtiException, jwt.InvalidTokenError):  # the assertion is not signed by a key of the tool's
+            return 401, {"error": "invalid_client"}
 
     def _score(self, headers, body: bytes) -> int:
         token = headers.get("Authorization", "").removeprefix("Bearer ")

@@ -160,6 +160,35 @@ def test_refused_launches_write_nothing_and_the_admin_sees_why(client, db, make_
     assert any("unknown platform" in each for each in problems(db, northfield))
 
 
+def test_a_course_without_a_unit_and_a_refused_score_are_named_on_the_lti_page(client, db, northfield, registered):
+    """A login posted as a form works too; the new-window page shows the same launch; a course without a unit
+    writes nothing; a score the platform refuses leaves the commitment standing and is listed."""
+    url = urlsplit(registered.login_url())
+    posted = client.post("/lti/login", base_url=NORTHFIELD, data=dict(parse_qsl(url.query)))
+    target = lxml.html.fromstring(posted.get_data(as_text=True)).xpath("//a[@class='button']/@href")[0]
+    shown = launch(client, registered.authenticate(dict(parse_qsl(urlsplit(target).query))))
+    assert f"frame-ancestors {registered.issuer};" in shown.headers["Content-Security-Policy"]
+    new_window = lxml.html.fromstring(shown.get_data(as_text=True)).xpath(
+        "//a[text()='Continue in a new window']/@href")[0]
+    again = client.get(new_window, base_url=NORTHFIELD)
+    assert again.status_code == 200 and "I commit" in again.get_data(as_text=True)
+    token = lxml.html.fromstring(again.get_data(as_text=True)).xpath("//input[@name='launch']/@value")[0]
+    no_unit = client.post("/lti/commit", base_url=NORTHFIELD, data={"launch": token})
+    assert no_unit.status_code == 400 and "not set up for this course" in no_unit.get_data(as_text=True)
+    assert written(db, northfield)[0] == 0
+
+    with tenant_context(northfield):
+        course = db.session.scalars(select(Course)).one()
+        course.unit_id = db.session.scalars(select(Unit.id)).one()
+        db.session.commit()
+    registered.registration.set_tool_key_set({"keys": []})  # the platform no longer knows the tool's key
+    done = client.post("/lti/commit", base_url=NORTHFIELD, data={"launch": token})
+    assert done.status_code == 200 and written(db, northfield)[0] == 1 and registered.scores == []
+    page = client.get("/portal/lti", base_url=NORTHFIELD).get_data(as_text=True)
+    assert "the course has no unit with a country" in page
+    assert f"The platform did not take a completion score ({registered.issuer})" in page
+
+
 def test_a_student_commits_inside_the_platforms_frame_and_the_grade_reaches_it(page, client, db, northfield,
                                                                               platform, sign_in_as):
     """The platform's course page (another site) frames the tool: login, launch and the click run in Chromium
