@@ -126,7 +126,8 @@ def test_refused_launches_write_nothing_and_the_admin_sees_why(client, db, make_
                                                                  sign_in_as):
     # An expired token.
     registered.token_lifetime = -120
-    assert launch(client, registered.authenticate(login(client, registered))).status_code == 400
+    expired = launch(client, registered.authenticate(login(client, registered)))
+    assert expired.status_code == 400 and "This link has expired" in expired.get_data(as_text=True)
     registered.token_lifetime = 300
     # An unknown deployment.
     registered.registration.set_deployment_id("deployment-9")
@@ -142,11 +143,12 @@ def test_refused_launches_write_nothing_and_the_admin_sees_why(client, db, make_
     finally:
         stranger.close()
     # A launch meant for another organisation's site, posted to it.
-    make_tenant("globex", "Globex University", kind=TenantKind.UNIVERSITY)
+    globex = make_tenant("globex", "Globex University", kind=TenantKind.UNIVERSITY)
     elsewhere = launch(client, registered.authenticate(login(client, registered)), site=host("globex"))
     for answer in (unknown_deployment, forged, elsewhere):
         assert answer.status_code == 400 and "could not be used" in answer.get_data(as_text=True)
-    assert written(db, northfield) == (0, 0, 0)
+    assert written(db, northfield) == written(db, globex) == (0, 0, 0)
+    assert problems(db, globex) == ["A launch was meant for another organisation's site (northfield.hfs.test)."]
 
     # A replayed launch: the first one counts, the second is refused.
     replayed = registered.authenticate(login(client, registered))
