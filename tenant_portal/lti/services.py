@@ -219,6 +219,8 @@ def launch(form) -> tuple[LaunchData, str]:
     except LtiException:
         raise LaunchRefused(_("A launch came from an unknown platform (issuer “%(issuer)s”).",
                               issuer=str(checked.claims().get("iss", ""))[:200])) from None
+    if str(checked.platform().id) != state.get("platform"):
+        raise LaunchRefused(_("A launch's token is not the one its login asked for."))
     try:
         checked.validate_jwt_signature()
     except tool.Expired:

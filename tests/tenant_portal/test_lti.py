@@ -142,6 +142,15 @@ def test_refused_launches_write_nothing_and_the_admin_sees_why(client, db, make_
         forged = launch(client, stranger.authenticate(login(client, registered)))
     finally:
         stranger.close()
+    # Another registered platform answers the registered one's login.
+    second = Platform(client_id="second-tool")
+    try:
+        second.use_tool(NORTHFIELD)
+        assert register(client, second).status_code == 303
+        swapped = launch(client, second.authenticate({**login(client, registered), "client_id": "second-tool"}))
+    finally:
+        second.close()
+    assert swapped.status_code == 400
     # A launch meant for another organisation's site, posted to it.
     globex = make_tenant("globex", "Globex University", kind=TenantKind.UNIVERSITY)
     elsewhere = launch(client, registered.authenticate(login(client, registered)), site=host("globex"))
@@ -157,7 +166,7 @@ def test_refused_launches_write_nothing_and_the_admin_sees_why(client, db, make_
     assert written(db, northfield) == (0, 1, 1)
 
     page = client.get("/portal/lti", base_url=NORTHFIELD).get_data(as_text=True)
-    for reason in ("expired", "unknown deployment", "unknown platform", "used before"):
+    for reason in ("expired", "unknown deployment", "unknown platform", "used before", "its login asked for"):
         assert reason in page, reason
     assert any("unknown platform" in each for each in problems(db, northfield))
 
