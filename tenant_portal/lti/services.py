@@ -244,6 +244,8 @@ def launch(form) -> tuple[LaunchData, str]:
                             _("Your course does not share your email address with HeForShe: please tell your "
                               "teacher."))
     platform = checked.platform()
+    # A nonce is kept as long as its state lives: past that, the state check refuses the launch anyway.
+    db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
     used = insert_new(UsedNonce.__table__, ("tenant_id", "nonce"), {
         "tenant_id": current_tenant_id(), "nonce": claims["nonce"],
         "expires_at": utcnow() + timedelta(seconds=STATE_SECONDS)}, returning="nonce")
