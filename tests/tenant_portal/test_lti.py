@@ -9,11 +9,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
 import pytest
+import requests
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from core.rollup.models import Source
 from core.tenancy import tenant_context
+from tenant_portal.lti import models as lti
 from tenant_portal.lti.models import Course, Problem, UsedNonce
 from tenants.models import Commitment, Member, Role, TenantKind, Unit
 from tests.helpers import BASE_DOMAIN, csrf_token, host
@@ -208,13 +210,13 @@ def test_a_student_commits_inside_the_platforms_frame_and_the_grade_reaches_it(p
     platform.use_tool(site)
     sign_in_as(northfield, Role.ADMIN, client=client)
     assert register(client, platform).status_code == 303
-    platform.registration.set_tool_key_set(client.get("/lti/jwks", base_url=NORTHFIELD).get_json())
-    with tenant_context(northfield):
-        unit = db.session.scalars(select(Unit)).one()
+    # The platform reads the tool's key set from the running site (its name resolves for the browser only).
+    platform.registration.set_tool_key_set(requests.get(f"http://127.0.0.1:{page.port}/lti/jwks", timeout=10, headers={
+        "Host": f"northfield.{BASE_DOMAIN}:{page.port}"}).json())
     # The course is known after a first launch; give it the unit before the student comes.
     with tenant_context(northfield):
-        db.session.add(Course(platform_id=_platform_id(db, northfield), context_id="course-101", title="Law 101",
-                              unit_id=unit.id))
+        db.session.add(Course(platform_id=db.session.scalars(select(lti.Platform.id)).one(), context_id="course-101",
+                              title="Law 101", unit_id=db.session.scalars(select(Unit.id)).one()))
         db.session.commit()
 
     page.goto(f"{platform.issuer}/course")
@@ -227,8 +229,3 @@ def test_a_student_commits_inside_the_platforms_frame_and_the_grade_reaches_it(p
     expect(tool.get_by_role("status")).to_have_text("Your commitment is counted. Thank you!")
     assert written(db, northfield) == (1, 1, 1)
     assert [score["activityProgress"] for score in platform.scores] == ["Completed"]
-
-
-def _platform_id(db, tenant):
-    from tenant_portal.lti.models import Platform as Registered
-    return db.session.scalars(select(Registered.id)).one()
