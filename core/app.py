@@ -146,7 +146,7 @@ def _forget_tenant(exc=None):
 
 def _commit_or_roll_back(response):
     """The one place a request's work is committed: after the view succeeded, before the answer leaves."""
-    if response.status_code < 400:
+    if response.status_code < 400 or g.get("keep_refusal"):  # a refusal whose reason is kept (LTI)
         db.session.commit()
     else:
         db.session.rollback()

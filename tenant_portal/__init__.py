@@ -1,5 +1,5 @@
 """The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding,
-single sign-on, webhooks, course registration, exports and the audit log. Each area is a package with its own
+single sign-on, webhooks, course registration, LTI, exports and the audit log. Each area is a package with its own
 blueprint."""
 
 from importlib import import_module
@@ -7,7 +7,7 @@ from importlib import import_module
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations", "lti")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -19,6 +19,7 @@ NAVIGATION = (
     ("tenant_portal.sso_settings", _l("Sign-in")),
     ("portal_webhooks.index", _l("Webhooks")),
     ("portal_registrations.index", _l("Course registration")),
+    ("portal_lti.index", _l("LTI")),
     ("portal_dashboard.exports", _l("Exports")),
     ("portal_api.index", _l("API")),
     ("tenant_portal.audit", _l("Audit log")),
@@ -35,7 +36,8 @@ def init_app(app):
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
                   import_module("tenant_portal.members.views").me,  # /me and invitation links
-                  import_module("tenant_portal.registrations.views").widget]  # the embeddable opt-in
+                  import_module("tenant_portal.registrations.views").widget,  # the embeddable opt-in
+                  import_module("tenant_portal.lti.views").tool_bp]  # what a learning platform calls
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.context_processor(views.navigation)

@@ -486,6 +486,8 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "units.headcount": _headcount,
     "units.import": _import,
     "registrations.import": _registrations,
+    "lti.platform": _sentence(_l("%(who)s registered a learning platform for the LTI tool.")),
+    "lti.course": _sentence(_l("%(who)s set the unit of a course in the learning platform.")),
     "registrations.widget": _sentence(_l("%(who)s set the key and the embedding pages of the course registration "
                                          "opt-in.")),
     "webhook.create": _sentence(_l("%(who)s added the webhook endpoint %(url)s."), "url"),

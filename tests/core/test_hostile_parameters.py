@@ -39,6 +39,8 @@ QUERY_PARAMETERS = {
     "sso.saml_sls": ["SAMLResponse", "RelayState", "SigAlg", "Signature"],  # what an identity provider sends
     "sso.oidc_initiate": ["iss", "login_hint", "target_link_uri"],  # what an app launcher sends
     "registration_widget.show": ["token"],
+    "lti.login": ["iss", "client_id", "login_hint", "lti_message_hint"],  # a learning platform's login
+    "lti.commit_page": ["launch"],
     "tenants.thanks": ["anonymous"],
 }
 #: Read on every page: the language choice; and one nobody reads.
