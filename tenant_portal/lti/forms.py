@@ -1,10 +1,13 @@
 """The LTI page's forms (a platform's registration, a course's unit) and the tool's one-click button."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 from core.forms import Form
+from core.rollup.models import Gender
+from tenants.forms import GENDER_LABELS
 
 
 class PlatformForm(Form):
@@ -34,3 +37,7 @@ class CommitForm(Form):
         csrf = False
 
     launch = HiddenField(validators=[DataRequired(), Length(max=8_000)])
+    # The platform says nothing of gender, and men are the headline number: asked, never required.
+    gender = RadioField(_l("I describe myself as (optional)"), validators=[Optional()],
+                        choices=[SelectChoice(each.value, label) for each, label in GENDER_LABELS.items()
+                                 if each is not Gender.SELF_DESCRIBED])

@@ -303,7 +303,8 @@ def course_unit(data: LaunchData) -> Unit | None:
     return db.session.scalars(select(Unit).where(Unit.id == course.unit_id)).one_or_none()
 
 
-def commit(tenant: Tenant, data: LaunchData, country_code: str | None = None) -> bool:
+def commit(tenant: Tenant, data: LaunchData, country_code: str | None = None,
+           gender: Gender = Gender.UNDISCLOSED) -> bool:
     """The student pressed "I commit": a verified commitment (``source=registration``) in the course's unit, then
     the completion score. Whether the commitment is new."""
     unit = course_unit(data)
@@ -312,7 +313,7 @@ def commit(tenant: Tenant, data: LaunchData, country_code: str | None = None) ->
         raise LaunchRefused(_("A student could not commit: the course has no unit with a country."), _(
             "HeForShe is not set up for this course yet: please tell your teacher."))
     _commitment, new = api.commit(signups.SignUp(
-        email=data.email, gender=Gender.UNDISCLOSED, country_code=country, **signups.unit_fields(unit),
+        email=data.email, gender=gender, country_code=country, **signups.unit_fields(unit),
         language=tenant.default_language, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
         source=Source.REGISTRATION, verified=True, external_id=data.subject, name=data.name or None))
     send_score(data)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.navigation import continue_to
+from core.rollup.models import Gender
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.lti import services, tool
 from tenant_portal.lti.forms import CommitForm, CourseForm, PlatformForm
@@ -136,7 +137,8 @@ def commit():
     try:
         if not form.validate_on_submit():
             raise services.LaunchRefused("")
-        services.commit(g.tenant, services.read_launch(form.launch.data))
+        services.commit(g.tenant, services.read_launch(form.launch.data),
+                        gender=Gender(form.gender.data) if form.gender.data else Gender.UNDISCLOSED)
     except services.LaunchRefused as refusal:
         return _refused(refusal)
     return _in_frame(committed=True)

@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from core.rollup.models import Source
+from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
 from tenant_portal.lti import models as lti
 from tenant_portal.lti.models import Course, Problem, UsedNonce
@@ -116,6 +116,7 @@ def test_a_launch_commits_the_student_in_the_courses_unit_and_sends_the_score(cl
         commitment = db.session.scalars(select(Commitment)).one()
         member = db.session.scalars(select(Member).where(Member.id == commitment.member_id)).one()
     assert commitment.source is Source.REGISTRATION and commitment.verified
+    assert commitment.gender is Gender.UNDISCLOSED  # the question is optional
     assert (commitment.unit_id or commitment.department_id) == law.id and commitment.country_code == "GB"
     assert member.email == "ines@northfield.example"
     assert len(registered.scores) == 1
@@ -225,7 +226,10 @@ def test_a_student_commits_inside_the_platforms_frame_and_the_grade_reaches_it(p
     expect(tool.get_by_text("ines@northfield.example")).to_be_visible()
     expect(tool.get_by_role("link", name="Continue in a new window")).to_have_attribute(
         "href", re.compile(r"^/lti/commit\?launch="))
+    tool.get_by_role("radio", name="Man", exact=True).check()
     tool.get_by_role("button", name="I commit").click()
     expect(tool.get_by_role("status")).to_have_text("Your commitment is counted. Thank you!")
     assert written(db, northfield) == (1, 1, 1)
+    with tenant_context(northfield):
+        assert db.session.scalars(select(Commitment.gender)).one() is Gender.MAN  # counted among the men
     assert [score["activityProgress"] for score in platform.scores] == ["Completed"]
