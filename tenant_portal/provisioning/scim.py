@@ -8,7 +8,7 @@ from functools import cache
 from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
-from scim2_models import (AuthenticationScheme, EnterpriseUser, External, Group, NotFoundException, Reference,
+from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException, Reference,
                           ResourceType, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
 from scim2_server.handler import ScimHandler
@@ -39,6 +39,11 @@ class _RosterService(ScimService):
             return attribute
         return attribute.model_copy(update={"sub_attributes": [sub for sub in attribute.sub_attributes
                                                                if sub.name in services.KEPT_MEMBER]})
+
+    def patch_response(self, base_url, resource, response_parameters) -> ScimResponse:
+        """The patched resource, always (200): Okta reads it, where RFC 7644 would allow a bare 204."""
+        return self.resource_response(self.publish(base_url, resource), Context.RESOURCE_REPLACEMENT_RESPONSE,
+                                      response_parameters)
 
     def schemas(self, location, query) -> ScimResponse:
         answer = super().schemas(location, query)
