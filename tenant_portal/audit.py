@@ -446,9 +446,9 @@ def _unknown(who, target, details) -> Said:
 
 def _deprovision(who, target, details) -> Said:
     if details.get("previous_role"):
-        return _("The identity provider deprovisioned %(user)s: their portal role (%(role)s) is removed, their "
-                 "commitment kept.", user=target, role=details["previous_role"]), []
-    return _("The identity provider deprovisioned %(user)s; their commitment, if any, is kept.", user=target), []
+        return _("%(who)s deprovisioned %(user)s by SCIM: their portal role (%(role)s) is removed, their commitment "
+                 "kept.", who=who, user=target, role=details["previous_role"]), []
+    return _("%(who)s deprovisioned %(user)s by SCIM; their commitment, if any, is kept.", who=who, user=target), []
 
 
 #: Every action code the portal records, and how it is said: ``(who, target, details) -> (sentence, changes)``.

@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
 from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException, Reference,
-                          ResourceType, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
+                          ResourceType, SCIMException, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
@@ -81,6 +81,15 @@ def _answer(response: ScimResponse) -> Response:
     return Response(body, status=response.status.value, headers=response.headers)
 
 
+def _needs_auth(application: BaseApplication, scim_request: ScimRequest) -> bool:
+    """Every request but the service provider's configuration: a request that is wrong besides is refused for its
+    token first, so that another tenant's host tells nothing of its routes."""
+    try:
+        return application.needs_auth(scim_request)
+    except SCIMException:
+        return True
+
+
 @bp.route("", methods=METHODS, defaults={"path": ""})
 @bp.route("/<path:path>", methods=METHODS)
 def endpoint(path: str):
@@ -92,7 +101,7 @@ def endpoint(path: str):
                                path=application.split_path("/" + path), query=request.args.to_dict(),
                                headers=list(request.headers.items()), body=request.get_data())
     try:
-        if application.needs_auth(scim_request):
+        if _needs_auth(application, scim_request):
             scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
             if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
                 raise UnauthorizedException(detail="Send this site's SCIM token as “Authorization: Bearer <token>”.")
