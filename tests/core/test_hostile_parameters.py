@@ -40,6 +40,8 @@ QUERY_PARAMETERS = {
     "sso.oidc_initiate": ["iss", "login_hint", "target_link_uri"],  # what an app launcher sends
     "registration_widget.show": ["token"],
     "tenants.thanks": ["anonymous"],
+    # read by scim2-server, once the SCIM token is good (tests/tenant_portal/test_provisioning.py sends them with one)
+    "scim.endpoint": ["filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"],
 }
 #: Read on every page: the language choice; and one nobody reads.
 EVERY_PAGE = ["lang", "unexpected"]

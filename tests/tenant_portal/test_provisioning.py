@@ -13,6 +13,7 @@ from tenant_portal.models import AuditEntry
 from tenant_portal.provisioning import services
 from tenant_portal.provisioning.models import ScimToken
 from tenants.models import Commitment, Member, Role, Unit
+from tests.core.test_hostile_parameters import HOSTILE, QUERY_PARAMETERS, encoded
 from tests.helpers import csrf_token, host
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -177,3 +178,15 @@ def test_the_portal_page_shows_a_new_token_once(client, db, make_tenant, sign_in
         token = db.session.scalars(select(ScimToken)).one()
         assert secret not in (token.secret_hash, token.prefix)
     assert scim(client, acme, secret, "GET", "/Users").status_code == 200
+
+
+def test_hostile_query_parameters_get_a_scim_error_never_a_server_error(app, client, make_tenant, make_token):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    acme = make_tenant("acme", "Acme Corporation")
+    secret = make_token(acme)
+    new_user(client, acme, secret)
+    for name in QUERY_PARAMETERS["scim.endpoint"]:
+        for value in HOSTILE + ['userName eq "x" or (', 'emails[type eq "work"].value co "@"']:
+            response = client.get(f"/scim/v2/Users?{name}={encoded(value)}", base_url=host("acme"),
+                                  headers={"Authorization": f"Bearer {secret}"})
+            assert response.status_code < 500, f"{name}={value!r}"
