@@ -8,6 +8,7 @@ from functools import cache
 from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
+from flask_babel import gettext as _
 from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException, Reference,
                           ResourceType, SCIMException, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
@@ -104,7 +105,8 @@ def endpoint(path: str):
         if _needs_auth(application, scim_request):
             scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
             if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
-                raise UnauthorizedException(detail="Send this site's SCIM token as “Authorization: Bearer <token>”.")
+                raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
+                                                     "Bearer <token>”."))
         answer = ScimHandler(application.service, services.RosterStorage()).handle(scim_request)
     except Exception as exception:  # noqa: BLE001 - every failure is answered as SCIM says, and logged
         answer = application.handle_exception(scim_request, exception)
