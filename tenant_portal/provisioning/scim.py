@@ -103,7 +103,7 @@ def endpoint(path: str):
                                headers=list(request.headers.items()), body=request.get_data())
     try:
         if _needs_auth(application, scim_request):
-            scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
+            scheme, _space, secret = (request.headers.get("Authorization") or "").partition(" ")
             if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
                 raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
                                                      "Bearer <token>”."))
