@@ -107,6 +107,8 @@ def endpoint(path: str):
             if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
                 raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
                                                      "Bearer <token>”."))
+        if request.method != "GET":
+            services.lock_roster()
         answer = ScimHandler(application.service, services.RosterStorage()).handle(scim_request)
     except Exception as exception:  # noqa: BLE001 - every failure is answered as SCIM says, and logged
         answer = application.handle_exception(scim_request, exception)

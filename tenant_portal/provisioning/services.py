@@ -20,10 +20,11 @@ from uuid6 import uuid7
 
 from core.extensions import db
 from core.rollup.services import as_utc
+from core.tenancy import current_tenant_id
 from tenant_portal.api.services import LAST_USED_PRECISION
 from tenant_portal.provisioning.models import ScimGroup, ScimGroupMember, ScimToken, ScimUser
 from tenant_portal.services import record
-from tenants.models import Member, Role, Unit, utcnow
+from tenants.models import Member, Role, Tenant, Unit, utcnow
 from tenants.services.members import canonical_email
 
 #: Every token starts so: secret scanners and people can tell what leaked.
@@ -85,6 +86,13 @@ def authenticate(secret: str) -> ScimToken | None:
         token.last_used_at = now
         db.session.flush()
     return token
+
+
+def lock_roster() -> None:
+    """Wait for the tenant's other roster writes to end: each request checks uniqueness and versions against the
+    roster it read, so two writes at once must not both read the same one (PostgreSQL; SQLite writes one at a
+    time anyway)."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == current_tenant_id()).with_for_update())
 
 
 def roster_size() -> tuple[int, int]:
