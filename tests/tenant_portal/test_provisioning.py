@@ -190,3 +190,14 @@ def test_hostile_query_parameters_get_a_scim_error_never_a_server_error(app, cli
             response = client.get(f"/scim/v2/Users?{name}={encoded(value)}", base_url=host("acme"),
                                   headers={"Authorization": f"Bearer {secret}"})
             assert response.status_code < 500, f"{name}={value!r}"
+
+
+def test_a_viewer_sees_the_page_but_cannot_make_a_token(client, make_tenant, make_token, sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    make_token(acme)
+    sign_in_as(acme, Role.VIEWER, client=client)
+    page = client.get("/portal/provisioning", base_url=host("acme"))
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "/scim/v2" in body and "Make a token" not in body and "Revoke" not in body
+    refused = client.post("/portal/provisioning", base_url=host("acme"), data={"csrf_token": csrf_token(body)})
+    assert refused.status_code == 403
