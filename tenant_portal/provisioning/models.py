@@ -66,7 +66,8 @@ class ScimGroupMember(TenantScoped, db.Model):
 
     __tablename__ = "scim_group_members"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "group_id"], ["scim_groups.tenant_id", "scim_groups.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "group_id"], ["scim_groups.tenant_id", "scim_groups.id"],
+                             ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["scim_users.tenant_id", "scim_users.id"], ondelete="CASCADE"),
     )
 
