@@ -9,18 +9,22 @@ from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
 from flask_babel import gettext as _
-from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException, Reference,
-                          ResourceType, SCIMException, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
+from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException,
+                          PayloadTooLargeException, Reference, ResourceType, SCIMException, ScimProvider,
+                          ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from tenant_portal.provisioning import services
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: The largest request body: a group of some thousands of members fits.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class _RosterService(ScimService):
@@ -82,6 +86,29 @@ def _answer(response: ScimResponse) -> Response:
     return Response(body, status=response.status.value, headers=response.headers)
 
 
+def _entra_removals(body: bytes) -> bytes:
+    """Entra ID removes group members as ``{"op": "Remove", "path": "members", "value": [{"value": id}]}``, a value
+    RFC 7644 does not allow on a removal: the same removals, one filter each, as the RFC words them."""
+    try:
+        patch = json.loads(body)
+        operations = patch["Operations"]
+    except (ValueError, TypeError, KeyError):
+        return body
+    if not isinstance(operations, list):
+        return body
+    rewritten = []
+    for operation in operations:
+        if (isinstance(operation, dict) and str(operation.get("op", "")).lower() == "remove"
+                and operation.get("path") == "members" and isinstance(operation.get("value"), list)
+                and all(isinstance(member, dict) and isinstance(member.get("value"), str)
+                        for member in operation["value"])):
+            rewritten += [{"op": "remove", "path": f"members[value eq {json.dumps(member['value'])}]"}
+                          for member in operation["value"]]
+        else:
+            rewritten.append(operation)
+    return json.dumps({**patch, "Operations": rewritten}).encode()
+
+
 def _needs_auth(application: BaseApplication, scim_request: ScimRequest) -> bool:
     """Every request but the service provider's configuration: a request that is wrong besides is refused for its
     token first, so that another tenant's host tells nothing of its routes."""
@@ -98,9 +125,15 @@ def endpoint(path: str):
     if g.get("tenant") is None or g.tenant.is_movement:
         abort(404)
     application = _application()
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        body = request.get_data()
+    except RequestEntityTooLarge:
+        return _answer(application.service.error_response(PayloadTooLargeException()))
     scim_request = ScimRequest(method=request.method, base_url=request.url_root.rstrip("/") + bp.url_prefix,
                                path=application.split_path("/" + path), query=request.args.to_dict(),
-                               headers=list(request.headers.items()), body=request.get_data())
+                               headers=list(request.headers.items()),
+                               body=_entra_removals(body) if request.method == "PATCH" else body)
     try:
         if _needs_auth(application, scim_request):
             scheme, _space, secret = (request.headers.get("Authorization") or "").partition(" ")

@@ -121,6 +121,11 @@ def test_entra_patch_sequences(client, db, make_tenant, make_token, make_unit, m
                     {"op": "Remove", "path": f'members[value eq "{sam["id"]}"]'})
     assert removed.status_code in (200, 204)
     assert not scim(client, acme, secret, "GET", f"/Groups/{group['id']}").get_json().get("members")
+    patch(client, acme, secret, f"/Groups/{group['id']}", {"op": "Add", "path": "members", "value": [{"value": sam["id"]}]})
+    entra_removed = patch(client, acme, secret, f"/Groups/{group['id']}",
+                          {"op": "Remove", "path": "members", "value": [{"value": sam["id"]}]})
+    assert entra_removed.status_code == 200, entra_removed.get_json()
+    assert not scim(client, acme, secret, "GET", f"/Groups/{group['id']}").get_json().get("members")
 
     current = scim(client, acme, secret, "GET", f"/Users/{sam['id']}")
     stale = patch(client, acme, secret, f"/Users/{sam['id']}", {"op": "Replace", "path": "userType", "value": "x"},
@@ -156,6 +161,8 @@ def test_a_token_is_refused_on_another_tenants_host_and_once_revoked(app, client
     assert "sam@acme.example" not in on_globex.get_data(as_text=True)
     assert scim(client, globex, make_token(globex), "GET", "/Users").get_json()["totalResults"] == 0
     assert scim(client, acme, "hfs_scim_nothing.wrong", "GET", "/Users").status_code == 401
+    too_large = scim(client, acme, acme_secret, "POST", "/Users", {"userName": "x" * 2_000_000})
+    assert too_large.status_code == 413 and too_large.get_json()["status"] == "413"
     with tenant_context(acme):
         services.revoke_token(db.session.scalars(select(ScimToken)).one())
         db.session.commit()
