@@ -1,13 +1,14 @@
 """The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding,
-single sign-on, webhooks, course registration, LTI, exports and the audit log. Each area is a package with its own
-blueprint."""
+single sign-on, webhooks, course registration, LTI, SCIM provisioning, exports and the audit log. Each area is a
+package with its own blueprint."""
 
 from importlib import import_module
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations", "lti")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations", "lti",
+         "provisioning")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -22,6 +23,7 @@ NAVIGATION = (
     ("portal_lti.index", _l("LTI")),
     ("portal_dashboard.exports", _l("Exports")),
     ("portal_api.index", _l("API")),
+    ("portal_provisioning.index", _l("Provisioning")),
     ("tenant_portal.audit", _l("Audit log")),
 )
 
@@ -31,6 +33,7 @@ def init_app(app):
     from core import mail, worker
     from tenant_portal import cli, views
     from tenant_portal.api import v1
+    from tenant_portal.provisioning import scim
     from tenant_portal.members import services as members
     from tenant_portal.targets import reached
 
@@ -42,6 +45,7 @@ def init_app(app):
         app.register_blueprint(blueprint)
     app.context_processor(views.navigation)
     v1.init_app(app)  # the API's own blueprints: its keys, not sessions, and no cookies
+    app.register_blueprint(scim.bp)  # the SCIM endpoints: the identity provider's token, not sessions
     cli.init_app(app)
     mail.register_composer(members.SIGN_IN_LINK_JOB, members.compose_sign_in_link)
     worker.register("targets reached", reached.check)

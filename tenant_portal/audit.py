@@ -444,10 +444,20 @@ def _unknown(who, target, details) -> Said:
     return _("%(who)s made a change.", who=who), facts
 
 
+def _deprovision(who, target, details) -> Said:
+    if details.get("previous_role"):
+        return _("%(who)s deprovisioned %(user)s by SCIM: their portal role (%(role)s) is removed, their commitment "
+                 "kept.", who=who, user=target, role=details["previous_role"]), []
+    return _("%(who)s deprovisioned %(user)s by SCIM; their commitment, if any, is kept.", who=who, user=target), []
+
+
 #: Every action code the portal records, and how it is said: ``(who, target, details) -> (sentence, changes)``.
 ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "api.key_create": _sentence(_l("%(who)s made the API key “%(key)s”."), "key"),
     "api.key_revoke": _sentence(_l("%(who)s revoked the API key “%(key)s”."), "key"),
+    "provisioning.token_create": _sentence(_l("%(who)s made a SCIM token (%(token)s)."), "token"),
+    "provisioning.token_revoke": _sentence(_l("%(who)s revoked a SCIM token (%(token)s)."), "token"),
+    "provisioning.user_deprovision": _deprovision,
     "branding.colors": _colors,
     "branding.languages": _languages_changed,
     "branding.listed": _listed,

@@ -26,6 +26,8 @@ from tenant_portal.members import services as members
 from tenant_portal.models import AuditEntry, Invitation, SignInLink
 from tenant_portal.api import services as api
 from tenant_portal.api.models import ApiKey
+from tenant_portal.provisioning import services as provisioning
+from tenant_portal.provisioning.models import ScimToken
 from tenants.models import Commitment, Member, Role, Target, TargetMetric, Unit, UnitKind, utcnow
 from tenants.services import confirmations, hosts, signups
 from tenants.services.members import find_or_create_member
@@ -48,6 +50,8 @@ GLOBAL_ENDPOINTS = {"snapshots.day_json", "tenants.partner_logo"}
 MOVEMENT_POST_ENDPOINTS = {"tenants.movement_signup"}
 # The Commitments API: a key opens it, never a session; its own walls are tested below (test_api_*).
 API_BLUEPRINT = "api_v1"
+# SCIM provisioning: its token opens it, never a session; its walls are tested below (test_scim_*).
+SCIM_BLUEPRINT = "scim"
 
 
 def object_factories(app, db, make_unit):
@@ -86,6 +90,9 @@ def object_factories(app, db, make_unit):
         return _flushed(ApiKey(name="Globex HR portal", scopes=["stats:read"], prefix=f"{tenant.slug}-isolation",
                                secret_hash="0" * 64)).id
 
+    def scim_token(tenant):
+        return _flushed(ScimToken(prefix=f"{tenant.slug}-isolation", secret_hash="0" * 64)).id
+
     def commitment(tenant):
         signups.commit(signups.SignUp(email="someone@globex.example", gender=Gender.MAN, country_code="EG",
                                       language="en", consent_version="1", city="Alexandria"))
@@ -113,6 +120,7 @@ def object_factories(app, db, make_unit):
         "message_id": in_tenant(webhook_message),
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
         "key_id": in_tenant(api_key),
+        "token_id": in_tenant(scim_token),
         "commitment_id": in_tenant(commitment),
         "unit_key": in_tenant(unit_key),
         "token": in_tenant(confirmation_token),
@@ -159,9 +167,10 @@ CONSOLE_ENDPOINTS = {rule.endpoint for rule in ROUTES if rule.endpoint.split("."
 GLOBAL_ENDPOINTS |= CONSOLE_ENDPOINTS
 GLOBAL_POST_ENDPOINTS |= {rule.endpoint for rule in ROUTES if rule.endpoint in CONSOLE_ENDPOINTS and "POST" in rule.methods}
 API_ROUTES = [rule for rule in ROUTES if rule.endpoint.startswith(API_BLUEPRINT + ".")]
-OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments and rule not in API_ROUTES]
+SCIM_ROUTES = [rule for rule in ROUTES if rule.endpoint.startswith(SCIM_BLUEPRINT + ".")]
+OBJECT_ROUTES = [rule for rule in ROUTES if rule.arguments and rule not in API_ROUTES + SCIM_ROUTES]
 PLAIN_GET_ROUTES = [rule for rule in ROUTES if not rule.arguments and "GET" in rule.methods]
-POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods and rule not in API_ROUTES]
+POST_ROUTES = [rule for rule in ROUTES if "POST" in rule.methods and rule not in API_ROUTES + SCIM_ROUTES]
 
 
 def test_every_route_argument_has_a_factory(app, db, make_unit):
@@ -408,3 +417,51 @@ def test_api_a_key_of_another_tenant_reaches_nothing_of_it(app, client, db, make
         own = client.open(path, method=method, base_url=host("globex"), json=body_of(method),
                           headers={"Authorization": f"Bearer {globex_key}", "Idempotency-Key": "own"})
         assert own.status_code < 400, f"{method} {path} on its own host"
+
+
+SCIM_PATHS = ["/scim/v2/Users", "/scim/v2/Groups", "/scim/v2/Users/{user}", "/scim/v2/Groups/{group}"]
+SCIM_USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "acme.person@acme.example"}
+SCIM_GROUP = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Acme staff"}
+SCIM_PATCH = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+              "Operations": [{"op": "replace", "value": {"externalId": "moved"}}]}
+
+
+def _scim_body(method: str, path: str) -> dict | None:
+    if method == "PATCH":
+        return SCIM_PATCH
+    if method in ("POST", "PUT"):
+        return SCIM_USER if "/Users" in path else SCIM_GROUP
+    return None
+
+
+def _scim_token(app, tenant) -> str:
+    with app.test_request_context(base_url=host(tenant.slug)), tenant_context(tenant):
+        _, secret = provisioning.create_token()
+        _db.session.commit()
+    return secret
+
+
+@pytest.mark.parametrize("rule", SCIM_ROUTES, ids=lambda r: r.rule)
+def test_scim_a_token_of_another_tenant_reaches_nothing_of_it(app, client, db, make_tenant, rule):
+    """Acme's SCIM token with Globex's ids: on Acme's host nothing is found; on Globex's host the token is unknown
+    (401, a SCIM error). Globex's own token then finds its objects, so the ids were real."""
+    acme, globex = make_tenant("acme"), make_tenant("globex", "Globex Hidden")
+    acme_token, globex_token = _scim_token(app, acme), _scim_token(app, globex)
+    own = {"Authorization": f"Bearer {globex_token}"}
+    user = client.post("/scim/v2/Users", base_url=host("globex"), headers=own, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "hidden@globex.example"}).get_json()
+    group = client.post("/scim/v2/Groups", base_url=host("globex"), headers=own, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Globex Hidden staff"}).get_json()
+    for path in (template.format(user=user["id"], group=group["id"]) for template in SCIM_PATHS):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            on_acme = client.open(path, method=method, base_url=host("acme"), json=_scim_body(method, path),
+                                  headers={"Authorization": f"Bearer {acme_token}"})
+            body = on_acme.get_data(as_text=True)
+            assert "globex" not in body.lower(), f"{method} {path} on acme"
+            if path.count("/") == 4 and method != "POST":
+                assert on_acme.status_code == 404, f"{method} {path} on acme"
+            on_globex = client.open(path, method=method, base_url=host("globex"), json=_scim_body(method, path),
+                                    headers={"Authorization": f"Bearer {acme_token}"})
+            assert on_globex.status_code == 401, f"{method} {path} on globex with acme's token"
+            assert "Error" in on_globex.get_json()["schemas"][0]
+        assert client.get(path, base_url=host("globex"), headers=own).status_code == 200

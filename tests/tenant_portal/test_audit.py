@@ -34,6 +34,9 @@ TARGET = {"metric": "men", "value": 500, "unit": UNIT_ID, "unit_name": "Paris of
 SAMPLES = {
     "api.key_create": ("HR portal", {"key_id": "0190a1b2-0000-7000-8000-000000000001", "scopes": ["stats:read"]}),
     "api.key_revoke": ("HR portal", {"key_id": "0190a1b2-0000-7000-8000-000000000001"}),
+    "provisioning.token_create": ("3f9a0c1d2e4b", {"token_id": "0190a1b2-0000-7000-8000-000000000002"}),
+    "provisioning.token_revoke": ("3f9a0c1d2e4b", {"token_id": "0190a1b2-0000-7000-8000-000000000002"}),
+    "provisioning.user_deprovision": ("sam@acme.example", {"user_id": "0190a1b2c3d4", "previous_role": "admin"}),
     "branding.colors": ("acme", {"primary": "#1f4e8c", "accent": "#005a70", "before": ["#5b2a86", "#00758d"]}),
     "branding.languages": ("acme", {"enabled": ["en", "fr"], "default": "fr",
                                     "before": {"enabled": ["en"], "default": "en"}}),
