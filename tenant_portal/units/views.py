@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.provisioning import services as provisioning
 from tenant_portal.units import services
 from tenant_portal.units.cli import import_command
 from tenant_portal.confirmation import confirm_page
@@ -31,7 +32,7 @@ def _index(headcount_form: HeadcountForm | None = None, status: int = 200):
         headcount_form = HeadcountForm(formdata=None, data={
             "eligible_men": g.tenant.eligible_men, "eligible_total": g.tenant.eligible_total})
     return render_template("tenant_portal/units/index.html", tree=tree, kinds=KIND_NAMES, can_change=is_admin(),
-                           headcount_form=headcount_form), status
+                           headcount_form=headcount_form, roster=provisioning.roster_size()), status
 
 
 @bp.get("")

@@ -3,6 +3,7 @@ effect on headcounts and portal roles, the token's walls, and the portal page th
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
@@ -89,6 +90,20 @@ def test_the_roster_drives_the_eligible_headcount_and_keeps_only_what_links_a_me
                   {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Lyon office"})
     assert moved.status_code == 200, moved.get_json()
     assert (headcount(db, acme, paris.id), headcount(db, acme, lyon.id)) == (1, 1)
+
+
+def test_the_units_page_says_the_roster_keeps_the_headcounts(client, make_tenant, make_token, make_unit,
+                                                             sign_in_as):
+    acme = make_tenant("acme", "Acme Corporation")
+    make_unit(acme, "Paris office", external_key="paris")
+    sign_in_as(acme, Role.ADMIN, client=client)
+    assert "units-roster" not in client.get("/portal/units", base_url=host("acme")).get_data(as_text=True)
+    secret = make_token(acme)
+    new_user(client, acme, secret, "sam@acme.example")
+    new_user(client, acme, secret, "guest@partner.example", userType="Guest")
+    page = lxml.html.fromstring(client.get("/portal/units", base_url=host("acme")).get_data(as_text=True))
+    note = " ".join(page.get_element_by_id("units-roster").text_content().split())
+    assert "1 of the 2 people it sent are active and eligible" in note
 
 
 def test_entra_patch_sequences(client, db, make_tenant, make_token, make_unit, make_commitment):
