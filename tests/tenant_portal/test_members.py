@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from babel.dates import format_datetime
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -206,6 +207,8 @@ def test_an_invitation_arrives_by_mail_and_its_link_works_once(client, app, db, 
         stored = db.session.scalars(select(Invitation)).one()
         assert stored.token_hash != token and token not in stored.token_hash  # only a hash is kept
     assert "Grace@Acme.example" in members_page(client)  # listed as waiting
+    french = client.get("/portal/members?lang=fr", base_url=ACME).get_data(as_text=True)
+    assert format_datetime(stored.expires_at, "short", locale="fr") in french, "when it expires, as French writes it"
 
     invitee = app.test_client()
     opened = invitee.get(local(link)[1], base_url=ACME)
