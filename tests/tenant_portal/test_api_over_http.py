@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+import requests
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks
@@ -51,12 +52,21 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(s
             @settings(max_examples=25, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck))
             def call(case):
+                assume(_request_line_fits(case, base_url))
                 case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 
             try:
                 call()
             except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
                 assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+def _request_line_fits(case, base_url: str) -> bool:
+    """Whether gunicorn takes the request line at all: over its limit (4,094 bytes) gunicorn itself answers 414 in
+    HTML before the app sees the request, which says nothing of the API's own answers."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    prepared = requests.Request(kwargs["method"], kwargs["url"], params=kwargs.get("params")).prepare()
+    return len(f"{prepared.method} {prepared.path_url} HTTP/1.1") <= 4094
 
 
 def _post(port: int, token: str, body: dict, key: str) -> tuple[int, dict]:
