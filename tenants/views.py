@@ -17,7 +17,7 @@ from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import is_country_code
 from core.rollup.models import Gender, Source
-from tenants.services import confirmations, hosts, members, places, public, screening, signups
+from tenants.services import confirmations, hosts, members, places, public, screening, sharing, signups
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
 from tenants.models import EmailConfirmation, Tenant
 
@@ -158,6 +158,7 @@ def _commit(form: SignupForm | SignedInCommitForm, email_domain: str | None = No
         **person,
     )
     signups.commit(signup)
+    sharing.remember_name(signup.name)
     if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
         return redirect(url_for("tenants.thanks", anonymous=1), code=303)
     if signups.asks_for_confirmation(signup.source, signup.verified):
@@ -200,10 +201,27 @@ def unit_signup(unit_id: uuid.UUID):
 @bp.get("/thanks")
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
-    commitment kept without personal data (``?anonymous=1``) it says so."""
-    require_tenant()
-    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
-                           anonymous=request.args.get("anonymous") == "1")
+    commitment kept without personal data (``?anonymous=1``) it says so. It greets by first name once, right
+    after the commitment (never kept by the browser or a proxy then), and offers to share the sign-up page."""
+    tenant = require_tenant()
+    name = sharing.thanked_name()
+    address = share_address()
+    text = (_("I have committed to gender equality with HeForShe. Join me:") if tenant.is_movement else
+            _("I have committed to gender equality with HeForShe at %(name)s. Join me:", name=tenant.name))
+    page = render_template(
+        "tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
+        anonymous=request.args.get("anonymous") == "1", name=name, share_address=address,
+        share_links=sharing.share_links(address, text, _("Join me in HeForShe")),
+    )
+    if name is None:
+        return page
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+def share_address() -> str:
+    """The absolute address of this site's sign-up page, the one worth sharing."""
+    tenant = g.tenant
+    return url_for("tenants.movement_signup" if tenant.is_movement else "core.home", _external=True)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
