@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_timedelta, get_locale
+from flask_babel import force_locale, format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -15,9 +15,10 @@ from html import escape
 
 from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
-from core.i18n import is_country_code
+from core.i18n import available_languages, is_country_code
 from core.rollup.models import Gender, Source
-from tenants.services import confirmations, hosts, members, places, public, screening, sharing, signups
+from tenants.services import (confirmations, hosts, members, places, public, screening, share_card, sharing,
+                              signups)
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
 from tenants.models import EmailConfirmation, Tenant
 
@@ -97,7 +98,7 @@ def _blank_signup_page(form: SignupForm):
     """The sign-up page as every anonymous visitor of this address sees it in this language (with the country
     their browser suggests), kept rendered for a moment (core/page_cache.py); only the form's CSRF token and
     the time it was shown are their own."""
-    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.path, str(get_locale()),
+    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.host, request.path, str(get_locale()),
            form.country.data, form.challenged)
 
     def render() -> str:
@@ -242,6 +243,38 @@ def confirm_commitment(token: str):
     except confirmations.LinkUnusable as unusable:
         return render_template("tenants/confirmation_unusable.html", reason=unusable.reason.value), unusable.status
     return render_template("tenants/confirm.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.get("/share-card.png")
+def card():
+    """The picture shown beside a shared link to this site (Open Graph), in ``?lang=`` (else the site's default
+    language, whatever the visitor's): the tenant's name and pledge headline in its colours."""
+    tenant = require_tenant()
+    g.language_not_chosen = True  # a crawler's fetch in one language says nothing of the visitor's choice
+    offered = available_languages()
+    language = request.args.get("lang")
+    if language not in offered:
+        language = tenant.default_language if tenant.default_language in offered else offered[0]
+    with force_locale(language):
+        texts = public.tenant_texts(language)
+        headline = (texts.headline if texts and texts.headline else None) or (
+            _("Commit to gender equality with HeForShe") if tenant.is_movement else
+            _("Join %(name)s in HeForShe", name=tenant.name))
+        tagline = _("HeForShe is the UN Women solidarity movement for gender equality.")
+    key = (tenant.id, language, hosts.settings_fingerprint(tenant), headline, tagline)
+    png, etag = share_card.card(key, tenant.name, headline, tagline, language, tenant.primary_color,
+                                tenant.accent_color)
+    response = current_app.response_class(png, mimetype="image/png")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response.make_conditional(request)
+
+
+@bp.app_template_global("share_card_url")
+def share_card_url() -> str:
+    """The absolute address of this site's share card in the page's language."""
+    return url_for("tenants.card", lang=str(get_locale()), _external=True)
 
 
 @bp.get("/logo")

@@ -40,6 +40,7 @@ QUERY_PARAMETERS = {
     "sso.oidc_initiate": ["iss", "login_hint", "target_link_uri"],  # what an app launcher sends
     "registration_widget.show": ["token"],
     "tenants.thanks": ["anonymous"],
+    "tenants.card": ["lang"],  # the card's language, not the visitor's choice
 }
 #: Read on every page: the language choice; and one nobody reads.
 EVERY_PAGE = ["lang", "unexpected"]

@@ -2,11 +2,17 @@
 carrying the sign-up page's address, links to one's commitment and the map."""
 
 import html
+import io
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from flask_babel import force_locale, gettext
+from PIL import Image, ImageDraw, features
 
+from core import page_cache
+from tenants.services import share_card
+from tests.conftest import cannot_run
 from tests.helpers import host, sign_up
 
 ACME = host("acme")
@@ -82,3 +88,100 @@ def test_share_texts_in_the_page_language(client, acme):
 def test_links_to_ones_commitment_and_the_map(client, acme):
     page = client.get("/thanks", base_url=ACME).get_data(as_text=True)
     assert 'href="/me"' in page and 'href="/map"' in page
+
+
+# The share card
+
+
+def card(client, base_url=ACME, lang="en", **headers):
+    return client.get(f"/share-card.png?lang={lang}", base_url=base_url, headers=headers)
+
+
+def picture(response) -> Image.Image:
+    assert (response.status_code, response.mimetype) == (200, "image/png")
+    image = Image.open(io.BytesIO(response.get_data()))
+    assert (image.format, image.size) == ("PNG", (1200, 630))
+    return image
+
+
+@pytest.fixture
+def fonts():
+    for path in (share_card.LATIN_FONT, share_card.CHINESE_FONT):
+        if not path.exists():
+            cannot_run("fonts", f"needs {path} (apt-get install fonts-dejavu-core fonts-wqy-microhei)")
+    if not features.check("raqm"):
+        cannot_run("fonts", "needs libraqm for Arabic (apt-get install libraqm0)")
+
+
+def test_the_card_is_a_picture_per_tenant_and_language(client, acme, make_tenant, fonts):
+    make_tenant("globex", "Globex", primary_color="#1d4ed8")
+    english = picture(card(client))
+    assert english.convert("RGB").getpixel((5, 5)) == (0x5b, 0x2a, 0x86), "in the tenant's colour"
+    assert picture(card(client, host("globex"))).tobytes() != english.tobytes()
+    assert picture(card(client, lang="fr")).tobytes() != english.tobytes()
+
+
+def test_the_card_is_kept_and_sets_no_language(client, acme, fonts):
+    first = card(client, lang="fr")
+    assert first.headers["Cache-Control"] == "public, max-age=3600" and first.headers["ETag"]
+    assert "Set-Cookie" not in first.headers, "a crawler's language is nobody's choice"
+    assert card(client, lang="fr", **{"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+def test_an_unknown_language_gives_the_default_card(client, acme, fonts):
+    assert picture(card(client, lang="xx")).tobytes() == picture(card(client, lang="en")).tobytes()
+    assert card(client, lang="../ar").status_code == 200
+
+
+def test_the_movement_has_its_card(client, movement, fonts):
+    picture(card(client, host(None)))
+
+
+def glyphs_drawn(text: str) -> None:
+    """Every letter of ``text`` is drawn by the font the card picks for it, none as the empty box (tofu)."""
+    face = share_card.font(text, 72)
+
+    def drawn(letter: str) -> bytes:
+        image = Image.new("L", (200, 200))
+        ImageDraw.Draw(image).text((50, 50), letter, font=face, fill=255)
+        return image.tobytes()
+
+    tofu = drawn("\U0010fffd")
+    for letter in set(text) - {" "}:
+        left, top, right, bottom = face.getbbox(letter)
+        assert right > left and bottom > top, letter
+        assert drawn(letter) != tofu, f"{letter!r} has no glyph in {share_card.font_path(text)}"
+
+
+@pytest.mark.parametrize("language", ["ar", "zh", "ru"])
+def test_cards_in_other_scripts_draw_every_letter(client, acme, fonts, language):
+    with force_locale(language):
+        headline = gettext("Join %(name)s in HeForShe", name="Acme Corporation")
+    assert "Join" not in headline
+    glyphs_drawn(headline)
+    assert picture(card(client, lang=language)).tobytes() != picture(card(client)).tobytes()
+
+
+def test_arabic_is_set_right_to_left(client, acme, fonts):
+    image = picture(card(client, lang="ar")).convert("RGB")
+    background = image.getpixel((5, 5))
+    headline_rows = [(x, y) for y in range(200, 330, 4) for x in range(0, 1200, 4)
+                     if image.getpixel((x, y)) != background]
+    assert max(x for x, _ in headline_rows) > 1050 and min(x for x, _ in headline_rows) > 80
+
+
+def test_share_meta_points_at_the_card(client, acme):
+    for path in ("/", "/thanks"):
+        page = client.get(f"{path}?lang=ar", base_url=ACME).get_data(as_text=True)
+        assert f'<meta property="og:image" content="{ACME}/share-card.png?lang=ar">' in page
+        assert '<meta property="og:locale" content="ar_AR">' in page
+        assert '<meta name="twitter:card" content="summary_large_image">' in page
+    assert f'<meta property="og:url" content="{ACME}/">' in client.get("/thanks", base_url=ACME).get_data(as_text=True)
+
+
+def test_the_kept_sign_up_page_names_its_own_host(app, client, acme):
+    app.config["PAGE_CACHE_SECONDS"] = 1
+    page_cache.init_app(app)  # pages kept for a second, as in production
+    client.get("/", base_url=ACME)
+    other = client.get("/", base_url=f"{ACME}:8080").get_data(as_text=True)
+    assert f'content="{ACME}:8080/share-card.png?lang=en"' in other
