@@ -159,7 +159,7 @@ def _commit(form: SignupForm | SignedInCommitForm, email_domain: str | None = No
         **person,
     )
     signups.commit(signup)
-    sharing.remember_name(signup.name)
+    sharing.remember(signup.name, signup.country_code)
     if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
         return redirect(url_for("tenants.thanks", anonymous=1), code=303)
     if signups.asks_for_confirmation(signup.source, signup.verified):
@@ -203,18 +203,20 @@ def unit_signup(unit_id: uuid.UUID):
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
     commitment kept without personal data (``?anonymous=1``) it says so. It greets by first name once, right
-    after the commitment (never kept by the browser or a proxy then), and offers to share the sign-up page."""
+    after the commitment, with their country on a small map (never kept by the browser or a proxy then), and
+    offers to share the sign-up page."""
     tenant = require_tenant()
-    name = sharing.thanked_name()
+    name, country = sharing.thanked()
     address = share_address()
     text = (_("I have committed to gender equality with HeForShe. Join me:") if tenant.is_movement else
             _("I have committed to gender equality with HeForShe at %(name)s. Join me:", name=tenant.name))
     page = render_template(
         "tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
-        anonymous=request.args.get("anonymous") == "1", name=name, share_address=address,
+        anonymous=request.args.get("anonymous") == "1", name=name, share_address=address, country=country,
+        place=maps.country_outline(country) if country else None,
         share_links=sharing.share_links(address, text, _("Join me in HeForShe")),
     )
-    if name is None:
+    if name is None and country is None:
         return page
     return page, 200, {"Cache-Control": "no-store"}
 

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from flask import session
 
-THANKED_NAME = "thanked_name"
+THANKED_NAME, THANKED_COUNTRY = "thanked_name", "thanked_country"
 
 
 class ShareLink(NamedTuple):
@@ -30,13 +30,16 @@ def share_links(address: str, text: str, subject: str) -> list[ShareLink]:
     ]
 
 
-def remember_name(name: str | None) -> None:
-    """Keep the first word of the name just given, for the thank-you page to greet its owner once."""
+def remember(name: str | None, country: str) -> None:
+    """Keep the first word of the name just given and the country, for the thank-you page to greet its owner
+    once and show them their place on the map."""
     first = (name or "").split()
     if first:
         session[THANKED_NAME] = first[0][:60]
+    session[THANKED_COUNTRY] = country
 
 
-def thanked_name() -> str | None:
-    """The name kept by ``remember_name``, forgotten as it is read: a reload or a shared link shows no one's."""
-    return session.pop(THANKED_NAME, None)
+def thanked() -> tuple[str | None, str | None]:
+    """The name and country kept by ``remember``, forgotten as they are read: a reload or a shared link shows
+    no one's."""
+    return session.pop(THANKED_NAME, None), session.pop(THANKED_COUNTRY, None)

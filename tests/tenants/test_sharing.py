@@ -10,7 +10,7 @@ import pytest
 from flask_babel import force_locale, gettext
 from PIL import Image, ImageDraw, features
 
-from core import page_cache
+from core import maps, page_cache
 from tenants.services import share_card
 from tests.conftest import cannot_run
 from tests.helpers import host, sign_up
@@ -185,3 +185,22 @@ def test_the_kept_sign_up_page_names_its_own_host(app, client, acme):
     client.get("/", base_url=ACME)
     other = client.get("/", base_url=f"{ACME}:8080").get_data(as_text=True)
     assert f'content="{ACME}:8080/share-card.png?lang=en"' in other
+
+
+# One's place on the map
+
+
+def test_the_person_sees_their_country_on_a_small_map_once(client, acme):
+    answer = sign_up(client, "acme", country="EG")
+    first = client.get(answer.location, base_url=ACME)
+    page = first.get_data(as_text=True)
+    assert "You are on the map, in Egypt." in page and '<path class="my-country" d="M' in page
+    assert first.headers["Cache-Control"] == "no-store"
+    assert 'class="my-marker"' in page and "<script" not in page.split('class="my-place"')[1].split("</figure>")[0]
+    assert "You are on the map" not in client.get(answer.location, base_url=ACME).get_data(as_text=True)
+
+
+def test_a_country_outline_fits_its_box_and_unknown_codes_have_none():
+    assert maps.country_outline("XX") is None and maps.country_outline("\x00") is None
+    france = maps.country_outline("FR")
+    assert france["path"].startswith("M") and 0 < france["x"] < 200 and 0 < france["y"] < 120
