@@ -61,3 +61,39 @@ def test_the_thank_you_page_passes_accessibility_checks(page, axe, make_tenant):
     for language in ("en", "ar"):
         page.goto(url(page, f"/thanks?lang={language}"))
         assert axe(page) == [], language
+
+
+def commit(page, language="en", name="Sam Rivera"):
+    page.goto(url(page, f"/?lang={language}"))
+    page.locator("#email").fill("sam@example.org")
+    page.locator("#name").fill(name)
+    page.locator("#country").select_option("EG")
+    page.locator("input[name=gender][value=man]").check()
+    page.locator("#consent").check()
+    page.locator("button[type=submit]").click()
+    expect(page.locator("h1")).to_contain_text(name.split()[0])
+
+
+def test_after_committing_one_is_greeted_and_sees_ones_country_on_the_map(page, axe, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    commit(page)
+    expect(page.locator("h1")).to_have_text("Thank you, Sam")
+    expect(page.locator(".my-place figcaption")).to_contain_text("You are on the map, in Egypt.")
+    box = page.locator(".my-place svg").bounding_box()
+    assert 100 <= box["width"] <= 390 and box["height"] > 50
+    assert axe(page) == []
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Thank you")
+    expect(page.locator(".my-place")).to_have_count(0)
+
+
+def test_the_personal_page_in_arabic_fits_320_pixels(page, axe, make_tenant):
+    make_tenant("acme", "Acme Corporation")
+    page.set_viewport_size({"width": 320, "height": 700})
+    commit(page, "ar", name="سامي")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator(".my-place figcaption")).to_contain_text("مصر")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    figure, svg = page.locator(".my-place").bounding_box(), page.locator(".my-place svg").bounding_box()
+    assert abs(svg["x"] + svg["width"] - figure["x"] - figure["width"]) < 2, "the map starts on the right"
+    assert axe(page) == []
