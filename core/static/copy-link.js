@@ -4,7 +4,7 @@
   "use strict";
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var field = document.getElementById(button.dataset.copy);
-    var status = button.parentNode.querySelector("[role=status]");
+    var status = button.parentNode.querySelector("[aria-live]");
     if (!field || !status) return;
     button.hidden = false;
 

@@ -19,7 +19,7 @@ def test_copying_the_link_says_copied(page, make_tenant):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(url(page))
     page.get_by_role("button", name="Copy the link").click()
-    expect(page.locator(".share [role=status]")).to_have_text("Copied")
+    expect(page.locator(".share [aria-live=polite]")).to_have_text("Copied")
     copied = page.evaluate("""() => { const field = document.getElementById("share-address");
         return field.value.substring(field.selectionStart, field.selectionEnd); }""")  # plain http: no clipboard API
     assert copied == f"http://acme.{BASE_DOMAIN}:{page.port}/"
