@@ -39,9 +39,10 @@ def select_locale() -> str:
 
 
 def remember_language(response):
-    """Keep an explicit ``?lang=`` choice for the next visits (host-only cookie, one year)."""
+    """Keep an explicit ``?lang=`` choice for the next visits (host-only cookie, one year); not where the
+    language names a resource rather than the visitor's choice (``g.language_not_chosen``: the share card)."""
     choice = request.args.get("lang")
-    if choice and choice in available_languages():
+    if choice and choice in available_languages() and not g.get("language_not_chosen"):
         response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
                             secure=request.is_secure, httponly=True)
     return response

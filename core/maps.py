@@ -7,9 +7,13 @@ with ten thousand or ten million commitments. Every breakdown goes through the o
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from datetime import datetime
+from pathlib import Path
 
+import pycountry
 from flask_babel import force_locale, get_locale
 
 from core import live, places, privacy, site, tenancy
@@ -147,3 +151,65 @@ def channel_snapshot(channel: str) -> dict:
     (the hub's unit of work, committed by the app factory)."""
     tenant_id = live.tenant_of(channel)
     return live_snapshot(site.tenant_site().get(tenant_id) if tenant_id is not None else None)
+
+
+ATLAS = Path(__file__).parent / "static" / "vendor" / "countries-110m.json"  # the map pages' own (world-atlas)
+OUTLINE_BOX = (200, 120)
+
+
+@functools.cache
+def _atlas() -> tuple[dict[str, dict], list[list[tuple[float, float]]]]:
+    """The atlas's countries by numeric code, and its arcs decoded to longitude and latitude."""
+    topology = json.loads(ATLAS.read_text())
+    (scale_x, scale_y), (move_x, move_y) = topology["transform"]["scale"], topology["transform"]["translate"]
+    arcs = []
+    for arc in topology["arcs"]:
+        x = y = 0
+        points = []
+        for dx, dy in arc:  # delta-encoded
+            x, y = x + dx, y + dy
+            points.append((x * scale_x + move_x, y * scale_y + move_y))
+        arcs.append(points)
+    countries = {geometry["id"]: geometry for geometry in topology["objects"]["countries"]["geometries"]
+                 if "id" in geometry}
+    return countries, arcs
+
+
+def _ring(indexes: list[int], arcs: list) -> list[tuple[float, float]]:
+    ring: list[tuple[float, float]] = []
+    for index in indexes:
+        points = arcs[index] if index >= 0 else arcs[~index][::-1]
+        ring.extend(points[1:] if ring else points)
+    return ring
+
+
+@functools.lru_cache(maxsize=300)
+def country_outline(code: str) -> dict | None:
+    """A country's outline as an SVG path, its largest part fitted in a ``OUTLINE_BOX`` (equirectangular, north
+    up), with a point at that part's middle, for a small map drawn by the page itself: no script, no request.
+    None for a code the atlas has no shape for."""
+    country = pycountry.countries.get(alpha_2=code) if isinstance(code, str) and len(code) == 2 else None
+    geometry = _atlas()[0].get(country.numeric) if country else None
+    if geometry is None or geometry["type"] not in ("Polygon", "MultiPolygon"):
+        return None
+    arcs = _atlas()[1]
+    polygons = [geometry["arcs"]] if geometry["type"] == "Polygon" else geometry["arcs"]
+    rings = [[_ring(ring, arcs) for ring in polygon] for polygon in polygons]
+    if max(x for polygon in rings for x, _ in polygon[0]) - min(x for polygon in rings for x, _ in polygon[0]) > 180:
+        # across the antimeridian (Russia's far east, Fiji): the western side moved east, so it stays whole
+        rings = [[[(x + 360 if x < 0 else x, y) for x, y in ring] for ring in polygon] for polygon in rings]
+    largest = max((polygon[0] for polygon in rings), key=len)  # framed on its main part: islands afar fall outside
+    xs, ys = [x for x, _ in largest], [y for _, y in largest]
+    width, height = OUTLINE_BOX
+    pad = 12
+    factor = min((width - 2 * pad) / max(max(xs) - min(xs), 1e-6), (height - 2 * pad) / max(max(ys) - min(ys), 1e-6))
+    left = (width - (max(xs) - min(xs)) * factor) / 2
+    top = (height - (max(ys) - min(ys)) * factor) / 2
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return round(left + (x - min(xs)) * factor, 1), round(top + (max(ys) - y) * factor, 1)
+
+    path = " ".join("M" + "L".join(f"{px:g},{py:g}" for px, py in (point(x, y) for x, y in ring)) + "Z"
+                    for polygon in rings for ring in polygon)
+    mid_x, mid_y = point((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+    return {"path": path, "x": mid_x, "y": mid_y, "width": width, "height": height}

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_timedelta, get_locale
+from flask_babel import force_locale, format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -15,9 +15,10 @@ from html import escape
 
 from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
-from core.i18n import is_country_code
+from core.i18n import available_languages, is_country_code
 from core.rollup.models import Gender, Source
-from tenants.services import confirmations, hosts, members, places, public, screening, signups
+from tenants.services import (confirmations, hosts, members, places, public, screening, share_card, sharing,
+                              signups)
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
 from tenants.models import EmailConfirmation, Tenant
 
@@ -97,7 +98,7 @@ def _blank_signup_page(form: SignupForm):
     """The sign-up page as every anonymous visitor of this address sees it in this language (with the country
     their browser suggests), kept rendered for a moment (core/page_cache.py); only the form's CSRF token and
     the time it was shown are their own."""
-    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.path, str(get_locale()),
+    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.host, request.path, str(get_locale()),
            form.country.data, form.challenged)
 
     def render() -> str:
@@ -158,6 +159,7 @@ def _commit(form: SignupForm | SignedInCommitForm, email_domain: str | None = No
         **person,
     )
     signups.commit(signup)
+    sharing.remember(signup.name, signup.country_code)
     if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
         return redirect(url_for("tenants.thanks", anonymous=1), code=303)
     if signups.asks_for_confirmation(signup.source, signup.verified):
@@ -200,10 +202,29 @@ def unit_signup(unit_id: uuid.UUID):
 @bp.get("/thanks")
 def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
-    commitment kept without personal data (``?anonymous=1``) it says so."""
-    require_tenant()
-    return render_template("tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
-                           anonymous=request.args.get("anonymous") == "1")
+    commitment kept without personal data (``?anonymous=1``) it says so. It greets by first name once, right
+    after the commitment, with their country on a small map (never kept by the browser or a proxy then), and
+    offers to share the sign-up page."""
+    tenant = require_tenant()
+    name, country = sharing.thanked()
+    address = share_address()
+    text = (_("I have committed to gender equality with HeForShe. Join me:") if tenant.is_movement else
+            _("I have committed to gender equality with HeForShe at %(name)s. Join me:", name=tenant.name))
+    page = render_template(
+        "tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
+        anonymous=request.args.get("anonymous") == "1", name=name, share_address=address, country=country,
+        place=maps.country_outline(country) if country else None,
+        share_links=sharing.share_links(address, text, _("Join me in HeForShe")),
+    )
+    if name is None and country is None:
+        return page
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+def share_address() -> str:
+    """The absolute address of this site's sign-up page, the one worth sharing."""
+    tenant = g.tenant
+    return url_for("tenants.movement_signup" if tenant.is_movement else "core.home", _external=True)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -224,6 +245,38 @@ def confirm_commitment(token: str):
     except confirmations.LinkUnusable as unusable:
         return render_template("tenants/confirmation_unusable.html", reason=unusable.reason.value), unusable.status
     return render_template("tenants/confirm.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.get("/share-card.png")
+def card():
+    """The picture shown beside a shared link to this site (Open Graph), in ``?lang=`` (else the site's default
+    language, whatever the visitor's): the tenant's name and pledge headline in its colours."""
+    tenant = require_tenant()
+    g.language_not_chosen = True  # a crawler's fetch in one language says nothing of the visitor's choice
+    offered = available_languages()
+    language = request.args.get("lang")
+    if language not in offered:
+        language = tenant.default_language if tenant.default_language in offered else offered[0]
+    with force_locale(language):
+        texts = public.tenant_texts(language)
+        headline = (texts.headline if texts and texts.headline else None) or (
+            _("Commit to gender equality with HeForShe") if tenant.is_movement else
+            _("Join %(name)s in HeForShe", name=tenant.name))
+        tagline = _("HeForShe is the UN Women solidarity movement for gender equality.")
+    key = (tenant.id, language, hosts.settings_fingerprint(tenant), headline, tagline)
+    png, etag = share_card.card(key, tenant.name, headline, tagline, language, tenant.primary_color,
+                                tenant.accent_color)
+    response = current_app.response_class(png, mimetype="image/png")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response.make_conditional(request)
+
+
+@bp.app_template_global("share_card_url")
+def share_card_url() -> str:
+    """The absolute address of this site's share card in the page's language."""
+    return url_for("tenants.card", lang=str(get_locale()), _external=True)
 
 
 @bp.get("/logo")

@@ -44,6 +44,7 @@ QUERY_PARAMETERS = {
     "tenants.thanks": ["anonymous"],
     # read by scim2-server, once the SCIM token is good (tests/tenant_portal/test_provisioning.py sends them with one)
     "scim.endpoint": ["filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"],
+    "tenants.card": ["lang"],  # the card's language, not the visitor's choice
 }
 #: Read on every page: the language choice; and one nobody reads.
 EVERY_PAGE = ["lang", "unexpected"]

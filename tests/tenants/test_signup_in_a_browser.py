@@ -164,7 +164,7 @@ def test_a_person_held_back_by_the_rate_limit_loses_nothing_and_commits_after_th
 
     page.wait_for_timeout(4000)  # as the page says
     page.get_by_role("button", name="I commit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, Sam")
     with tenant_context(acme):
         mine = db.session.scalars(select(Commitment).where(Commitment.gender == Gender.WOMAN)).one()
         assert (mine.client_network, mine.suspect) == ("127.0.0.0/24", None), "a person's pace raises nothing"

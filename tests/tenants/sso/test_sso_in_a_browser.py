@@ -84,7 +84,7 @@ def test_sign_in_with_acme_then_one_click_commitment(page, axe, acme, make_unit)
     page.get_by_label("Woman", exact=True).check()
     page.get_by_label("I agree").check()
     page.get_by_role("button", name="I commit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, Ada")
 
     page.goto(site(page, "acme") + "/portal/sso")  # Ada is in the admins' group
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in settings")
