@@ -24,7 +24,9 @@ from tenants.models import Unit, UnitKind
 # Text that a spreadsheet would run as a formula, or that tries to be markup.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 _MARKUP = re.compile(r"[<>]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (C0, DEL and C1), and halves of a surrogate pair, which a JSON body can spell (\ud800) but no
+# text can hold: a database refuses to store them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # WTForms' own message for a choice not offered, translated by its catalog (as its select fields do).
 WTFORMS_INVALID_CHOICE = "Not a valid choice."
 
@@ -59,8 +61,13 @@ def plain_text(form, field) -> None:
         raise ValidationError(_l("Please leave out the characters < and >."))
     if _FORMULA_START.match(value):
         raise ValidationError(_l("Please do not start with =, +, - or @."))
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise ValidationError(_l("Please use letters, digits and ordinary punctuation only."))
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether text holds control characters or half a surrogate pair (never in a person's words)."""
+    return _CONTROL.search(value) is not None
 
 
 def _strip(value):

@@ -72,13 +72,13 @@ class CommitmentIn(ma.Schema):
     city = _text(100, allow_none=True)
     place_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "A city from the site's place search"})
-    unit = fields.String(allow_none=True, validate=validate.Length(min=1, max=200), metadata={
+    unit = fields.String(allow_none=True, validate=[validate.Length(min=1, max=200), _plain], metadata={
         "description": "The key of the unit where the person works or studies (a department or faculty's key is "
                        "taken as their department)"})
-    department = fields.String(allow_none=True, validate=validate.Length(min=1, max=200),
+    department = fields.String(allow_none=True, validate=[validate.Length(min=1, max=200), _plain],
                                metadata={"description": "The key of the person's department or faculty"})
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
-    consent_version = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    consent_version = fields.String(required=True, validate=[validate.Length(min=1, max=20), _plain])
     consented_at = fields.AwareDateTime(required=True)
     external_id = _text(100, allow_none=True, metadata={
         "description": "Your own system's identifier for this commitment, given back in every answer"})
@@ -151,7 +151,7 @@ class UnitIn(ma.Schema):
 
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _plain])
     kind = fields.String(load_default=UnitKind.OTHER.value, validate=validate.OneOf([kind.value for kind in UnitKind]))
-    parent = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    parent = fields.String(allow_none=True, validate=[validate.Length(min=1, max=200), _plain])
     country = fields.String(allow_none=True, validate=_country)
     city = _text(100, allow_none=True)
     eligible_men = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=10_000_000))

@@ -9,8 +9,8 @@ from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
 from flask_babel import gettext as _
-from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, NotFoundException,
-                          PayloadTooLargeException, Reference, ResourceType, SCIMException, ScimProvider,
+from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, InvalidValueException,
+                          NotFoundException, PayloadTooLargeException, Reference, ResourceType, SCIMException, ScimProvider,
                           ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
 from scim2_server.handler import ScimHandler
@@ -20,6 +20,7 @@ from scim2_server.service import ScimService
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from tenant_portal.provisioning import services
+from tenants.forms import has_control_characters
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -109,6 +110,25 @@ def _entra_removals(body: bytes) -> bytes:
     return json.dumps({**patch, "Operations": rewritten}).encode()
 
 
+def _json(body: bytes):
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None  # scim2-server answers what is not JSON
+
+
+def _unstorable(value) -> bool:
+    """Whether a body holds text no roster should keep: control characters (PostgreSQL refuses NUL) or half a
+    surrogate pair, which JSON can spell (\\ud800) but no database stores."""
+    if isinstance(value, str):
+        return has_control_characters(value)
+    if isinstance(value, dict):
+        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
 def _needs_auth(application: BaseApplication, scim_request: ScimRequest) -> bool:
     """Every request but the service provider's configuration: a request that is wrong besides is refused for its
     token first, so that another tenant's host tells nothing of its routes."""
@@ -141,6 +161,8 @@ def endpoint(path: str):
                 raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
                                                      "Bearer <token>”."))
         if request.method != "GET":
+            if _unstorable(_json(body)):
+                raise InvalidValueException(detail=_("Please use letters, digits and ordinary punctuation only."))
             services.lock_roster()
         answer = ScimHandler(application.service, services.RosterStorage()).handle(scim_request)
     except Exception as exception:  # noqa: BLE001 - every failure is answered as SCIM says, and logged

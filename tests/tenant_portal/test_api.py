@@ -81,6 +81,19 @@ def test_unknown_unit_key_and_markup_are_refused(client, make_tenant, make_key, 
     assert post(client, "acme", token, commitment(city="<b>Paris</b>"), key="k-2").status_code == 422
 
 
+def test_half_a_surrogate_pair_or_a_control_character_is_refused_not_a_server_error(client, make_tenant, make_key):
+    """JSON can spell "\\ud800", which no database stores: each such field is refused by name (422)."""
+    acme = make_tenant("acme")
+    token = make_key(acme)
+    for number, fields in enumerate(({"unit": "x\ud800"}, {"department": "\udc00"}, {"name": "Sam\x8f"},
+                                     {"consent_version": "1\ud8ff"})):
+        answer = post(client, "acme", token, commitment(**fields), key=f"k-{number}")
+        assert answer.status_code == 422 and answer.json["errors"][0]["pointer"] == f"/{next(iter(fields))}"
+    unit = client.put("/api/v1/units/paris", base_url=host("acme"), headers=bearer(token),
+                      json={"name": "Paris office", "parent": "emea\udeb3"})
+    assert unit.status_code == 422 and unit.json["errors"][0]["pointer"] == "/parent"
+
+
 def test_a_unit_and_a_department_are_each_put_where_their_kind_belongs(client, db, make_tenant, make_key,
                                                                          make_unit):
     acme = make_tenant("acme")

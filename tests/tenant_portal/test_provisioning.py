@@ -223,3 +223,16 @@ def test_a_viewer_sees_the_page_but_cannot_make_a_token(client, make_tenant, mak
     assert page.status_code == 200 and "/scim/v2" in body and "Make a token" not in body and "Revoke" not in body
     refused = client.post("/portal/provisioning", base_url=host("acme"), data={"csrf_token": csrf_token(body)})
     assert refused.status_code == 403
+
+
+def test_text_no_database_can_store_gets_a_scim_error_never_a_server_error(client, make_tenant, make_token,
+                                                                            make_unit):
+    acme = make_tenant("acme", "Acme Corporation")
+    make_unit(acme, "Paris office", external_key="paris")
+    secret = make_token(acme)
+    for fields in ({"userName": "sam\ud800@acme.example"}, {"externalId": "ext\x00"},
+                   {ENTERPRISE: {"department": "par\udc00is"}}):
+        body = {"schemas": [USER, ENTERPRISE], "userName": "sam@acme.example", "active": True, **fields}
+        answer = scim(client, acme, secret, "POST", "/Users", body)
+        assert answer.status_code in (400, 409) and answer.get_json()["schemas"] == [
+            "urn:ietf:params:scim:api:messages:2.0:Error"], (fields, answer.status_code)
