@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
-# Test processes for `make test`: one per core; a file's tests stay together in one (0: no worker processes).
+# Test processes for `make test`: one per core (0: no worker processes); one that runs out of tests takes some of
+# another's, so a long file at the end does not leave a core idle.
 TEST_WORKERS ?= auto
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi
@@ -39,6 +40,7 @@ run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tenants ensure-movement
+	$(BIN)/flask kits load-starter
 	$(BIN)/flask tenants load-demo
 	@echo
 	@echo "  Global HeForShe page:        http://localhost:$(PORT)/"
@@ -47,12 +49,13 @@ run: install
 	@echo "  Northfield (university):     http://northfield.localhost:$(PORT)/"
 	@echo "  Counts as JSON:              http://localhost:$(PORT)/stats.json  http://acme.localhost:$(PORT)/stats.json"
 	@echo "  Signed daily snapshots:      http://localhost:$(PORT)/snapshots/"
+	@echo "  Action kits:                 http://localhost:$(PORT)/kits"
 	PORT=$(PORT) PYTHONPATH=. $(BIN)/python scripts/demo_idp.py \
 		$(BIN)/gunicorn --worker-class gevent --workers 1 --bind localhost:$(PORT) --access-logfile - wsgi:app
 
 ## test: the whole suite on SQLite; set TEST_DATABASE_URL=postgresql+psycopg://... to run it on PostgreSQL instead
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## screenshots: the main pages at 390 and 1280 px, in English and Arabic, as PNG files in build/screenshots/
 ## (a database of their own with the demo loaded; the portal's dashboard too where Node runs the demo sign-in)
@@ -64,6 +67,7 @@ screenshots: install
 	@rm -rf build/screenshots && mkdir -p build/screenshots instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tenants ensure-movement
+	$(BIN)/flask kits load-starter
 	$(BIN)/flask tenants load-demo
 	PYTHONPATH=. $(BIN)/python scripts/demo_idp.py $(BIN)/python scripts/screenshots.py
 

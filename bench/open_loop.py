@@ -35,7 +35,7 @@ DRAIN_SECONDS = 30  # after the last arrival, the longest the step waits for the
 PAUSE_SECONDS = 2  # between steps, so that one step's queue is gone before the next begins
 
 
-# The pure parts: schedule, percentiles, verdict and search (tests/test_bench_open_loop.py).
+# The pure parts: schedule, percentiles, verdict and search (tests/bench/test_open_loop.py).
 
 def arrival_times(rate: float, seconds: float, rng: random.Random) -> list[float]:
     """The offsets in seconds, from 0 up to ``seconds``, of a Poisson process's arrivals at ``rate`` a second."""

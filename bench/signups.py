@@ -133,6 +133,36 @@ async def _load(port: int, hosts: list[str], clients: int, seconds: float, path:
             "served_p99_ms": percentile_ms(record["served"], 0.99), "accepted": record["accepted"]}
 
 
+async def _get_until(port: int, hosts: list[str], path: str, until: float, first: int, record: dict) -> None:
+    """New visitors (a new connection each, no cookie) reading ``path`` one after another until ``until``, each
+    on the next host."""
+    n = first
+    while time.perf_counter() < until:
+        host, n = hosts[n % len(hosts)], n + 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = time.perf_counter()
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        status, headers, _ = await read_response(reader)
+        writer.close()
+        if status == 503:
+            record["shed"] += 1
+            await asyncio.sleep(float(headers.get("retry-after", 1)))
+            continue
+        record["served"].append(time.perf_counter() - started)
+        record["errors"] += status != 200
+
+
+async def _reads(port: int, hosts: list[str], clients: int, seconds: float, path: str) -> dict:
+    """``clients`` readers of ``path`` for ``seconds``: pages (or answers) a second and their times."""
+    record = {"served": [], "errors": 0, "shed": 0}
+    started = time.perf_counter()
+    await asyncio.gather(*(_get_until(port, hosts, path, started + seconds, n * 7, record) for n in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"clients": clients, "per_second": round(len(record["served"]) / elapsed, 1), "errors": record["errors"],
+            "shed": record["shed"], "p50_ms": percentile_ms(record["served"], 0.5),
+            "p99_ms": percentile_ms(record["served"], 0.99)}
+
+
 def api_tokens(urls: dict, hosts: list[str]) -> dict[str, str]:
     """A key of each tenant that may write commitments, made as the portal makes them; its token by host."""
     tokens, engine = {}, sa.create_engine(urls["admin"])  # the database's superuser: not held by row security
@@ -332,7 +362,7 @@ def main() -> None:
                                         f"MAX_IN_FLIGHT={MAX_IN_FLIGHT} (shed clients wait Retry-After)",
                            "population": f"{population:,} commitments, {tenants} tenants",
                            "database": "PostgreSQL, app role under row-level security", "live": "Redis pub/sub"},
-              "pgbench_rows_per_second": {}, "bare": {}, "signups": {}, "api": {}}
+              "pgbench_rows_per_second": {}, "bare": {}, "signups": {}, "api": {}, "reads": {}}
     if closed:
         result["settings"].update({
             "seconds per case": seconds,
@@ -366,6 +396,10 @@ def main() -> None:
                 accepted += outcome.pop("accepted")
                 result["signups"][f"{clients} {case}"] = outcome
                 log(f"  sign-ups, {clients} clients, {case}: {outcome}")
+        for clients in client_counts[:1]:  # what a new visitor's sign-up page costs beside count.json
+            for path in ("/", "/count.json"):
+                result["reads"][path] = asyncio.run(_reads(port, all_hosts, clients, seconds, path))
+                log(f"  GET {path}, {clients} clients, spread: {result['reads'][path]}")
         tokens = api_tokens(urls, all_hosts) if client_counts else {}
         for clients in client_counts:
             outcome = asyncio.run(_api_load(port, tokens, clients, seconds))
@@ -432,6 +466,9 @@ def closed_loop_ratios(result: dict, first: str) -> None:
     # The share of sign-up throughput the rate limits take, from the rounds with them on and off.
     result["rate_limits_cost"] = round(
         1 - result["rate_limits"]["limits on"]["per_second"] / result["rate_limits"]["limits off"]["per_second"], 3)
+    # A new visitor's sign-up page (session, token, counts) beside the headline counts alone, both spread.
+    result["page_vs_count_json_ratio"] = round(
+        result["reads"]["/"]["per_second"] / result["reads"]["/count.json"]["per_second"], 3)
     result["goals"] += [
         goal(f"sign-ups / bare endpoint at {first} clients >= 0.8", result["signup_vs_bare_ratio"],
              result["signup_vs_bare_ratio"] >= 0.8),
@@ -491,13 +528,18 @@ def markdown(result: dict) -> str:
                          f"{value['per_second']} | | | | | {value['errors']} | | |")
         for clients, value in result["pgbench_rows_per_second"].items():
             lines.append(f"| pgbench, {clients} clients (at most 90) | {value} | | | | | | | |")
+        for path, value in result.get("reads", {}).items():
+            lines.append(f"| GET {path}, {value['clients']} new visitors at a time, spread (answers/s) | "
+                         f"{value['per_second']} | | | {value['p50_ms']} | {value['p99_ms']} | {value['errors']} | "
+                         f"{value['shed']} | |")
         lines += ["", "| ratio | value |", "|---|---|",
                   f"| `signup_vs_bare_ratio` | {result['signup_vs_bare_ratio']} |",
                   f"| `signup_vs_pgbench_ratio` | {result['signup_vs_pgbench_ratio']} |",
                   f"| `one_tenant_vs_spread_ratio` | {result['one_tenant_vs_spread_ratio']} |",
                   f"| `rate_limits_cost` | {result['rate_limits_cost']} |",
                   f"| `api_commitments_per_second` | {result['api_commitments_per_second']} |",
-                  f"| `api_vs_form_ratio` | {result['api_vs_form_ratio']} |", ""]
+                  f"| `api_vs_form_ratio` | {result['api_vs_form_ratio']} |",
+                  f"| `page_vs_count_json_ratio` | {result.get('page_vs_count_json_ratio')} |", ""]
     if "open_loop" in result:
         lines += [
             "## Open loop", "",

@@ -1,5 +1,5 @@
 """The application factory: the one composition root, which builds the app from every package (core, tenants,
-tenant_portal, operator_console) and so is the one module of core that imports the packages above it."""
+tenant_portal, billing, operator_console) and so is the one module of core that imports the packages above it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import billing
 import operator_console
 import tenant_portal
 import tenants
@@ -24,6 +25,7 @@ from core.database import refuse_privileged_role
 from core.extensions import babel, db, limiter, login_manager, migrate
 from core.snapshots import keys as snapshot_keys
 from tenant_portal.members.services import invite_first_admin
+from tenant_portal.services import record as record_in_audit_log
 from tenants.models import Member
 from tenants.services.hosts import match_host
 
@@ -61,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     tenants.init_app(app)
     tenant_portal.init_app(app)
     operator_console.init_app(app, invite_admin=invite_first_admin)
+    billing.init_app(app, record_audit=record_in_audit_log)
     app.register_blueprint(views.bp)
     rollup.init_app(app)
     snapshots.init_app(app)

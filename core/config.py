@@ -1,5 +1,6 @@
 """Configuration from the environment, with safe defaults for the embedded (SQLite) run."""
 
+import json
 import os
 from pathlib import Path
 
@@ -142,6 +143,22 @@ def from_environment() -> dict:
         # Applications to join (valid submissions) per client network, and the form's live subdomain checks.
         "APPLICATION_RATE_LIMIT": os.environ.get("APPLICATION_RATE_LIMIT", "5 per hour"),
         "SUBDOMAIN_CHECK_RATE_LIMIT": os.environ.get("SUBDOMAIN_CHECK_RATE_LIMIT", "60 per minute"),
+        # Plans (tenants/plans.py): each plan's paid features, as JSON {"plan": ["feature", ...]}; "community" is free.
+        "PLANS": json.loads(os.environ["PLANS"]) if os.environ.get("PLANS") else {
+            "community": [],
+            "partner": ["sso", "api", "course_registration", "personal_data_exports"],
+            "enterprise": ["sso", "custom_domains", "api", "course_registration", "personal_data_exports",
+                           "remove_powered_by"],
+        },
+        # Days a tenant whose payment failed keeps its paid features before they switch off (docs/billing.md).
+        "BILLING_GRACE_DAYS": int(os.environ.get("BILLING_GRACE_DAYS", "14")),
+        # Stripe (billing/): without a secret key the portal's billing page says billing is not configured. Each
+        # paid plan's Stripe price, STRIPE_PRICE_<PLAN>; STRIPE_API_BASE points the client elsewhere (the tests').
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "STRIPE_PRICES": {name[len("STRIPE_PRICE_"):].lower(): value for name, value in os.environ.items()
+                          if name.startswith("STRIPE_PRICE_") and value},
         # Seconds of clock difference tolerated between us and an identity provider.
         "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "120")),
         # How long counts are kept in each worker's memory (at most 1: a commitment shows within 2 seconds).
@@ -161,6 +178,8 @@ def from_environment() -> dict:
         # and link-local addresses: only where the identity providers run on this machine (the embedded run, tests).
         "OUTBOUND_ALLOW_PRIVATE": _bool("OUTBOUND_ALLOW_PRIVATE", not production),
         "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+        # The version of the privacy notice's part on the "Did you do it?" mail, kept with each reminder asked for.
+        "REMINDER_NOTICE_VERSION": os.environ.get("REMINDER_NOTICE_VERSION", "2026-12"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
         # The Commitments API (/api/v1): each key's rate, and the largest body it takes (a commitment is < 1 KiB).
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute; 20000 per hour"),

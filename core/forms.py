@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FormField
+from wtforms import DecimalField, FormField
 from wtforms.i18n import messages_path
 
 
@@ -20,6 +20,7 @@ def _wtforms_translations(locale: str) -> support.Translations:
 
 
 CONTROL_CHARACTER = _l("Please use letters, digits and ordinary punctuation only.")
+CENTS = _l("Use two decimals at most.")
 
 
 class Form(FlaskForm):
@@ -39,6 +40,24 @@ class Form(FlaskForm):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return None
             return _wtforms_translations(str(get_locale()))
+
+
+class MoneyField(DecimalField):
+    """An amount of money, in whole cents: what Python's Decimal reads besides ("NaN", "sNaN", "Infinity", which
+    the range checks cannot compare) is not a number here, and a fraction of a cent is refused, never cut."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, places=2, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is None:
+            return
+        if not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+        if self.data.normalize().as_tuple().exponent < -2:
+            raise ValueError(str(CENTS))
 
 
 def _fields(form):

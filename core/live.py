@@ -4,7 +4,7 @@ How a commitment reaches every open page within about a second:
 
 1. The roll-up notes which channels a transaction changed (``"global"`` and ``"tenant:<id>"``); when,
    and only when, the transaction commits, they are published to the broker (``note_changed``, through
-   ``core.signals.committed``).
+   ``core.signals.committed``): to Redis by a publisher of the process's own, so the request does not wait.
 2. The broker carries channel names between processes: Redis pub/sub when ``REDIS_URL`` is set (several
    gunicorn workers or machines), or a plain in-process call in the embedded run.
 3. In each worker one hub receives them, and at most once a second per channel computes the channel's
@@ -83,6 +83,11 @@ class InProcessBroker:
         self.deliver = deliver
 
 
+#: How long the publisher gathers channels before it tells Redis: in a rush, one message for many sign-ups (pages
+#: are updated at most once a second anyway: ``LIVE_INTERVAL_SECONDS``).
+PUBLISH_GATHER_SECONDS = 0.05
+
+
 class RedisBroker:
     """Channels travel through Redis pub/sub, so every worker on every machine hears every change."""
 
@@ -92,12 +97,34 @@ class RedisBroker:
         # Created once per process and shared: lazily created clients raced between greenlets.
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self.healthy = False  # until the listener has subscribed
+        self._pending: set[str] = set()
+        self._due = threading.Event()
+        self._lock = threading.Lock()
+        self._publisher: threading.Thread | None = None
 
     def publish(self, channels) -> None:
-        try:
-            self.client.publish(REDIS_CHANNEL, json.dumps(sorted(channels)))
-        except Exception:  # a broker outage must never fail a sign-up: pages fall back to polling
-            log.warning("could not announce %s: the live broker is unreachable", sorted(channels))
+        """Hand ``channels`` to this process's publisher and return: the request that changed them does not wait
+        for Redis (nor for a broker that is down), and channels changed meanwhile go out in one message."""
+        with self._lock:
+            self._pending.update(channels)
+            if self._publisher is None or not self._publisher.is_alive():  # none yet, or one left in a parent process
+                self._publisher = threading.Thread(target=self._publish_pending, name="live-publish", daemon=True)
+                self._publisher.start()
+        self._due.set()
+
+    def _publish_pending(self) -> None:
+        while True:
+            self._due.wait()
+            time.sleep(PUBLISH_GATHER_SECONDS)
+            self._due.clear()
+            with self._lock:
+                channels, self._pending = self._pending, set()
+            if not channels:
+                continue
+            try:
+                self.client.publish(REDIS_CHANNEL, json.dumps(sorted(channels)))
+            except Exception:  # a broker outage must never fail a sign-up: pages fall back to polling
+                log.warning("could not announce %s: the live broker is unreachable", sorted(channels))
 
     def start(self, deliver: Callable[[str], None], resubscribed: Callable[[], None]) -> None:
         threading.Thread(target=self._listen, args=(deliver, resubscribed), name="live-redis", daemon=True).start()

@@ -81,7 +81,7 @@ def tenant_map(tenant: site.Tenant, unit_id: uuid.UUID | None = None) -> dict:
     """One tenant's map: totals, countries, cities and its units with a place; optionally only the
     commitments of one unit and the units below it."""
     k = tenant.privacy_k
-    counts = site_counts(tenant, ("country", "place", "unit", "unit_country"))
+    counts = site_counts(tenant, ("country", "place", "unit", "unit_country", "acted_unit"))
     units = list(site.tenant_site().units())
     parent_of = unit_parents(units)
     country_counts = counts.dimension("country")
@@ -97,10 +97,13 @@ def tenant_map(tenant: site.Tenant, unit_id: uuid.UUID | None = None) -> dict:
     countries, countries_rest = _countries(country_counts, k)
 
     released_units = release(counts.dimension("unit"), k, parent_of)
+    # The actions layer: beside each unit, the people of it who did an action they planned, where that group is
+    # shown (released on its own, under k like the rest).
+    acted = release(counts.dimension("acted_unit"), k, parent_of).cells
     by_id = {str(u.id): u for u in units}
     markers = [
         {"id": key, "name": by_id[key].name, "latitude": by_id[key].latitude, "longitude": by_id[key].longitude,
-         "total": c.total, "men": c.men}
+         "total": c.total, "men": c.men, **({"acted": acted[key].total} if key in acted else {})}
         for key, c in released_units.cells.items()
         if key in by_id and by_id[key].latitude is not None and (unit_id is None or key in wanted)
     ]

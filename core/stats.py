@@ -58,15 +58,29 @@ def _breakdowns(counts: rollup.Counts, k: int, commitments: int, verified_commit
 def tenant_stats(tenant: site.Tenant) -> dict:
     """The current tenant's counts by country, gender and unit, none under its privacy threshold. A unit
     too small to show is counted in its parent; ``fewer_than_k`` holds what could not be placed."""
-    counts = steps.tenant_counts(("country", "gender", "unit"), tenant.privacy_k)
+    k = tenant.privacy_k
+    counts = steps.tenant_counts(("country", "gender", "unit", "pillar", "acted", "acted_pillar", "acted_unit"), k)
     units = {str(u.id): u for u in site.tenant_site().units()}
     parent_of = unit_parents(units.values())
-    by_unit = release(counts.dimension("unit"), tenant.privacy_k, parent_of)
-    stats = _breakdowns(counts, tenant.privacy_k, counts.total, counts.verified, counts.summed("gender").total)
+    by_unit = release(counts.dimension("unit"), k, parent_of)
+    stats = _breakdowns(counts, k, counts.total, counts.verified, counts.summed("gender").total)
     stats["by_unit"] = {key: {"name": units[key].name, "kind": units[key].kind.value, "parent": parent_of[key],
                               **value} for key, value in by_unit.cells_json().items() if key in units}
     stats["fewer_than_k"]["by_unit"] = by_unit.rest_json()
+    by_pillar = release(counts.dimension("pillar"), k)
+    stats["by_pillar"] = by_pillar.cells_json()
+    stats["fewer_than_k"]["by_pillar"] = by_pillar.rest_json()
+    stats["acted"] = acted_stats(counts, k, parent_of)
     return stats
+
+
+def acted_stats(counts: rollup.Counts, k: int, parent_of: dict) -> dict:
+    """The people who did an action they planned, as released: in all (None while fewer than k), by pillar and by
+    unit. Only the cells: they are a part of everyone, so a rest of small cells could tell a group under k."""
+    acted = release(counts.dimension("acted"), k).cells.get(rollup.ACTED_KEY)
+    return {"people": acted.total if acted else None,
+            "by_pillar": release(counts.dimension("acted_pillar"), k).cells_json(),
+            "by_unit": release(counts.dimension("acted_unit"), k, parent_of).cells_json()}
 
 
 def global_stats() -> dict:

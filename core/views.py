@@ -8,8 +8,10 @@ import uuid
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
-from core import attack_mode, consent_age, live, maps, params, places, site, stats
+from core import attack_mode, consent_age, live, maps, page_cache, params, places, site, stats
 from core.colors import readable_on_dark
 from core.privacy import DEFAULT_K, MIN_K
 
@@ -19,12 +21,19 @@ bp = Blueprint("core", __name__, template_folder="templates", static_folder="sta
 
 @bp.route("/", methods=["GET", "POST"])
 def home():
-    """The global HeForShe page on the base domain; a tenant's sign-up page on its own host."""
+    """The global HeForShe page on the base domain; a tenant's sign-up page on its own host. The global page is
+    the same for everyone in a language but for its form's CSRF token: kept rendered for as long as its counts
+    (core/page_cache.py), answered with an ETag."""
     if g.tenant is not None:
         return site.tenant_site().home()
     if request.method == "POST":
         abort(405)
-    return global_page(site.tenant_site().discovery_form())
+    form = site.tenant_site().discovery_form()
+    if current_user.is_authenticated:
+        return global_page(form)
+    kept = page_cache.page(("global", request.host, str(get_locale())), lambda: global_page(form),
+                           {"csrf": generate_csrf()}, seconds=page_cache.COUNTS_SECONDS)
+    return page_cache.answer(kept, *page_cache.session_token())
 
 
 def global_page(discovery_form, **context) -> str:
@@ -116,11 +125,20 @@ def _json(body: dict, max_age: int = 1) -> Response:
 
 @bp.get("/map")
 def map_page():
-    """The live map: the world's on the global site, the organisation's own on a tenant's host."""
+    """The live map: the world's on the global site, the organisation's own on a tenant's host. The same for
+    every visitor: kept rendered for as long as its counts (core/page_cache.py), and may be kept by browsers and
+    proxies, which ask each time with its ETag."""
     _require_public_map()
     unit_id = _unit_filter()
-    extras = site.tenant_site().map_page() if g.tenant is not None else {"units": [], "target": None}
-    return render_template("core/map.html", data=_site_map(unit_id), unit_filter=unit_id, **extras)
+
+    def render() -> str:
+        extras = site.tenant_site().map_page() if g.tenant is not None else {"units": [], "target": None}
+        return render_template("core/map.html", data=_site_map(unit_id), unit_filter=unit_id, **extras)
+
+    if current_user.is_authenticated:
+        return render()
+    key = ("map", g.tenant.id if g.tenant is not None else None, request.host, str(get_locale()), unit_id)
+    return page_cache.answer(page_cache.page(key, render, {}, seconds=page_cache.COUNTS_SECONDS), shared=True)
 
 
 @bp.get("/map.json")

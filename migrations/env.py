@@ -39,7 +39,7 @@ APP_ROLE_PRIVILEGES = {
         "logo_version", "favicon", "favicon_mime", "favicon_version", "hero", "hero_mime", "hero_version", "listed",
         "map_visibility", "privacy_k",
         "eligible_men", "eligible_total", "break_glass_enabled", "ask_age", "attack_mode", "email_confirmation",
-        "status")},
+        "ask_pillar", "reminder_days", "status", "pages_version")},
     # Written only through add_to_global_tallies() and rebuild_global_tallies() (migrations 0008, 0017).
     "global_tallies": {"SELECT": None},
     # Each person once, by a keyed hash of their address: written only by the same two functions (0017); the
@@ -66,9 +66,18 @@ APP_ROLE_PRIVILEGES = {
         "name", "active", "password_hash", "totp_secret", "totp_last_step", "failed_sign_ins", "locked_until",
         "session_version")},
     "operator_audit": {"SELECT": None, "INSERT": None},
+    # Stripe's events (0041_billing), received on the global host and handled by the worker: kept by id (so one sent
+    # again is not handled twice), their payload dropped once handled.
+    "stripe_events": {"SELECT": None, "INSERT": None, "UPDATE": (
+        "payload", "attempts", "next_attempt_at", "claimed_at", "handled_at", "last_error")},
     # Attack mode's spent proofs of work (core/attack_mode.py), deleted once expired, skipping rows another
     # sign-up holds (SELECT ... FOR UPDATE SKIP LOCKED, which PostgreSQL allows only with UPDATE on a column).
     "spent_challenges": {"SELECT": None, "INSERT": None, "DELETE": None, "UPDATE": ("expires_at",)},
+    # The operator's action kits and their texts (0042): read on every site, written by the operator console; a
+    # translation emptied there is deleted (the kit then falls back to English). Kits are unpublished, not deleted.
+    "kits": {"SELECT": None, "INSERT": None, "UPDATE": ("audience", "pillar", "published")},
+    "kit_translations": {"SELECT": None, "INSERT": None, "UPDATE": ("title", "summary", "body", "updated_at"),
+                         "DELETE": None},
 }
 APP_ROLE_FUNCTIONS = ("add_to_global_tallies", "rebuild_global_tallies", "release_global_tallies")
 

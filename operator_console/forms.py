@@ -3,16 +3,21 @@ server."""
 
 from __future__ import annotations
 
+import wtforms
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, FormField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
 
 from core.forms import Form
-from core.i18n import country_choices, is_country_code
+from core.i18n import LANGUAGES, country_choices, is_country_code, language_name
 from operator_console import services
 from operator_console.models import ApplicationKind, ApplicationStatus
+from tenants import plans
 from tenants.forms import plain_text
+from tenants.kits import services as kits
+from tenants.kits.body import MAX_BODY_CHARACTERS
+from tenants.kits.vocabulary import AUDIENCES, PILLARS
 from tenants.models import TenantKind, TenantStatus
 
 KIND_LABELS = {
@@ -110,18 +115,77 @@ class TenantFilterForm(Form):
     status = SelectField(_l("Status"), choices=[SelectChoice("", _l("Any status"))] + [
         SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()], validators=[Optional()])
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
+    plan = SelectField(_l("Plan"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = [SelectChoice("", _l("Any country")),
                                 *(SelectChoice(code, name) for code, name in country_choices())]
+        self.plan.choices = [SelectChoice("", _l("Any plan")),
+                             *(SelectChoice(plan, plans.plan_name(plan)) for plan in plans.plans())]
 
     def filters(self) -> services.TenantFilter:
         """What to narrow the list to; a value that is no valid choice narrows nothing."""
         self.validate()
         return services.TenantFilter(**{name: "" if self[name].errors else (self[name].data or "")
-                                        for name in ("q", "kind", "status", "country")})
+                                        for name in ("q", "kind", "status", "country", "plan")})
 
     def validate_country(self, field) -> None:
         if field.data and not is_country_code(field.data):
             raise ValidationError(_l("Please choose your country from the list."))
+
+
+class KitTextForm(wtforms.Form):
+    """A kit's words in one language (inside the kit form, which carries the CSRF token); all empty: none."""
+
+    title = StringField(_l("Title"), filters=[_strip], validators=[Length(max=kits.MAX_TITLE)])
+    summary = StringField(_l("Summary (one sentence, shown in the list of kits)"), filters=[_strip],
+                          validators=[Length(max=kits.MAX_SUMMARY)])
+    body = TextAreaField(_l("Text, in Markdown (## for a heading, 1. for a step, **bold**)"), filters=[_strip],
+                         validators=[Length(max=MAX_BODY_CHARACTERS)])
+
+    def text(self) -> kits.KitText | None:
+        return kits.KitText(self.title.data, self.summary.data, self.body.data) if any(self.data.values()) else None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if any(self.data.values()):
+            for field in (self.title, self.summary, self.body):
+                if not field.data:
+                    field.errors = [*field.errors, _l("Please fill in this field too, or leave the language empty.")]
+                    valid = False
+        return valid
+
+
+class KitForm(Form):
+    """One of the operator's kits: its address (fixed once made), audience, pillar, whether it is published, and
+    its words in each language (``kit_form`` adds them)."""
+
+    slug = StringField(_l("Address: the end of /kits/…"), filters=[_lower], validators=[
+        DataRequired(message=_l("Please choose the kit's address.")), Length(max=80)])
+    audience = SelectField(_l("Audience"), choices=[SelectChoice("", _l("Choose one"))] + [
+        SelectChoice(key, label) for key, label in AUDIENCES.items()],
+        validators=[DataRequired(message=_l("Please choose the audience."))])
+    pillar = SelectField(_l("Pillar"), choices=[SelectChoice("", _l("Choose one"))] + [
+        SelectChoice(key, label) for key, label in PILLARS.items()],
+        validators=[DataRequired(message=_l("Please choose the pillar."))])
+    published = BooleanField(_l("Published: every site may show it"))
+
+    @property
+    def text_fields(self) -> list[tuple[str, FormField]]:
+        """(language, its subform), English first."""
+        return [(code, self[f"text_{code}"]) for code in LANGUAGES]
+
+    def texts(self) -> dict[str, kits.KitText | None]:
+        return {code: subform.form.text() for code, subform in self.text_fields}
+
+
+def kit_form(**kwargs) -> KitForm:
+    """The kit form with a section of words for each of the six languages."""
+
+    class LanguagesKitForm(KitForm):
+        pass
+
+    for code in LANGUAGES:
+        setattr(LanguagesKitForm, f"text_{code}", FormField(KitTextForm, label=language_name(code)))
+    return LanguagesKitForm(**kwargs)

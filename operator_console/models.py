@@ -81,17 +81,15 @@ class Operator(db.Model):
 
 
 class PartnerRecord(db.Model):
-    """A tenant's standing with HeForShe, kept beside its row: where it is, whether it is sponsored (no charge)
-    and why, and why it was last suspended. Every row may be read (the console lists them all); on PostgreSQL a
-    row is written only as its tenant (row-level security, migration 0025), like ``tenant_hostnames``."""
+    """A tenant's standing with HeForShe, kept beside its row: where it is and why it was last suspended (whether it
+    is sponsored is its plan's business: ``tenants.models.TenantPlan``, which billing reads too). Every row may be
+    read (the console lists them all); on PostgreSQL a row is written only as its tenant (row-level security, migration 0025), like ``tenant_hostnames``."""
 
     __tablename__ = "partner_records"
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     country_code: Mapped[str | None] = mapped_column(String(2), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
-    sponsored: Mapped[bool] = mapped_column(Boolean, default=False)
-    sponsored_reason: Mapped[str | None] = mapped_column(Text)
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

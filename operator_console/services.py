@@ -21,7 +21,8 @@ from core.extensions import db
 from core.tenancy import tenant_context
 from operator_console.models import (ApplicationKind, ApplicationStatus, Operator, OperatorAuditEntry,
                                      PartnerApplication, PartnerRecord)
-from tenants.models import Tenant, TenantKind, TenantStatus, utcnow
+from tenants import plans
+from tenants.models import Tenant, TenantKind, TenantPlan, TenantStatus, utcnow
 from tenants.services import registry
 from tenants.services.members import canonical_email
 from tenants.sso.break_glass import matching_step
@@ -130,7 +131,7 @@ def approve(application: PartnerApplication, operator: str, invite_admin: Callab
         raise Refused(_("The tenant cannot be created: %(reason)s", reason=str(error))) from error
     with tenant_context(tenant):  # written as the tenant: on PostgreSQL its standing is its own row
         db.session.add(PartnerRecord(tenant_id=tenant.id, country_code=application.country_code,
-                                     website=application.website, sponsored=False))
+                                     website=application.website))
         db.session.flush()
     application.status, application.decided_at, application.decided_by = ApplicationStatus.APPROVED, utcnow(), operator
     db.session.flush()
@@ -163,13 +164,15 @@ class TenantFilter:
     kind: str = ""
     status: str = ""
     country: str = ""
+    plan: str = ""
 
 
-def tenants_page(filters: TenantFilter, page: int) -> tuple[list[tuple[Tenant, PartnerRecord | None]], int]:
-    """One page of the partner tenants (the movement is no partner), by slug, with their standing; and how many
-    match in all."""
-    query = (select(Tenant, PartnerRecord).outerjoin(PartnerRecord, PartnerRecord.tenant_id == Tenant.id)
-             .where(Tenant.kind != TenantKind.MOVEMENT))
+def tenants_page(filters: TenantFilter, page: int) -> tuple[list[tuple[Tenant, PartnerRecord | None,
+                                                                         TenantPlan | None]], int]:
+    """One page of the partner tenants (the movement is no partner), by slug, with their standing and plan; and how
+    many match in all."""
+    query = (select(Tenant, PartnerRecord, TenantPlan).outerjoin(PartnerRecord, PartnerRecord.tenant_id == Tenant.id)
+             .outerjoin(TenantPlan, TenantPlan.tenant_id == Tenant.id).where(Tenant.kind != TenantKind.MOVEMENT))
     if filters.q:
         pattern = f"%{filters.q.lower()}%"
         query = query.where(or_(func.lower(Tenant.slug).like(pattern), func.lower(Tenant.name).like(pattern)))
@@ -179,6 +182,9 @@ def tenants_page(filters: TenantFilter, page: int) -> tuple[list[tuple[Tenant, P
         query = query.where(Tenant.status == TenantStatus(filters.status))
     if filters.country:
         query = query.where(PartnerRecord.country_code == filters.country)
+    if filters.plan:  # a tenant without a plan's row is on the free plan
+        chosen = TenantPlan.plan == filters.plan
+        query = query.where(or_(chosen, TenantPlan.tenant_id.is_(None)) if filters.plan == plans.FREE_PLAN else chosen)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(query.order_by(Tenant.slug).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return [tuple(row) for row in rows], total
@@ -199,7 +205,7 @@ def partner_record(tenant: Tenant) -> PartnerRecord:
     what is changed, as the tenant (``tenant_context``)."""
     found = standing(tenant)
     if found is None:
-        found = PartnerRecord(tenant_id=tenant.id, sponsored=False)
+        found = PartnerRecord(tenant_id=tenant.id)
         db.session.add(found)
     return found
 
@@ -220,11 +226,8 @@ def set_suspended(tenant: Tenant, suspended: bool, operator: str, reason: str) -
 
 
 def set_sponsored(tenant: Tenant, sponsored: bool, operator: str, reason: str) -> None:
-    """Mark a tenant sponsored (no charge: a government, an NGO...) or not, with the reason."""
-    with tenant_context(tenant):  # written as the tenant: on PostgreSQL its standing is its own row
-        standing = partner_record(tenant)
-        standing.sponsored, standing.sponsored_reason = sponsored, reason if sponsored else None
-        db.session.flush()
+    """Mark a tenant sponsored (no charge, every feature: a government, an NGO...) or not, with the reason."""
+    plans.set_sponsored(tenant, sponsored, reason)
     record(operator, "tenant.sponsor" if sponsored else "tenant.unsponsor", tenant.slug, reason=reason)
 
 

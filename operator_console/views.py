@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from functools import wraps
 
+from babel import Locale
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale
@@ -14,12 +15,20 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
 from core.extensions import host_and_address, limiter, network_key
+from core.i18n import LANGUAGES
 from core.params import page_number
 from core.templating import site_url
+from core.tenancy import tenant_context
 from operator_console import oidc, services
 from operator_console.forms import (APPLICATION_STATUS_LABELS, KIND_NAMES, STATUS_LABELS, ApplicationForm,
-                                    BreakGlassForm, ConfirmForm, ReasonForm, TenantFilterForm)
+                                    BreakGlassForm, ConfirmForm, KitForm, ReasonForm, TenantFilterForm, kit_form)
 from operator_console.models import ApplicationKind, ApplicationStatus
+from tenants import plans
+from tenants.actions import services as actions
+from tenants.actions.forms import ButtonForm
+from tenants.kits import services as kits
+from tenants.kits.vocabulary import AUDIENCES, PILLARS
+from tenants.services import movement
 
 join = Blueprint("join", __name__, url_prefix="/join", template_folder="templates")
 bp = Blueprint("operator_console", __name__, url_prefix="/operator", template_folder="templates")
@@ -271,7 +280,8 @@ def tenant(slug: str):
 
 def _tenant_page(found, form: ReasonForm, problem: str | None = None, code: int = 200):
     return render_template("operator_console/tenant.html", partner=found, form=form, problem=problem,
-                           standing=services.standing(found), statuses=STATUS_LABELS, kinds=KIND_NAMES,
+                           standing=services.standing(found), plan=plans.plan_of(found), statuses=STATUS_LABELS,
+                           kinds=KIND_NAMES,
                            base_domain=current_app.config["BASE_DOMAIN"]), code
 
 
@@ -319,6 +329,70 @@ def unsponsor(slug: str):
                           _l("%(name)s is no longer sponsored."))
 
 
+# --- Action kits ----------------------------------------------------------------------------------------------------
+
+@bp.get("/kits")
+@operator_required
+def kits_index():
+    """Every kit, published or not, with the languages it has."""
+    return render_template("operator_console/kits.html", kits=kits.all_kits(), audiences=AUDIENCES, pillars=PILLARS)
+
+
+@bp.get("/kits/coverage")
+@operator_required
+def kits_coverage():
+    """Which kit lacks which translation, or has one older than its English text."""
+    return render_template("operator_console/kits_coverage.html", rows=kits.coverage(), languages=_languages())
+
+
+def _languages() -> dict[str, str]:
+    """The six languages, named in the page's."""
+    return {code: Locale.parse(code).get_display_name(get_locale()) for code in LANGUAGES}
+
+
+def _kit_page(form: KitForm, kit=None, problem: str | None = None):
+    status = 400 if form.errors or problem else 200
+    return render_template("operator_console/kit_form.html", form=form, kit=kit, problem=problem,
+                           languages=_languages()), status
+
+
+def _save_kit(form: KitForm, kit=None):
+    """Save the form's kit (``kit`` None: a new one), note it in the audit log and go back to the list."""
+    try:
+        saved, languages = kits.save_kit(kit, form.slug.data if kit is None else kit.slug, form.audience.data,
+                                         form.pillar.data, form.published.data, form.texts())
+    except kits.KitRefused as refusal:
+        return _kit_page(form, kit, str(refusal))
+    services.record(current_operator().email, "kit.created" if kit is None else "kit.changed", saved.slug,
+                    published=saved.published, languages=languages)
+    flash(_("The kit “%(slug)s” is saved.", slug=saved.slug))
+    return redirect(url_for("operator_console.kits_index"), code=303)
+
+
+@bp.route("/kits/new", methods=["GET", "POST"])
+@operator_required
+def kit_new():
+    form = kit_form()
+    if form.validate_on_submit():
+        return _save_kit(form)
+    return _kit_page(form)
+
+
+@bp.route("/kits/<int:kit_id>", methods=["GET", "POST"])
+@operator_required
+def kit_edit(kit_id: int):
+    """A kit's settings and its words in each language (its address never changes: links to it stay good)."""
+    kit = kits.find_kit(kit_id) or abort(404)
+    data = {"slug": kit.slug, "audience": kit.audience, "pillar": kit.pillar, "published": kit.published,
+            **{f"text_{text.language}": {"title": text.title, "summary": text.summary, "body": text.body}
+               for text in kit.translations}}
+    form = kit_form(data=data)
+    form.slug.data = kit.slug  # shown, never changed
+    if form.validate_on_submit():
+        return _save_kit(form, kit)
+    return _kit_page(form, kit)
+
+
 @bp.get("/audit")
 @operator_required
 def audit():
@@ -333,3 +407,45 @@ def _operator():
     """Who is signed in, for the console's menu, and its sign-out button."""
     operator = current_operator()
     return {"operator": operator, "console_sign_out": ConfirmForm() if operator else None}
+
+
+# --- The movement's stories -------------------------------------------------------------------------------------
+
+def _movement_stories():
+    """The movement has no admins: its stories are read by the operators, in its context."""
+    found = movement.find()
+    if found is None:
+        abort(404)
+    return tenant_context(found)
+
+
+@bp.get("/stories")
+@operator_required
+def stories():
+    """The stories of people who committed on their own, waiting to be read for the movement's stories page."""
+    with _movement_stories():
+        return render_template("operator_console/stories.html", queue=actions.queue(), csrf_value=generate_csrf())
+
+
+def _decide(story_id: uuid.UUID, publish: bool):
+    with _movement_stories():
+        story = actions.find_story(story_id) or abort(404)
+        if not ButtonForm().validate_on_submit():
+            abort(400)
+        who = current_operator().email
+        actions.decide(story, publish, who)
+        services.record(who, "story.publish" if publish else "story.reject", story.text[:60], story_id=str(story.id))
+    flash(_("The story is published.") if publish else _("The story is rejected."))
+    return redirect(url_for("operator_console.stories"), code=303)
+
+
+@bp.post("/stories/<uuid:story_id>/publish")
+@operator_required
+def publish_story(story_id: uuid.UUID):
+    return _decide(story_id, True)
+
+
+@bp.post("/stories/<uuid:story_id>/reject")
+@operator_required
+def reject_story(story_id: uuid.UUID):
+    return _decide(story_id, False)

@@ -57,7 +57,8 @@ def main() -> int:
                     context = browser.new_context(viewport={"width": wide, "height": high})
                     tab = context.new_page()
                     for name, address in (("global", f"{world}/"), ("global-map", f"{world}/map"),
-                                          ("signup", f"{acme}/"), ("map", f"{acme}/map")):
+                                          ("signup", f"{acme}/"), ("map", f"{acme}/map"), ("kits", f"{acme}/kits"),
+                                          ("kit", f"{acme}/kits/equal-pay-conversation")):
                         tab.goto(f"{address}?lang={language}")
                         _shoot(tab, name, language, width)
                     tab.goto(f"{acme}/?lang={language}")

@@ -1,4 +1,4 @@
-"""The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding,
+"""The tenant admins' portal (``/portal`` on the tenant's host): dashboard, targets, units, members, branding, kits,
 single sign-on, webhooks, course registration, LTI, SCIM provisioning, exports and the audit log. Each area is a
 package with its own blueprint."""
 
@@ -7,8 +7,8 @@ from importlib import import_module
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-AREAS = ("dashboard", "targets", "units", "members", "branding", "api", "webhooks", "registrations", "lti",
-         "provisioning")
+AREAS = ("dashboard", "targets", "units", "members", "branding", "kits", "api", "webhooks", "registrations", "lti",
+         "provisioning", "giving", "actions")
 
 #: The portal's menu: (endpoint, label). An entry shows once its endpoint exists.
 NAVIGATION = (
@@ -17,6 +17,8 @@ NAVIGATION = (
     ("portal_units.index", _l("Units")),
     ("portal_members.index", _l("Members")),
     ("portal_branding.edit", _l("Branding")),
+    ("portal_kits.index", _l("Action kits")),
+    ("portal_actions.index", _l("Actions and stories")),
     ("tenant_portal.sso_settings", _l("Sign-in")),
     ("portal_webhooks.index", _l("Webhooks")),
     ("portal_registrations.index", _l("Course registration")),
@@ -24,7 +26,9 @@ NAVIGATION = (
     ("portal_dashboard.exports", _l("Exports")),
     ("portal_api.index", _l("API")),
     ("portal_provisioning.index", _l("Provisioning")),
+    ("portal_giving.index", _l("Giving")),
     ("tenant_portal.audit", _l("Audit log")),
+    ("portal_billing.show", _l("Billing")),  # billing's page, beside the portal
 )
 
 
@@ -39,6 +43,7 @@ def init_app(app):
 
     blueprints = [views.bp, *(import_module(f"tenant_portal.{area}.views").bp for area in AREAS),
                   import_module("tenant_portal.members.views").me,  # /me and invitation links
+                  import_module("tenant_portal.actions.views").me,  # one's own actions and story, on /me
                   import_module("tenant_portal.registrations.views").widget,  # the embeddable opt-in
                   import_module("tenant_portal.lti.views").tool_bp]  # what a learning platform calls
     for blueprint in blueprints:

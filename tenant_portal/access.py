@@ -3,12 +3,14 @@ portal (single sign-on, break-glass or an invitation; an emailed link to one's o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, g, redirect, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import auth
+from tenants import plans
 from tenants.models import Role
 
 
@@ -43,3 +45,18 @@ def portal_session() -> bool:
 def is_admin() -> bool:
     """Whether the signed-in person is an admin (for showing or hiding the controls that change things)."""
     return portal_session() and current_user.role is Role.ADMIN
+
+
+def gate(blueprint: Blueprint, feature: str, applies: Callable[[], bool] = lambda: True) -> None:
+    """Open ``blueprint``'s pages (those where ``applies()``) only while the tenant's plan has ``feature``; else its
+    signed-in people see what is off and why (403), with every setting kept. Anyone else meets the pages' own
+    checks first."""
+
+    @blueprint.before_request
+    def _entitled():
+        if g.get("tenant") is None or not portal_session() or not applies():
+            return None
+        if plans.entitled(g.tenant, feature):
+            return None
+        return render_template("tenant_portal/not_in_plan.html", feature=feature,
+                               notice=plans.notice(g.tenant)), 403

@@ -33,6 +33,8 @@ from tenant_portal.models import AuditEntry
 from tenant_portal.services import record
 from tenant_portal.targets.forms import METRIC_NAMES
 from tenant_portal.units.forms import KIND_NAMES
+from tenants import plans
+from tenants.giving.services import money
 from tenants.models import Member, Role, TargetMetric, Tenant, UnitKind, utcnow
 
 
@@ -429,6 +431,21 @@ def _registrations(who, target, details) -> Said:
     return _("%(who)s imported students' answers from course registration.", who=who), facts
 
 
+# Action kits -------------------------------------------------------------------------------------------
+
+
+def _kits_choice(who, target, details) -> Said:
+    facts = [_change(label, details[key]) for key, label in (
+        ("shown", _("Now listed")), ("hidden", _("No longer listed"))) if details.get(key)]
+    return _("%(who)s changed which HeForShe kits the pages list.", who=who), facts
+
+
+def _own_kit(message):
+    """An own kit added or changed: the sentence names it, and says whether the pages show it."""
+    return lambda who, target, details: (message % {"who": who, "kit": target}, [
+        _change(_("Shown on the pages"), details["published"])] if "published" in details else [])
+
+
 # Any other code ----------------------------------------------------------------------------------------
 
 
@@ -444,6 +461,16 @@ def _unknown(who, target, details) -> Said:
     return _("%(who)s made a change.", who=who), facts
 
 
+def _actions_settings(who, target, details) -> Said:
+    before = details.get("before") or {}
+    yes_no = lambda value: Value(_("Yes") if value else _("No"))  # noqa: E731
+    changes = [Change(_("Ask which pillar people commit to"), yes_no(details["ask_pillar"]),
+                      yes_no(before["ask_pillar"]) if "ask_pillar" in before else None),
+               Change(_("Days before the “Did you do it?” mail"), Value(format_decimal(details["reminder_days"])),
+                      Value(format_decimal(before["reminder_days"])) if "reminder_days" in before else None)]
+    return _("%(who)s changed the settings of the actions.", who=who), changes
+
+
 def _deprovision(who, target, details) -> Said:
     if details.get("previous_role"):
         return _("%(who)s deprovisioned %(user)s by SCIM: their portal role (%(role)s) is removed, their commitment "
@@ -451,13 +478,44 @@ def _deprovision(who, target, details) -> Said:
     return _("%(who)s deprovisioned %(user)s by SCIM; their commitment, if any, is kept.", who=who, user=target), []
 
 
+def _pledge(who, target, details) -> Said:
+    cap = money(details["cap"], details["currency"])
+    if details.get("kind") == "per_commitment" and details.get("amount"):
+        return _("%(who)s pledged %(amount)s to UN Women for each commitment, up to %(cap)s.", who=who,
+                 amount=money(details["amount"], details["currency"]), cap=cap), []
+    return _("%(who)s pledged to match the gifts made through the pages, up to %(cap)s.", who=who, cap=cap), []
+
+
+def _plan_change(who, target, details) -> Said:
+    labels = {"plan": lambda: _("Plan"), "status": lambda: _("Payment"),
+              "cancel_at_period_end": lambda: _("Ends at the end of the period paid for")}
+    shows = {"plan": plans.plan_name, "status": lambda value: str(plans.STATUS_NAMES.get(value, value or "—"))}
+    before = {"plan": details["previous_plan"], "status": details.get("previous_status")} \
+        if "previous_plan" in details else None
+    new = {key: details[key] for key in labels if key in details}
+    if before is not None and "cancel_at_period_end" in new:
+        before["cancel_at_period_end"] = new["cancel_at_period_end"]  # said only when it is all that changed
+    sentence = _("%(who)s noted what Stripe says: the plan is now %(plan)s.", who=who, plan=target)
+    return sentence, _changes(labels, shows, new, before)
+
+
 #: Every action code the portal records, and how it is said: ``(who, target, details) -> (sentence, changes)``.
 ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
+    "billing.checkout": _sentence(_l("%(who)s chose the %(plan)s plan and went to pay for it at Stripe."), "plan"),
+    "billing.plan_change": _plan_change,
+    "billing.cancel": _sentence(_l("%(who)s asked to end the %(plan)s plan at the end of the period paid for."),
+                                "plan"),
+    "billing.resume": _sentence(_l("%(who)s asked to keep the %(plan)s plan after all."), "plan"),
     "api.key_create": _sentence(_l("%(who)s made the API key “%(key)s”."), "key"),
     "api.key_revoke": _sentence(_l("%(who)s revoked the API key “%(key)s”."), "key"),
     "provisioning.token_create": _sentence(_l("%(who)s made a SCIM token (%(token)s)."), "token"),
     "provisioning.token_revoke": _sentence(_l("%(who)s revoked a SCIM token (%(token)s)."), "token"),
     "provisioning.user_deprovision": _deprovision,
+    "giving.pledge": _pledge,
+    "giving.pledge_withdraw": _sentence(_l("%(who)s withdrew the match pledge.")),
+    "actions.settings": _actions_settings,
+    "story.publish": _sentence(_l("%(who)s published a story (“%(story)s”)."), "story"),
+    "story.reject": _sentence(_l("%(who)s rejected a story (“%(story)s”)."), "story"),
     "branding.colors": _colors,
     "branding.languages": _languages_changed,
     "branding.listed": _listed,
@@ -500,6 +558,10 @@ ACTIONS: dict[str, Callable[[str, str, dict], Said]] = {
     "lti.course": _sentence(_l("%(who)s set the unit of a course in the learning platform.")),
     "registrations.widget": _sentence(_l("%(who)s set the key and the embedding pages of the course registration "
                                          "opt-in.")),
+    "kits.choice": _kits_choice,
+    "kits.own_create": _own_kit(_l("%(who)s wrote the kit “%(kit)s”.")),
+    "kits.own_update": _own_kit(_l("%(who)s changed the kit “%(kit)s”.")),
+    "kits.own_delete": _sentence(_l("%(who)s deleted the kit “%(kit)s”."), "kit"),
     "webhook.create": _sentence(_l("%(who)s added the webhook endpoint %(url)s."), "url"),
     "webhook.delete": _sentence(_l("%(who)s removed the webhook endpoint %(url)s."), "url"),
     "webhook.enable": _sentence(_l("%(who)s turned the webhook endpoint %(url)s back on."), "url"),

@@ -23,11 +23,15 @@ from tenants.views import require_tenant
 from tenant_portal import NAVIGATION
 from tenant_portal import audit as audit_log
 from tenant_portal import services as portal
-from tenant_portal.access import admin_required, viewer_required
+from tenant_portal.access import admin_required, gate, viewer_required
 from tenant_portal.confirmation import require_confirmation
 from tenant_portal.forms import BreakGlassForm, ConfirmForm, EmailConfirmationForm, SsoSettingsForm
 
 bp = Blueprint("tenant_portal", __name__, url_prefix="/portal", template_folder="templates")
+# Changing the single sign-on settings; a connection made before keeps signing people (and admins) in, and email
+# confirmation, on the same page, is in every plan.
+gate(bp, "sso", lambda: request.endpoint in {"tenant_portal.test_connection", "tenant_portal.check_domain"} or (
+    request.endpoint == "tenant_portal.sso_settings" and request.method == "POST"))
 
 
 def navigation() -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.rollup.models import Gender, Source
 from core.tenancy import tenant_context
+from tenants import plans
 from tenants.services import places, registry, signups
 from tenants.models import Target, TargetMetric, Tenant, TenantKind, TenantText, Unit, UnitKind
 
@@ -126,6 +127,12 @@ def demo_hero(primary: str, accent: str) -> bytes:
     return buffer.getvalue()
 
 
+#: Each demo tenant's plan (granted: the demo has no Stripe); the government and the NGO are sponsored, and
+#: Globex stays on Community, to show what the free plan leaves out.
+DEMO_PLANS = {"acme": "enterprise", "northfield": "partner"}
+DEMO_SPONSORED = {"riverton": "A city government: sponsored by HeForShe", "kestrel": "An NGO: sponsored by HeForShe"}
+
+
 def create_demo_tenants() -> list[Tenant]:
     """Create the demo tenants that do not exist yet; returns the ones created."""
     existing = set(db.session.scalars(select(Tenant.slug)))
@@ -149,6 +156,10 @@ def create_demo_tenants() -> list[Tenant]:
                 db.session.add(TenantText(language=language_code, headline=headline, commitment_text=text))
             _add_headcounts_and_targets(tenant, made)
             db.session.flush()
+        if slug in DEMO_PLANS:
+            plans.grant(tenant, DEMO_PLANS[slug])
+        if slug in DEMO_SPONSORED:
+            plans.set_sponsored(tenant, True, DEMO_SPONSORED[slug])
         created.append(tenant)
     return created
 

@@ -18,6 +18,7 @@ from core.consent_age import CONSENT_AGES, DEFAULT_AGE, consent_age
 from core.forms import Form
 from core.i18n import country_choices, is_country_code
 from core.rollup.models import Gender
+from tenants.actions.vocabulary import PILLARS
 from tenants.services import public
 from tenants.models import Unit, UnitKind
 
@@ -88,6 +89,12 @@ class CommitmentForm(Form):
     place = HiddenField(validators=[Optional()])
     consent = BooleanField(_l("I agree that my commitment is stored and counted as the privacy notice describes."),
                            validators=[DataRequired(message=_l("Please agree to the privacy notice to commit."))])
+    # Where the tenant asks it (``ask_pillar``): what the person commits to most, a breakdown like any other.
+    pillar = SelectField(_l("What do you commit to most? (optional)"), validators=[Optional()],
+                         choices=[SelectChoice("", _l("No preference")),
+                                  *(SelectChoice(key, label) for key, label in PILLARS.items())])
+    # A consent of its own, to the reminders notice: one mail, to ask whether the person did what they planned.
+    reminders = BooleanField(_l("Write to me once, later, to ask whether I did the actions I choose"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,7 +243,7 @@ class AgeQuestion:
         if self.under_age:
             for field in (self.email, self.name):
                 field.data, field.raw_data, field.validators = None, [], [Optional()]
-            self.name_public.data = False
+            self.name_public.data = self.reminders.data = False
         return super().validate(extra_validators)
 
     def validate_old_enough(self, field) -> None:

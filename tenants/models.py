@@ -99,6 +99,7 @@ class TargetMetric(enum.Enum):
     MEN = "men"
     ALL = "all"
     PARTICIPATION_RATE = "participation_rate"
+    ACTED = "acted"  # people who did at least one of the actions they planned
 
 
 class Tenant(db.Model):
@@ -146,7 +147,14 @@ class Tenant(db.Model):
     email_confirmation: Mapped[EmailConfirmation] = mapped_column(
         _enum(EmailConfirmation, length=8), default=EmailConfirmation.OPTIONAL,
         server_default=EmailConfirmation.OPTIONAL.value)
+    # The sign-up form asks which pillar of HeForShe the person commits to (tenants/actions).
+    ask_pillar: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Days after a commitment that the one "Did you do it?" mail goes to those who asked for it.
+    reminder_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Moves with every change to what the public pages show that is not on this row (texts, units, targets, the
+    # sign-in): pages kept rendered are keyed by the row (tenants.services.hosts.pages_changed).
+    pages_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:
@@ -325,6 +333,10 @@ class Commitment(TenantScoped, db.Model):
     client_network: Mapped[str | None] = mapped_column(String(43))
     email_domain: Mapped[str | None] = mapped_column(String(253))
     suspect: Mapped[str | None] = mapped_column(String(100))
+    # The pillar the person committed to (``tenants.actions.vocabulary.PILLARS``), when the form asked and they chose.
+    pillar: Mapped[str | None] = mapped_column(String(16))
+    # When the person first said they did an action they planned (``signups.mark_acted``): a fact the tallies count.
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     member: Mapped[Member | None] = relationship(viewonly=True)
     unit: Mapped[Unit | None] = relationship(viewonly=True, foreign_keys="[Commitment.tenant_id, Commitment.unit_id]")
@@ -368,3 +380,26 @@ class Invalidation(TenantScoped, db.Model):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     undone_by: Mapped[str | None] = mapped_column(String(200))
     undo_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TenantPlan(db.Model):
+    """A tenant's plan and what billing says of it: the one row ``tenants.plans`` reads to decide what the tenant is
+    entitled to. Like ``tenant_hostnames`` it is read before (or without) a tenant being set, by its key (the
+    operators' list shows every tenant's), so it is no ``TenantScoped`` model; on PostgreSQL every row may be read
+    and a row is written only as its tenant (row-level security, migration 0041).
+
+    ``status`` is the Stripe subscription's, None where no subscription is behind the plan (Community, or a plan
+    the operators granted). ``past_due_since`` is when a payment first failed, the start of the grace period."""
+
+    __tablename__ = "tenant_plans"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    plan: Mapped[str] = mapped_column(String(32), default="community")
+    status: Mapped[str | None] = mapped_column(String(24))
+    past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sponsored (no charge: a government, an NGO...): entitled to everything, whatever the plan; set by operators.
+    sponsored: Mapped[bool] = mapped_column(Boolean, default=False)
+    sponsored_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -44,7 +44,8 @@ def _counted_commitments():
     return db.session.execute(
         select(Commitment.id, Commitment.gender, Commitment.country_code, Commitment.unit_id,
                Commitment.department_id, Commitment.place_id,
-               Commitment.created_at, Commitment.source, Commitment.verified, Commitment.person_key)
+               Commitment.created_at, Commitment.source, Commitment.verified, Commitment.person_key,
+               Commitment.pillar, Commitment.acted_at.is_not(None))
         .where(Commitment.counted)
         .execution_options(yield_per=10_000)
     )

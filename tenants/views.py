@@ -17,10 +17,11 @@ from core import attack_mode, auth, maps, page_cache, ratelimits
 from core.extensions import client_network, host_and_address, limiter, network_key
 from core.i18n import available_languages, is_country_code
 from core.rollup.models import Gender, Source
+from tenants.actions import services as actions
 from tenants.services import (confirmations, hosts, members, places, public, screening, share_card, sharing,
                               signups)
 from tenants.forms import AgeAskingSignupForm, ConfirmCommitmentForm, SignedInCommitForm, SignupForm
-from tenants.models import EmailConfirmation, Tenant
+from tenants.models import EmailConfirmation, Tenant, Unit
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -70,17 +71,13 @@ def signup_page(unit_id: uuid.UUID | None = None):
         abort(404)
     if auth.signed_in_via() is auth.Via.SSO:
         return _signed_in_commitment()
-    form = AgeAskingSignupForm() if tenant.ask_age else SignupForm()
-    form.challenged = tenant.attack_mode or attack_mode.everywhere()
-    if not form.is_submitted():
-        form.rendered.data = screening.render_stamp()
-        if unit is not None:
-            form.choose_unit(unit)
-            form.country.data = unit.country_code
-        else:
-            form.country.data = browser_country()
+    challenged = tenant.attack_mode or attack_mode.everywhere()
+    if request.method != "POST":
+        country = unit.country_code if unit is not None else browser_country()
         if current_user.is_anonymous:
-            return _blank_signup_page(form)
+            return _blank_signup_page(unit, country, challenged)
+        return _signup_form(_blank_form(unit, country, challenged), challenged=challenged)
+    form = _new_form(challenged)
     if form.validate_on_submit():
         # Folded once (NFKC and IDNA cost more than the rest of the screening): for the limit, the screening and
         # the row alike. None under the age of digital consent: nothing about the person is kept.
@@ -94,18 +91,49 @@ def signup_page(unit_id: uuid.UUID | None = None):
     return _signup_form(form, challenged=form.challenged)
 
 
-def _blank_signup_page(form: SignupForm):
+def _new_form(challenged: bool) -> SignupForm:
+    form = AgeAskingSignupForm() if g.tenant.ask_age else SignupForm()
+    form.challenged = challenged
+    return form
+
+
+def _blank_form(unit: Unit | None, country: str | None, challenged: bool, shown: str | None = None) -> SignupForm:
+    """The form as the page first shows it: the unit of its link chosen, the country suggested, and when it was
+    shown (``shown``: the visit's own, else now)."""
+    form = _new_form(challenged)
+    form.rendered.data = shown or screening.render_stamp()
+    if unit is not None:
+        form.choose_unit(unit)
+    form.country.data = country
+    form.offer_units(public.signup_units())
+    return form
+
+
+def _blank_signup_page(unit: Unit | None, country: str | None, challenged: bool):
     """The sign-up page as every anonymous visitor of this address sees it in this language (with the country
-    their browser suggests), kept rendered for a moment (core/page_cache.py); only the form's CSRF token and
-    the time it was shown are their own."""
-    key = ("sign-up", g.tenant.id, hosts.settings_fingerprint(g.tenant), request.host, request.path, str(get_locale()),
-           form.country.data, form.challenged)
+    their browser suggests), kept rendered until the site's settings change (core/page_cache.py); only the form's
+    CSRF token, the time it was shown and the counts of the moment are put in for each visit, so a visit builds no
+    form. Answered with an ETag (the page, the counts and the session's token), so that a browser asking again
+    gets 304 while it may use its copy: private, as the form holds the session's own token."""
+    tenant, language = g.tenant, str(get_locale())
+    fingerprint = hosts.settings_fingerprint(tenant)
+    key = ("sign-up", tenant.id, fingerprint, request.host, request.path, language, country, challenged)
+    shown = screening.render_stamp()
 
     def render() -> str:
-        form.offer_units(public.signup_units())
-        return _signup_form(form, challenged=form.challenged)[0]
+        form = _blank_form(unit, country, challenged, shown)
+        return page_cache.render("tenants/signup.html", ("counts",), **_signup_context(form, challenged=challenged))
 
-    return page_cache.page(key, render, {"csrf": generate_csrf(), "shown": form.rendered.data})
+    counts = _counts_block("tenants/signup.html", "counts", fingerprint, language)
+    kept = page_cache.page(key, render, {"csrf": generate_csrf(), "shown": shown, "counts": counts})
+    return page_cache.answer(kept, counts, *page_cache.session_token())
+
+
+def _counts_block(template: str, block: str, fingerprint: str, language: str):
+    """A block of a page's template that shows the site's counts (its counter, its published target), rendered at
+    most once a second per site and language and put into each visit's copy of the kept page."""
+    return page_cache.fragment((template, block, g.tenant.id, fingerprint, language), template, block,
+                               lambda: {"counts": _counts()})
 
 
 def _signup_limits(email_domain: str | None) -> list[ratelimits.Limit]:
@@ -154,11 +182,11 @@ def _commit(form: SignupForm | SignedInCommitForm, email_domain: str | None = No
         gender=Gender(form.gender.data), country_code=form.country.data, language=language,
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], name_public=form.name_public.data,
         gender_description=form.gender_description.data or None, city=city, place_id=place_id,
-        client_network=client_network(),
+        client_network=client_network(), pillar=form.pillar.data or None,
         email_domain=email_domain or (members.email_domain(person["email"]) if person["email"] else None),
         **person,
     )
-    signups.commit(signup)
+    actions.after_commit(signup, signups.commit(signup), form.reminders.data)
     sharing.remember(signup.name, signup.country_code)
     if signup.email is None:  # under the age of digital consent: nothing to confirm, nowhere to write
         return redirect(url_for("tenants.thanks", anonymous=1), code=303)
@@ -175,14 +203,19 @@ def _commit(form: SignupForm | SignedInCommitForm, email_domain: str | None = No
 def _signup_form(form: SignupForm | SignedInCommitForm, retry_after: int | None = None, **context):
     """The sign-up page with its form: 400 when a submitted one is refused; 429, with what was typed and when to
     try again, when a rate limit holds it back."""
-    page = render_template(
-        "tenants/signup.html", form=form, texts=public.tenant_texts(str(get_locale())),
-        counts=_counts(), privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-        retry_in=retry_after and format_timedelta(timedelta(seconds=retry_after), add_direction=True), **context,
-    )
+    page = render_template("tenants/signup.html", counts=_counts(),
+                           **_signup_context(form, retry_after=retry_after, **context))
     if retry_after is not None:
         return page, 429, {"Retry-After": str(retry_after)}
     return page, 400 if form.is_submitted() else 200
+
+
+def _signup_context(form: SignupForm | SignedInCommitForm, retry_after: int | None = None, **context) -> dict:
+    """What the sign-up page shows besides its counts."""
+    return dict(form=form, texts=public.tenant_texts(str(get_locale())),
+                privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+                retry_in=retry_after and format_timedelta(timedelta(seconds=retry_after), add_direction=True),
+                **context)
 
 
 @bp.route("/commit", methods=["GET", "POST"])
@@ -204,21 +237,31 @@ def thanks():
     """The same page for every successful or repeated commitment: it reveals nothing about the email. After a
     commitment kept without personal data (``?anonymous=1``) it says so. It greets by first name once, right
     after the commitment, with their country on a small map (never kept by the browser or a proxy then), and
-    offers to share the sign-up page."""
+    offers to share the sign-up page. Everyone else's copy is kept rendered as the sign-up page is, with the counts
+    of the moment, and may be kept by browsers and proxies (asking each time, with its ETag)."""
     tenant = require_tenant()
     name, country = sharing.thanked()
+    plan = actions.thank_you_plan(tenant)
+    language, anonymous = str(get_locale()), request.args.get("anonymous") == "1"
     address = share_address()
     text = (_("I have committed to gender equality with HeForShe. Join me:") if tenant.is_movement else
             _("I have committed to gender equality with HeForShe at %(name)s. Join me:", name=tenant.name))
-    page = render_template(
-        "tenants/thanks.html", texts=public.tenant_texts(str(get_locale())), counts=_counts(),
-        anonymous=request.args.get("anonymous") == "1", name=name, share_address=address, country=country,
-        place=maps.country_outline(country) if country else None,
-        share_links=sharing.share_links(address, text, _("Join me in HeForShe")),
-    )
-    if name is None and country is None:
-        return page
-    return page, 200, {"Cache-Control": "no-store"}
+    context = dict(texts=public.tenant_texts(language), anonymous=anonymous, share_address=address,
+                   share_links=sharing.share_links(address, text, _("Join me in HeForShe")))
+    if (name is not None or country is not None or plan is not None or session.get("_flashes")
+            or current_user.is_authenticated):
+        page = render_template("tenants/thanks.html", counts=_counts(), name=name, country=country, plan=plan,
+                               place=maps.country_outline(country) if country else None, **context)
+        return page, 200, {"Cache-Control": "no-store"}  # this one person's, once
+    fingerprint = hosts.settings_fingerprint(tenant)
+    blocks = {block: _counts_block("tenants/thanks.html", block, fingerprint, language)
+              for block in ("counts", "target")}
+    kept = page_cache.page(
+        ("thanks", tenant.id, fingerprint, request.host, language, anonymous),
+        lambda: page_cache.render("tenants/thanks.html", blocks, name=None, country=None, place=None, plan=None,
+                                  **context),
+        blocks)
+    return page_cache.answer(kept, *blocks.values(), shared=True)
 
 
 def share_address() -> str:

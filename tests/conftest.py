@@ -11,6 +11,8 @@ the "cannot run here" skips of those parts into failures.
 from __future__ import annotations
 
 import contextvars
+import functools
+import gc
 import itertools
 import logging
 import os
@@ -27,6 +29,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 
 from core.app import create_app
@@ -35,6 +38,7 @@ from core.extensions import db as _db
 from core.rollup.models import Gender
 from core.snapshots.keys import load_signing_key
 from core.tenancy import tenant_context
+from tenants import plans
 from tenants.services import members, registry, signups
 from tenants.services.movement import ensure as ensure_movement
 from tenants.models import Member, Role, Tenant, TenantKind, Unit, UnitKind
@@ -44,6 +48,63 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytest_plugins = ["tests.sso_fixtures", "tests.mail_fixtures", "tests.dns_fixtures"]
 REQUIRE_REAL_PARTS = set(os.environ.get("REQUIRE_REAL_PARTS", "").split())
 OWNER_ROLE, APP_ROLE = "hfs_owner", "hfs_app"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests marked ``long`` first: started last, one would keep its process busy after the other ran out
+    of tests. In the PostgreSQL pass, skip what would only repeat the SQLite pass: a test that uses no database,
+    and a browser test unless it is marked ``both_databases``.
+
+    A page is the same HTML on either database: what PostgreSQL adds (row-level security, real concurrency,
+    its types) is tested over HTTP in both passes, so most browser journeys need to run once, in the SQLite pass.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep their order
+    if not POSTGRES_URL:
+        return
+    browser_once = pytest.mark.skip(
+        reason="a browser test: runs in the SQLite pass (mark it both_databases to run it here)")
+    no_database = pytest.mark.skip(reason="uses none of the suite's databases: runs in the SQLite pass only")
+    for item in items:
+        if "database" not in item.fixturenames:
+            item.add_marker(no_database)
+        elif "browser" in item.fixturenames and not item.get_closest_marker("both_databases"):
+            item.add_marker(browser_once)
+
+
+def pytest_configure(config):
+    # Each test builds an app, whose cyclic garbage set off a full collection of the worker's whole heap (the
+    # place table, the catalogues, every module) every few tests: a quarter of a test's time. Collections come
+    # less often here, and what exists once the tests are collected is never scanned again (gc.freeze below).
+    gc.set_threshold(50_000, 20, 100)
+
+
+def pytest_collection_finish(session):
+    gc.collect()
+    gc.freeze()
+
+
+def _keep_url_builders() -> None:
+    """Let every app the suite builds share its URL rules' builders.
+
+    Each test builds an app of its own, and werkzeug compiles each of its ~900 rules' URL builders to Python code
+    every time: 60% of ``create_app``, some 90 s of each pass's CPU. A builder is a function of the rule's text,
+    its parsed parts and defaults alone (it reaches the rule's converters through the ``self`` it is bound to),
+    so one compiled for a rule serves the same rule in the next app.
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict = {}
+
+    def kept(rule: Rule, append_unknown: bool = True):
+        key = (rule.rule, rule.host, rule.subdomain, tuple(rule._trace), repr(sorted((rule.defaults or {}).items())),
+               append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = kept
+
+
+_keep_url_builders()
 
 
 def cannot_run(part: str, reason: str):
@@ -81,6 +142,9 @@ def _postgres_database(worker: str) -> dict:
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
+            # Roles belong to the whole server: parallel workers on a fresh one would both find a role missing and
+            # one would fail to create it, so they take turns (the lock ends with the connection).
+            connection.execute(sa.text("SELECT pg_advisory_lock(hashtext('hfs test roles'))"))
             for role in (OWNER_ROLE, APP_ROLE):
                 exists = connection.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
                 if not exists:
@@ -123,15 +187,19 @@ _EMPTY_ALL = """DO $$ DECLARE r record; BEGIN
 END $$"""
 
 
+@functools.cache
+def _superuser_engine(admin_url) -> sa.Engine:
+    """One pool for the worker's emptying after each test (a new connection each time took 20 ms of its 26)."""
+    return sa.create_engine(admin_url, pool_pre_ping=True)
+
+
 def _empty_all(admin_url) -> None:
     """Empty every table and restart its numbering after a test. DELETE, not TRUNCATE: TRUNCATE gives each table
     and index a new file (some 60 ms a test), where deleting the few rows a test wrote takes a few. As the
     superuser, with triggers (foreign keys included) off for the transaction and row-level security bypassed."""
-    engine = sa.create_engine(admin_url)
-    with engine.begin() as connection:
+    with _superuser_engine(admin_url).begin() as connection:
         connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
         connection.execute(sa.text(_EMPTY_ALL))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -208,11 +276,13 @@ _numbers = itertools.count(1)
 
 @pytest.fixture
 def make_tenant(db):
-    """Create and commit a tenant."""
+    """Create and commit a tenant, on the Enterprise plan (every feature) unless ``plan`` names another."""
 
-    def make(slug: str | None = None, name: str | None = None, kind=TenantKind.CORPORATION, **settings):
+    def make(slug: str | None = None, name: str | None = None, kind=TenantKind.CORPORATION, plan: str = "enterprise",
+             **settings):
         n = next(_numbers)
         tenant = registry.create_tenant(slug or f"tenant{n}", name or f"Tenant {n}", kind, **settings)
+        plans.grant(tenant, plan)
         db.session.commit()
         return tenant
 
@@ -356,3 +426,14 @@ def axe():
                 if v["impact"] in ("serious", "critical")]
 
     return check
+
+
+@pytest.fixture(scope="session")
+def weasyprint():
+    """WeasyPrint, which draws the action kits' and posters' PDFs with Debian's Pango and HarfBuzz."""
+    try:
+        import weasyprint as loaded
+    except OSError as error:
+        cannot_run("pdf", "needs Pango and HarfBuzz for WeasyPrint (apt-get install libpango-1.0-0 "
+                          f"libpangoft2-1.0-0 libharfbuzz-subset0): {error}")
+    return loaded

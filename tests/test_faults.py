@@ -8,9 +8,12 @@ once, none twice; the counts equal a recount."""
 
 import shutil
 
+import pytest
+
 from tests.conftest import cannot_run
 
 
+@pytest.mark.long
 def test_the_site_recovers_from_a_killed_worker_and_restarted_databases(postgres):
     from bench import faults
 

@@ -14,6 +14,7 @@ import pytest
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from billing.giving import services as gifts
 from core.app import create_app
 from core.auth import Via, sign_in
 from core.extensions import db as _db
@@ -28,6 +29,9 @@ from tenant_portal.api import services as api
 from tenant_portal.api.models import ApiKey
 from tenant_portal.provisioning import services as provisioning
 from tenant_portal.provisioning.models import ScimToken
+from tenants.actions import services as actions
+from tenants.kits import services as kits
+from tenants.kits.models import TenantKit
 from tenants.models import Commitment, Member, Role, Target, TargetMetric, Unit, UnitKind, utcnow
 from tenants.services import confirmations, hosts, signups
 from tenants.services.members import find_or_create_member
@@ -40,9 +44,9 @@ from tests.helpers import csrf_token, host
 
 SKIPPED_ENDPOINTS = {"static", "core.static"}
 # Posts that carry a signed message (from an identity provider, a registration system) instead of a CSRF token.
-SIGNED_POST_ENDPOINTS = {"sso.saml_acs", "registration_widget.commit"}
+SIGNED_POST_ENDPOINTS = {"sso.saml_acs", "registration_widget.commit", "stripe_webhooks.stripe_webhook"}
 # Posts that belong to the global site (home-realm discovery), not to a tenant's host.
-GLOBAL_POST_ENDPOINTS = {"sso.discover"}
+GLOBAL_POST_ENDPOINTS = {"sso.discover", "stripe_webhooks.stripe_webhook"}  # and Stripe's events
 # Pages of the global site alone (the movement's snapshots, the partners wall's logos, the operator console): their
 # objects exist there, on no tenant's host.
 GLOBAL_ENDPOINTS = {"snapshots.day_json", "tenants.partner_logo"}
@@ -98,6 +102,20 @@ def object_factories(app, db, make_unit):
                                       language="en", consent_version="1", city="Alexandria"))
         return db.session.scalars(select(Commitment.id)).one()
 
+    def reminder(tenant):
+        """A reminder whose mail is out (its answer link works); the token of that link."""
+        commitment_id = commitment(tenant)
+        actions.plan_action(commitment_id, "econ-mentor")
+        found = actions.ask_for_reminder(commitment_id, "en")
+        found.asked = 1
+        _db.session.flush()
+        return found
+
+    def story(tenant):
+        made = actions.submit_story(commitment(tenant), "Globex Hidden story of Alexandria", "en")
+        actions.decide(made, True, "admin@globex.example")
+        return made.id
+
     def unit_key(tenant):
         db.session.add(Unit(name="Globex Cairo office", kind=UnitKind.OFFICE, country_code="EG",
                             external_key=f"{tenant.slug}-cairo"))
@@ -115,13 +133,28 @@ def object_factories(app, db, make_unit):
         webhooks.emit("commitment.created", {"id": "globex-commitment"})
         return db.session.scalars(select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint.id)).first()
 
+    def own_kit(tenant):
+        """The tenant's own published kit (made the first time)."""
+        return db.session.scalars(select(TenantKit)).first() or kits.add_own(kits.OwnKit(
+            "individual", "violence", "en", kits.KitText("Globex helplines", "Who to call at Globex.", "Call us."),
+            "Globex HR", True))
+
     return {
+        "kit_slug": in_tenant(lambda tenant: own_kit(tenant).slug),
+        "own_kit_id": in_tenant(lambda tenant: own_kit(tenant).id),
+        # The operator's kits are global: the tenant plays no part.
+        "kit_id": lambda tenant: _committed(kits.save_kit(None, f"{tenant.slug}-kit", "ngo", "peace", False, {
+            "en": kits.KitText("A kit", "One line.", "Text.")})[0]).id,
         "endpoint_id": in_tenant(lambda tenant: webhook_endpoint(tenant).id),
         "message_id": in_tenant(webhook_message),
         "unit_id": lambda tenant: make_unit(tenant, "Globex Cairo office", country="EG").id,
         "key_id": in_tenant(api_key),
         "token_id": in_tenant(scim_token),
         "commitment_id": in_tenant(commitment),
+        # The two links of a "Did you do it?" mail: its answer, and stopping the reminders.
+        "reminder_token": in_tenant(lambda tenant: actions.answer_token(reminder(tenant))),
+        "unsubscribe_token": in_tenant(lambda tenant: actions.unsubscribe_token(reminder(tenant))),
+        "story_id": in_tenant(story),
         "unit_key": in_tenant(unit_key),
         "token": in_tenant(confirmation_token),
         "member_id": in_tenant(lambda tenant: find_or_create_member("someone@globex.example").id),
@@ -142,6 +175,7 @@ def object_factories(app, db, make_unit):
             "Globex Applicant", ApplicationKind.NGO, "EG", "https://globex.example", "Someone", "someone@globex.example",
             f"{tenant.slug}-applies", "en")).id,
         "slug": lambda tenant: tenant.slug,
+        "stop_token": lambda tenant: gifts.stop_token(tenant.id, "sub_isolation"),
     }
 
 

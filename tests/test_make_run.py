@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, cannot_run
+from tests.conftest import cannot_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +68,7 @@ def _serves(port: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="uses none of the suite's databases: runs in the SQLite pass only")
+@pytest.mark.long
 def test_ctrl_c_on_make_run_stops_the_server_the_worker_and_the_demo_identity_provider(tmp_path):
     if shutil.which("make") is None or shutil.which("node") is None \
             or not (ROOT / "node_modules" / "oidc-provider").is_dir():

@@ -19,8 +19,6 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import POSTGRES_URL
-
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 APP_CODE = ["core", "tenants", "tenant_portal", "billing", "operator_console", "scripts", "wsgi.py"]
@@ -103,7 +101,7 @@ print(json.dumps({"stats": [stats.status_code, stats.get_json()],
 """
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="uses none of the suite's databases: runs in the SQLite pass only")
+@pytest.mark.long
 def test_a_wheel_built_from_the_checkout_serves_the_app(tmp_path):
     # Offline: with this environment's build backend (the test extra's setuptools), no index. The source
     # distribution first, then the wheel from it, as an installer does (and nothing is built inside the checkout).

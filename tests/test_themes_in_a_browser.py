@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from core.colors import AA_CONTRAST, contrast_ratio
@@ -86,6 +87,7 @@ PORTAL_PAGES = [("/portal/dashboard", "main details summary"), ("/portal/targets
                 ("/portal/members", None), ("/portal/audit", None), ("/portal/exports", None)]
 
 
+@pytest.mark.long
 def test_the_pages_read_well_in_the_dark(page, axe, db, movement, make_tenant, make_unit, make_commitment,
                                          sign_in_as):
     acme = acme_with_numbers(db, make_tenant, make_unit, make_commitment)

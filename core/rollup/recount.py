@@ -47,6 +47,8 @@ class CountedCommitment(NamedTuple):
     source: Source
     verified: bool
     person_key: bytes | None
+    pillar: str | None
+    acted: bool
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def recount(repair: bool = False, progress: Callable[[str], None] | None = None)
             for row in map(CountedCommitment._make, source.counted()):
                 man = row.gender is Gender.MAN
                 for key in tenant_keys(row.gender, row.country_code, (row.unit_id, row.department_id),
-                                       row.place_id, row.created_at, row.source):
+                                       row.place_id, row.created_at, row.source, row.pillar, bool(row.acted)):
                     expected.add(key, man, row.verified)
                 global_expected.add(("tenant", str(tenant_id)), man, row.verified)
                 if row.person_key is None:

@@ -20,8 +20,12 @@ from core.tenancy import current_tenant_id, reviewed_sql
 
 Key = tuple[str, str]
 
-#: Every dimension each tally table keeps.
-ALL_TENANT_DIMENSIONS = ("country", "day", "gender", "place", "source", "unit", "unit_country", "unit_day")
+#: Every dimension each tally table keeps. ``pillar``: what people committed to, where they chose; ``acted``,
+#: ``acted_pillar``, ``acted_unit``: the people who did an action they planned (each person once in each).
+ALL_TENANT_DIMENSIONS = ("acted", "acted_pillar", "acted_unit", "country", "day", "gender", "pillar", "place",
+                         "source", "unit", "unit_country", "unit_day")
+#: The one key of the ``acted`` dimension: everyone who acted.
+ACTED_KEY = "all"
 ALL_GLOBAL_DIMENSIONS = ("country", "day", "gender", "tenant")
 
 
@@ -37,9 +41,10 @@ def day_key(moment: datetime) -> str:
 
 
 def tenant_keys(gender: Gender, country_code: str, unit_ids: Iterable, place_id: int | None,
-                created_at: datetime, source: Source) -> list[Key]:
+                created_at: datetime, source: Source, pillar: str | None = None, acted: bool = False) -> list[Key]:
     """The tenant tally keys one commitment counts under: it counts in each of its units (``unit_ids``, None
-    where it names none: an office and a department, say)."""
+    where it names none: an office and a department, say), in its pillar where it has one, and, once its person
+    did an action (``acted``), among those who acted."""
     keys = [("country", country_code), ("day", day_key(created_at)), ("gender", gender.value),
             ("source", source.value)]
     for unit_id in unit_ids:
@@ -48,7 +53,17 @@ def tenant_keys(gender: Gender, country_code: str, unit_ids: Iterable, place_id:
                      ("unit_day", f"{unit_id}:{day_key(created_at)}")]
     if place_id is not None:
         keys.append(("place", str(place_id)))
+    if pillar is not None:
+        keys.append(("pillar", pillar))
+    if acted:
+        keys += acted_keys(unit_ids, pillar)
     return keys
+
+
+def acted_keys(unit_ids: Iterable, pillar: str | None) -> list[Key]:
+    """The keys a commitment counts under once its person did an action: everyone who acted, by pillar, by unit."""
+    keys = [("acted", ACTED_KEY)] + [("acted_unit", str(unit_id)) for unit_id in unit_ids if unit_id is not None]
+    return keys + ([("acted_pillar", pillar)] if pillar is not None else [])
 
 
 def people_keys(gender: str, country_code: str, day: str) -> list[Key]:
@@ -61,29 +76,39 @@ def people_keys(gender: str, country_code: str, day: str) -> list[Key]:
 # fixed order (ORDER BY), so two sign-ups lock the tally rows they share in the same order and cannot deadlock.
 # The app role may write neither the global tallies nor ``people`` itself: add_to_global_tallies() (migration 0017)
 # keeps both for it, from one commitment's change.
-_RECORD_POSTGRESQL = reviewed_sql("""
-    WITH tenant_rows AS (
+_TENANT_ROWS_POSTGRESQL = """
         INSERT INTO tenant_tallies AS t (tenant_id, dimension, key, shard, total, men, verified, verified_men,
                                          updated_at)
         SELECT :tenant_id, dimension, key, :shard, :delta, :men, :delta_verified, :verified_men, :now
         FROM unnest(CAST(:tenant_dimensions AS text[]), CAST(:tenant_keys AS text[])) AS added(dimension, key)
+        {where}
         ORDER BY dimension, key
         ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
         SET total = t.total + excluded.total, men = t.men + excluded.men, verified = t.verified + excluded.verified,
-            verified_men = t.verified_men + excluded.verified_men, updated_at = excluded.updated_at)
-    SELECT add_to_global_tallies(CAST(:person AS bytea), :gender, :country, :day, :shard, :delta, :delta_verified,
-                                 :now)
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("person", type_=LargeBinary))
+            verified_men = t.verified_men + excluded.verified_men, updated_at = excluded.updated_at"""
+_ADD_TO_GLOBAL_TALLIES = """add_to_global_tallies(CAST(:person AS bytea), :gender, :country, :day, :shard, :delta,
+                                 :delta_verified, :now)"""
+_TYPES = (bindparam("now", type_=DateTime(timezone=True)), bindparam("person", type_=LargeBinary))
+_RECORD_POSTGRESQL = reviewed_sql(f"""
+    WITH tenant_rows AS ({_TENANT_ROWS_POSTGRESQL.format(where="")})
+    SELECT {_ADD_TO_GLOBAL_TALLIES}
+""").bindparams(*_TYPES)
+
+
+def counting_made(facts, verified: bool, made: str) -> tuple[str, dict]:
+    """What ``record(facts, +1, verified)`` does, as part of the one PostgreSQL statement that makes the commitment
+    (``tenants/services/signups.py``): CTEs for its WITH, which count it only if its CTE ``made`` gives a row,
+    and their values. The statement must select ``(SELECT count(*) FROM counted_person)``, or the people's part is
+    never run; the caller announces the change once the statement made it (``announce``)."""
+    ctes = (f"counted_tenant_rows AS ({_TENANT_ROWS_POSTGRESQL.format(where=f'WHERE EXISTS (SELECT FROM {made})')}),"
+            f"\n    counted_person AS (SELECT {_ADD_TO_GLOBAL_TALLIES} FROM {made})")
+    return ctes, _values(facts, +1, +1 if verified else 0)
+
 
 # SQLite (the embedded run and the tests) has no data-modifying WITH and no functions: the same work in a few
 # statements (SQLite has one writer at a time, so nothing runs in between).
 _TALLY_SET = """SET total = total + excluded.total, men = men + excluded.men, verified = verified + excluded.verified,
         verified_men = verified_men + excluded.verified_men, updated_at = excluded.updated_at"""
-_RECORD_SQLITE_TENANT = reviewed_sql(f"""
-    INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, verified, verified_men, updated_at)
-    VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :delta_verified, :verified_men, :now)
-    ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE {_TALLY_SET}
-""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
 _RECORD_SQLITE_GLOBAL = reviewed_sql(f"""
     INSERT INTO global_tallies (dimension, key, shard, total, men, verified, verified_men, updated_at)
     VALUES (:dimension, :key, :shard, :delta, :men, :delta_verified, :verified_men, :now)
@@ -103,6 +128,17 @@ _RECORD_SQLITE_PERSON = reviewed_sql("""
         updated_at = excluded.updated_at
     RETURNING commitments, verified_commitments, gender, country_code, day
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("person", type_=LargeBinary))
+
+# The tenant's tallies alone (SQLite's part of ``record``; ``record_acted`` on either database): columns named with
+# their table, as PostgreSQL asks in ON CONFLICT.
+_RECORD_TENANT_ONLY = reviewed_sql("""
+    INSERT INTO tenant_tallies (tenant_id, dimension, key, shard, total, men, verified, verified_men, updated_at)
+    VALUES (:tenant_id, :dimension, :key, :shard, :delta, :men, :delta_verified, :verified_men, :now)
+    ON CONFLICT (tenant_id, dimension, key, shard) DO UPDATE
+    SET total = tenant_tallies.total + excluded.total, men = tenant_tallies.men + excluded.men,
+        verified = tenant_tallies.verified + excluded.verified,
+        verified_men = tenant_tallies.verified_men + excluded.verified_men, updated_at = excluded.updated_at
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
 def person_key(canonical_address: str) -> bytes:
@@ -124,8 +160,8 @@ def pepper(config) -> bytes:
 def record(facts, delta: int, verified: bool = False) -> None:
     """One commitment of the current tenant starts (``delta`` +1) or stops (-1) counting; ``verified`` says whether
     it counts as verified. ``facts`` has gender, country_code, unit_id, department_id, place_id, created_at,
-    source and person_key (None: a person of its own). Its person is added to (or taken from) the global tallies
-    only when they start (or stop) counting anywhere. Open live pages hear of it once committed."""
+    source, pillar, acted and person_key (None: a person of its own). Its person is added to (or taken from) the
+    global tallies only when they start (or stop) counting anywhere. Open live pages hear of it once committed."""
     _add(facts, delta, delta if verified else 0)
 
 
@@ -135,24 +171,46 @@ def record_verified(facts) -> None:
     _add(facts, 0, 1)
 
 
-def _add(facts, delta: int, delta_verified: int) -> None:
-    tenant_id = current_tenant_id()
+def record_acted(facts, verified: bool) -> None:
+    """The person of a counted commitment of the current tenant did their first action: the commitment now counts
+    among those who acted too (nothing else moves: they were counted already)."""
     man = facts.gender is Gender.MAN
-    common = dict(tenant_id=tenant_id, shard=random.randrange(current_app.config["ROLLUP_SHARDS"]), delta=delta,
-                  men=delta if man else 0, delta_verified=delta_verified, verified_men=delta_verified if man else 0,
+    common = dict(tenant_id=current_tenant_id(), shard=random.randrange(current_app.config["ROLLUP_SHARDS"]),
+                  delta=1, men=int(man), delta_verified=int(verified), verified_men=int(man and verified),
                   now=datetime.now(timezone.utc))
-    tenant = tenant_keys(facts.gender, facts.country_code, (facts.unit_id, facts.department_id), facts.place_id,
-                         facts.created_at, facts.source)
-    person = dict(person=facts.person_key, gender=facts.gender.value, country=facts.country_code,
-                  day=day_key(facts.created_at))
+    # The same upsert runs on both databases; keys in a fixed order, so two writers cannot deadlock.
+    db.session.execute(_RECORD_TENANT_ONLY, [dict(common, dimension=d, key=k) for d, k in
+                                               sorted(acted_keys((facts.unit_id, facts.department_id), facts.pillar))])
+
+
+def _add(facts, delta: int, delta_verified: int) -> None:
+    values = _values(facts, delta, delta_verified)
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_RECORD_POSTGRESQL, dict(
-            common, **person, tenant_dimensions=[d for d, _ in tenant], tenant_keys=[k for _, k in tenant]))
+        db.session.execute(_RECORD_POSTGRESQL, values)
     else:
-        db.session.execute(_RECORD_SQLITE_TENANT, [dict(common, dimension=d, key=k) for d, k in tenant])
-        db.session.execute(_RECORD_SQLITE_GLOBAL, dict(common, dimension="tenant", key=str(tenant_id)))
-        _add_person_sqlite(common, person)
-    live.note_changed(db.session(), live.channel_for(None), live.channel_for(tenant_id))
+        tenant = list(zip(values["tenant_dimensions"], values["tenant_keys"]))
+        db.session.execute(_RECORD_TENANT_ONLY, [dict(values, dimension=d, key=k) for d, k in tenant])
+        db.session.execute(_RECORD_SQLITE_GLOBAL, dict(values, dimension="tenant", key=str(values["tenant_id"])))
+        _add_person_sqlite(values, {name: values[name] for name in ("person", "gender", "country", "day")})
+    announce()
+
+
+def _values(facts, delta: int, delta_verified: int) -> dict:
+    """The values of the statements that count one commitment's change: the tenant's keys, the person, a shard."""
+    man = facts.gender is Gender.MAN
+    tenant = tenant_keys(facts.gender, facts.country_code, (facts.unit_id, facts.department_id), facts.place_id,
+                         facts.created_at, facts.source, facts.pillar, facts.acted)
+    return dict(tenant_id=current_tenant_id(), shard=random.randrange(current_app.config["ROLLUP_SHARDS"]),
+                delta=delta, men=delta if man else 0, delta_verified=delta_verified,
+                verified_men=delta_verified if man else 0, now=datetime.now(timezone.utc),
+                person=facts.person_key, gender=facts.gender.value, country=facts.country_code,
+                day=day_key(facts.created_at),
+                tenant_dimensions=[d for d, _ in tenant], tenant_keys=[k for _, k in tenant])
+
+
+def announce() -> None:
+    """Open live pages (the current tenant's and the global ones) hear of a counted change once it is committed."""
+    live.note_changed(db.session(), live.channel_for(None), live.channel_for(current_tenant_id()))
 
 
 def _add_person_sqlite(common: dict, person: dict) -> None:

@@ -22,8 +22,8 @@ that the next verified step is measured from what was released, not from what wa
 
 The copy is taken when it is read (any page, map or file of the site), in the reader's transaction, so sign-ups
 pay nothing for it. Two readers taking one at once: only the one whose ``number`` is still current replaces it;
-the mark is read before the copy and the copy before the live tallies, so a copy another reader stored
-meanwhile makes the replacement fail instead of being compared with older tallies. Only a safe request (GET,
+the mark, the copy and the live tallies are read in one statement (one snapshot), so a copy another reader
+stored meanwhile makes the replacement fail instead of being compared with older tallies. Only a safe request (GET,
 HEAD) or work outside a request (the live hub) takes a copy: a page that answers a POST is a refused form,
 whose transaction is rolled back, so a copy taken there would be shown and never stored, and the next refused
 form would show a newer one, a person apart.
@@ -44,8 +44,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from flask import has_request_context, request
-from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from flask import g, has_request_context, request
+from sqlalchemy import (DateTime, Integer, String, bindparam, delete, func, insert, literal, null, select, tuple_,
+                        type_coerce, union_all, update)
 
 from core.database import insert_new
 from core.extensions import db
@@ -68,6 +69,11 @@ _TENANT = _Site(TenantTally, TenantReleasedTally, TenantRelease, services.ALL_TE
 # Not the movement's ``tenant`` dimension: it counts commitments (one person at n partners moves it by n), and each
 # partner's figures are shown from the partner's own copy.
 _GLOBAL = _Site(GlobalTally, GlobalReleasedTally, GlobalRelease, ("country", "day", "gender"))
+
+
+#: What is read first to see whether a copy may be replaced: everyone by gender, and those who did an action (who
+#: move while everyone's counts stay).
+_FIRST_LOOK = ("gender", "acted")
 
 
 def tenant_counts(dimensions: Iterable[str], k: int) -> Counts:
@@ -151,25 +157,71 @@ def fitted(figures: Figures) -> Figures:
 
 
 def _released(site: _Site, dimensions: Iterable[str], k: int) -> Counts:
-    wanted = {*dimensions, "gender"}  # the gender breakdown always: the men, and a first look at what moved
-    mark = db.session.scalars(select(site.mark)).one_or_none()
-    copy, as_released = _copy(site, wanted)
-    live = services.read(site.tallies, ("gender",))
-    # Only once the gender cells show k people's moves is everything read: then the whole copy is judged.
-    by_gender = {key: figures for key, figures in as_released.items() if key[0] == "gender"}
-    if _may_release() and max(moved(live.by_key, by_gender, figure) for figure in ("total", "verified")) >= k:
-        fresh, (_, whole) = services.read(site.tallies, site.dimensions), _copy(site, set(site.dimensions))
+    wanted = {*dimensions, *_FIRST_LOOK}  # the gender breakdown always: the men, and a first look at what moved
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return _read_released(site, wanted, k)
+    # A page reads its counts once however many of its parts show them (the counter, the published target).
+    read = g.setdefault("released_counts", {})
+    key = (site.mark, current_tenant_id() if site is _TENANT else None, frozenset(wanted), k)
+    if key not in read:
+        read[key] = _read_released(site, wanted, k)
+    return read[key]
+
+
+def _read_released(site: _Site, wanted: set[str], k: int) -> Counts:
+    mark, copy, as_released, live = _first_look(site, wanted)
+    # Only once the gender cells (or those who acted, who move without a new commitment) show k people's moves is
+    # everything read: then the whole copy is judged.
+    first_look = {key: figures for key, figures in as_released.items() if key[0] in _FIRST_LOOK}
+    if _may_release() and max(moved(live.by_key, first_look, figure) for figure in ("total", "verified")) >= k:
+        fresh, (shown, whole) = services.read(site.tallies, site.dimensions), _copy(site, set(site.dimensions))
         # A dimension the copy has nothing of (one added since, as ``unit_day``) is judged from the next copy on:
         # compared with nothing, its every cell would look moved. An empty copy (everyone gone) is judged whole.
         judged = site.dimensions if mark is None or not whole else [
             d for d in site.dimensions if any(key[0] == d for key in whole)]
         taken = step(fresh.by_key, whole, k, first=mark is None, dimensions=judged)
-        if taken is not None and _take(site, mark, taken):
-            copy, _ = _copy(site, wanted)
-            mark = db.session.scalars(select(site.mark).execution_options(populate_existing=True)).one()
+        if taken is not None and _take(site, mark, taken, (shown, whole)):
+            mark, copy, _, _ = _first_look(site, wanted)
     return Counts(copy, live.updated_at, live_total=live.total,
                   released_at=services.as_utc(mark.released_at) if mark is not None else None,
                   verified_released_at=services.as_utc(mark.verified_released_at) if mark is not None else None)
+
+
+class _Mark(NamedTuple):
+    number: int
+    released_at: datetime
+    verified_released_at: datetime
+
+
+def _first_look(site: _Site, wanted: set[str]) -> tuple[_Mark | None, dict[Key, Figures], dict[Key, Figures],
+                                                             Counts]:
+    """The site's mark, its copy in ``wanted`` (as shown and as released) and its live tallies of ``_FIRST_LOOK``:
+    what every page's counts read, in one statement (one round trip, one snapshot: the three agree as read in
+    that order would)."""
+    mark, copy, tallies = site.mark, site.copy, site.tallies
+    text, number, moment = (type_coerce(null(), type_) for type_ in (String, Integer, DateTime(timezone=True)))
+    rows = db.session.execute(union_all(
+        select(literal("mark"), text, text, mark.number, number, number, number, number, number, mark.released_at,
+               mark.verified_released_at),
+        select(literal("copy"), copy.dimension, copy.key, copy.total, copy.men, copy.verified, copy.verified_men,
+               copy.released_verified, copy.released_verified_men, moment, moment)
+        .where(copy.dimension.in_(sorted(wanted))),
+        select(literal("live"), tallies.dimension, tallies.key, func.sum(tallies.total), func.sum(tallies.men),
+               func.sum(tallies.verified), func.sum(tallies.verified_men), number, number,
+               func.max(tallies.updated_at), moment)
+        .where(tallies.dimension.in_(_FIRST_LOOK)).group_by(tallies.dimension, tallies.key)))
+    found, shown, released, live, updated = None, {}, {}, {}, []
+    for part, dimension, key, total, men, verified, verified_men, released_verified, released_men, at, then in rows:
+        if part == "mark":
+            found = _Mark(total, at, then)
+        elif part == "copy":
+            shown[dimension, key] = Figures(total, men, verified, verified_men)
+            released[dimension, key] = Figures(total, men, released_verified, released_men)
+        else:
+            live[dimension, key] = Figures(int(total), int(men), int(verified), int(verified_men))
+            if at is not None:
+                updated.append(services.as_utc(at))
+    return found, shown, released, Counts(live, max(updated, default=None))
 
 
 def _may_release() -> bool:
@@ -189,11 +241,12 @@ def _copy(site: _Site, dimensions: set[str]) -> tuple[dict[Key, Figures], dict[K
     return shown, released
 
 
-def _take(site: _Site, mark, taken: Step) -> bool:
-    """Replace the site's copy with ``taken``, unless another reader released one since ``mark`` was read
-    (False). The movement's copy on PostgreSQL: by ``release_global_tallies()`` (migrations 0019, 0022), which the
-    app role may call but not bypass; it decides as ``step`` does, with the movement's k (``privacy.DEFAULT_K``),
-    from the tallies as they are then."""
+def _take(site: _Site, mark, taken: Step, before: tuple[dict[Key, Figures], dict[Key, Figures]]) -> bool:
+    """Replace the site's copy (``before``: as shown and as released, read after ``mark``) with ``taken``, unless
+    another reader released one since ``mark`` was read (False); only the keys that changed are written (a step
+    moves a few cells of many). The movement's copy on PostgreSQL: by ``release_global_tallies()`` (migrations
+    0019, 0022), which the app role may call but not bypass; it decides as ``step`` does, with the movement's k
+    (``privacy.DEFAULT_K``), from the tallies as they are then."""
     if site is _GLOBAL and db.session.get_bind().dialect.name == "postgresql":
         return db.session.scalar(_RELEASE_GLOBAL, {"expected": mark.number if mark else None}) is not None
     now = datetime.now(timezone.utc)
@@ -211,13 +264,26 @@ def _take(site: _Site, mark, taken: Step) -> bool:
             .execution_options(synchronize_session=False)).rowcount == 1
     if not won:
         return False
-    db.session.execute(delete(site.copy).execution_options(synchronize_session=False))
+    shown_before, released_before = before
+    kept = {key for key, figures in taken.released.items() if figures.total or figures.verified}
+    changed = {key for key in kept
+               if shown_before.get(key) != taken.shown[key] or released_before.get(key) != taken.released[key]}
+    stale = (released_before.keys() - kept) | (changed & released_before.keys())
+    copy = site.copy
+    for batch in _batches(sorted(stale)):
+        db.session.execute(delete(copy).where(tuple_(copy.dimension, copy.key).in_(batch))
+                           .execution_options(synchronize_session=False))
     rows = [{**owner, "dimension": dimension, "key": key, **taken.shown[dimension, key]._asdict(),
-             "released_verified": figures.verified, "released_verified_men": figures.verified_men}
-            for (dimension, key), figures in taken.released.items() if figures.total or figures.verified]
-    if rows:
-        db.session.execute(insert(site.copy), rows)
+             "released_verified": taken.released[dimension, key].verified,
+             "released_verified_men": taken.released[dimension, key].verified_men}
+            for dimension, key in sorted(changed)]
+    for batch in _batches(rows):  # a statement of many rows, not one a row; within the databases' parameter limits
+        db.session.execute(insert(copy).values(batch))
     return True
+
+
+def _batches(items: list, size: int = 500) -> Iterable[list]:
+    return (items[start:start + size] for start in range(0, len(items), size))
 
 
 # Reviewed: no tenant table; the function reads only the global tallies and writes the movement's copy.

@@ -7,7 +7,8 @@
   var SVG = "http://www.w3.org/2000/svg";
   var NEUTRAL = "#dcdcdc";           // no data, and the features without an ISO code (Kosovo, N. Cyprus, Somaliland)
   var LEGEND_HEIGHT = 26;            // a strip under the map, so the legend never covers land
-  var TEXT = { men: "men", total: "in all", per_million: "per million men" };  // data-text-men etc. override
+  // The words of the figures; the figure's data-text-men etc. override them.
+  var TEXT = { men: "men", total: "in all", per_million: "per million men", acted: "did an action" };
   var format = new Intl.NumberFormat(document.documentElement.lang || undefined);
   var states = new WeakMap();        // figure -> what was drawn: {paths, markers, markerGroup, projection, legend}
   var latest = new WeakMap();        // figure -> its newest data (an update may come while the atlas loads)
@@ -80,7 +81,7 @@
 
   // "France: 12,345 men, 20,000 in all, 0.5 per million men", with the numbers that are there.
   function describe(figure, name, counts) {
-    var parts = ["men", "total", "per_million"].filter(function (key) {
+    var parts = ["men", "total", "per_million", "acted"].filter(function (key) {
       return typeof (counts || {})[key] === "number";
     }).map(function (key) {
       var words = figure.getAttribute("data-text-" + key.replace("_", "-")) || TEXT[key];

@@ -169,6 +169,12 @@ class Unit(ma.Schema):
     eligible_total = fields.Integer(allow_none=True)
 
 
+class Acted(ma.Schema):
+    people = fields.Integer(allow_none=True, required=True, metadata={"description": "None under k"})
+    by_pillar = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    by_unit = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
 class Stats(ma.Schema):
     """The released counts (``stats.json``): no figure under the site's privacy threshold k. docs/counting.md
     defines each one."""
@@ -185,6 +191,10 @@ class Stats(ma.Schema):
     by_country = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     by_gender = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     by_unit = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={"description": "A partner's only"})
+    by_pillar = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "A partner's only: commitments by the pillar people chose"})
+    acted = fields.Nested(Acted, metadata={"description": "A partner's only: the people who did an action they "
+                                                          "planned, in all, by pillar and by unit"})
     fewer_than_k = fields.Dict(required=True)
     updated_at = fields.String(allow_none=True, required=True)
     released_at = fields.String(allow_none=True, required=True)

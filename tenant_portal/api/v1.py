@@ -25,6 +25,7 @@ from core.rollup.services import as_utc
 from tenant_portal.api import problems, schemas, services
 from tenant_portal.registrations import services as registrations
 from tenant_portal.units import services as units
+from tenants import plans
 from tenants.models import UnitKind
 from tenants.services import places, signups
 from tenants.services.signups import SignUp
@@ -75,6 +76,10 @@ def requires(scope: str):
     return decorate
 
 
+#: What people send in through a partner's system (commitments, withdrawals): never refused for billing.
+PEOPLE_COME_IN = frozenset({"api_v1.create_commitment", "api_v1.register_batch", "api_v1.withdraw_commitment"})
+
+
 @blp.before_request
 def _authenticate():
     """The tenant's key in force, within its rate; the global host and the movement have no API."""
@@ -94,6 +99,9 @@ def _authenticate():
     if retry_after is not None:
         return problems.problem(429, _l("This key has made too many requests: try again later."),
                                 headers={"Retry-After": str(retry_after)})
+    if not plans.entitled(g.tenant, "api") and request.endpoint not in PEOPLE_COME_IN:
+        return problems.problem(403, _l("The API is not part of this organisation's plan now: its admins can change "
+                                        "that in the portal, under Billing."))
     g.api_key = key
 
 

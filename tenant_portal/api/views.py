@@ -8,11 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from core.forms import Form
-from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.access import admin_required, gate, is_admin, viewer_required
 from tenant_portal.api import services
 from tenant_portal.api.forms import SCOPE_NAMES, KeyForm
 
 bp = Blueprint("portal_api", __name__, url_prefix="/portal/api")
+gate(bp, "api")
 
 
 def _page(form: KeyForm, token: str | None = None, status: int = 200):

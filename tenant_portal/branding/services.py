@@ -186,6 +186,7 @@ def _save_texts(language: str, texts: Texts) -> None:
         return
     for name, value in values.items():
         setattr(row, name, value)
+    hosts.pages_changed()
     record("branding.texts", language, **values, before=before)
 
 

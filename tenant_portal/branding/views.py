@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.i18n import available_languages
-from tenant_portal.access import admin_required
+from tenant_portal.access import admin_required, gate
 from tenant_portal.branding import services
 from tenant_portal.branding.forms import BrandingForm, DomainForm, FaviconForm, HeroForm, LogoForm, branding_form
 from tenant_portal.confirmation import require_confirmation
 from tenant_portal.forms import ConfirmForm
 
 bp = Blueprint("portal_branding", __name__, url_prefix="/portal/branding")
+# Domains already proven keep routing to the tenant: people reach its sign-up page whatever the plan.
+gate(bp, "custom_domains", lambda: request.endpoint in {"portal_branding.add_domain", "portal_branding.verify_domain"})
 
 #: The body of an upload may be this much larger than the file itself (the multipart envelope, the CSRF token).
 UPLOAD_ENVELOPE_BYTES = 16 * 1024

@@ -21,6 +21,7 @@ from core.extensions import db
 from core.rollup import steps
 from core.rollup.models import Source
 from core.rollup.release import Breakdown, release, unit_parents
+from core.rollup.services import ACTED_KEY
 from core.tenancy import tenant_context
 from tenant_portal.services import record
 from tenants.models import Commitment, Member, Tenant, TenantText, Unit
@@ -64,6 +65,19 @@ class UnitRow:
 
 
 @dataclass(frozen=True)
+class ActedRow:
+    """A unit's commitments and how many of their people did an action, each as released (its own count)."""
+
+    unit: Unit
+    committed: int
+    acted: int
+
+    @property
+    def conversion(self) -> float:
+        return self.acted / self.committed
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard shows."""
 
@@ -79,6 +93,9 @@ class Dashboard:
     units_rest: Breakdown
     countries: Breakdown
     sources: Breakdown
+    pillars: Breakdown
+    acted: int | None  # people who did an action they planned, None while fewer than k
+    acted_units: list[ActedRow]  # units whose own commitments and actions are both shown
     # Enabled languages whose page shows the generic pledge although the tenant wrote its own in another.
     generic_pledge_languages: list[str]
 
@@ -98,7 +115,7 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
     """The current tenant's numbers for its dashboard (``unit_page``: which page of the units table), no
     group under ``tenant.privacy_k`` shown on its own."""
     k = tenant.privacy_k
-    counts = steps.tenant_counts(("day", "unit", "country", "source"), k)
+    counts = steps.tenant_counts(("day", "unit", "country", "source", "pillar", "acted", "acted_unit"), k)
     today = _today()
     released_days = release(counts.dimension("day"), k)
     chart = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
@@ -120,8 +137,22 @@ def dashboard(tenant: Tenant, unit_page: int = 1) -> Dashboard:
         units_rest=unit_release,
         countries=release(counts.dimension("country"), k),
         sources=release(counts.dimension("source"), k),
+        pillars=release(counts.dimension("pillar"), k),
+        acted=(acted.total if (acted := release(counts.dimension("acted"), k).cells.get(ACTED_KEY)) else None),
+        acted_units=_acted_units(units, unit_release, release(counts.dimension("acted_unit"), k,
+                                                              unit_parents(units))),
         generic_pledge_languages=generic_pledge_languages(tenant),
     )
+
+
+def _acted_units(units: list[Unit], committed: Breakdown, acted: Breakdown) -> list[ActedRow]:
+    """Commit to act by unit: each unit whose own commitments and own people who acted are both shown."""
+    rows = []
+    for unit in units:
+        own_committed, own_acted = committed.own(str(unit.id)), acted.own(str(unit.id))
+        if own_committed and own_acted and own_acted.total:
+            rows.append(ActedRow(unit, own_committed.total, own_acted.total))
+    return rows
 
 
 def generic_pledge_languages(tenant: Tenant) -> list[str]:

@@ -1,12 +1,14 @@
 """Portal pages: the dashboard and the exports."""
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, g, render_template, request
 
 from core.params import page_number
-from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.access import admin_required, gate, is_admin, viewer_required
 from tenant_portal.dashboard import charts, services
+from tenants.actions.vocabulary import PILLARS
 
 bp = Blueprint("portal_dashboard", __name__, url_prefix="/portal")
+gate(bp, "personal_data_exports", lambda: request.endpoint == "portal_dashboard.commitments_csv")
 
 
 @bp.get("/dashboard")
@@ -15,7 +17,7 @@ def show():
     """The tenant's numbers at a glance."""
     numbers = services.dashboard(g.tenant, page_number("units_page"))
     return render_template("tenant_portal/dashboard/show.html", numbers=numbers, chart=charts.by_day(numbers.days),
-                           source_label=services.source_label)
+                           source_label=services.source_label, pillar_names=PILLARS)
 
 
 @bp.get("/exports")

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from core.extensions import db
 from core.navigation import continue_to
 from core.rollup.models import Gender
-from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.access import admin_required, gate, is_admin, viewer_required
 from tenant_portal.lti import services, tool
 from tenant_portal.lti.forms import CommitForm, CourseForm, PlatformForm
 from tenants.models import Unit
 
 bp = Blueprint("portal_lti", __name__, url_prefix="/portal/lti")
+gate(bp, "course_registration")
 #: What the learning platform and the students' browsers call.
 tool_bp = Blueprint("lti", __name__, url_prefix="/lti")
 

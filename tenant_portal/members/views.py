@@ -16,6 +16,7 @@ from core import auth
 from core.extensions import host_and_address, limiter
 from core.params import page_number, search_text
 from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.actions import views as actions
 from tenant_portal.members import services
 from tenant_portal.confirmation import confirm_page, require_confirmation
 from tenant_portal.forms import ConfirmForm
@@ -138,8 +139,14 @@ def show():
     if not current_user.is_authenticated:
         return render_template("tenant_portal/members/me_sign_in.html", form=SignInLinkForm(formdata=None),
                                sso_on=sso.connection(enabled_only=True) is not None)
-    return render_template("tenant_portal/members/me.html", commitment=services.own_commitment(current_user),
-                           form=ConfirmForm())
+    return me_page()
+
+
+def me_page(**shown):
+    """A signed-in member's own page, with what a refused form of it (``shown``) holds."""
+    commitment = services.own_commitment(current_user)
+    return render_template("tenant_portal/members/me.html", commitment=commitment, form=ConfirmForm(),
+                           **actions.mine(commitment, **shown))
 
 
 @me.post("/me/sign-in-link")

@@ -9,9 +9,9 @@ from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, g, request
 from flask_babel import gettext as _
-from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, Group, InvalidValueException,
-                          NotFoundException, PayloadTooLargeException, Reference, ResourceType, SCIMException, ScimProvider,
-                          ServiceProviderConfig, UnauthorizedException, User)
+from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, ForbiddenException, Group,
+                          InvalidValueException, NotFoundException, PayloadTooLargeException, Reference, ResourceType,
+                          SCIMException, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
 from scim2_server.applications.base import BaseApplication
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
@@ -20,6 +20,7 @@ from scim2_server.service import ScimService
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from tenant_portal.provisioning import services
+from tenants import plans
 from tenants.forms import has_control_characters
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
@@ -160,6 +161,8 @@ def endpoint(path: str):
             if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
                 raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
                                                      "Bearer <token>”."))
+            if not plans.entitled(g.tenant, "course_registration"):  # the roster waits, as it is, for a plan
+                raise ForbiddenException(detail=_("SCIM provisioning is not part of this organisation's plan now."))
         if request.method != "GET":
             if _unstorable(_json(body)):
                 raise InvalidValueException(detail=_("Please use letters, digits and ordinary punctuation only."))

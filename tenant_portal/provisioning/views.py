@@ -8,10 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from core.forms import Form
-from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.access import admin_required, gate, is_admin, viewer_required
 from tenant_portal.provisioning import services
 
 bp = Blueprint("portal_provisioning", __name__, url_prefix="/portal/provisioning")
+gate(bp, "course_registration")
 
 
 def _page(secret: str | None = None):

@@ -7,11 +7,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from tenant_portal.access import admin_required, is_admin, viewer_required
+from tenant_portal.access import admin_required, gate, is_admin, viewer_required
 from tenant_portal.registrations import services
 from tenant_portal.registrations.forms import CheckFileForm, ImportFileForm, LaunchForm, WidgetForm
 
 bp = Blueprint("portal_registrations", __name__, url_prefix="/portal/registrations")
+gate(bp, "course_registration")
 #: The opt-in a registration portal embeds (no session: a signed launch token names the student).
 widget = Blueprint("registration_widget", __name__, url_prefix="/registration")
 

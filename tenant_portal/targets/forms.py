@@ -18,6 +18,7 @@ METRIC_NAMES = {
     TargetMetric.MEN: _l("Men committed"),
     TargetMetric.ALL: _l("All commitments"),
     TargetMetric.PARTICIPATION_RATE: _l("Participation rate: men committed as a percentage of the eligible men"),
+    TargetMetric.ACTED: _l("Actions done: people who did an action they planned"),
 }
 #: Browsers without a date picker let people type dates in any shape; this says which one is understood.
 _DATE = _l("Please enter a date, like 2030-06-30.")

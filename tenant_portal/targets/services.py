@@ -16,9 +16,11 @@ from sqlalchemy import case, select
 
 from core.extensions import db
 from core.rollup import steps
+from core.rollup.services import ACTED_KEY
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
 from tenants.models import Target, TargetMetric, Tenant, Unit, utcnow
+from tenants.services import hosts
 from tenants.webhooks import services as webhooks
 
 #: The current pace is the average of the last four weeks of daily counts.
@@ -131,6 +133,7 @@ class Tracker:
     current: int | None  # people counted now
     pace: Pace | None
     points: list[Point]  # cumulative count by day, from the start to today
+    acted: int | None = None  # people of its scope who did an action they planned; None: fewer than k
 
     @property
     def percent(self) -> int:
@@ -198,17 +201,20 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
     """The tracker of each target: current count, pace needed, forecast and curve (no unit under
     ``tenant.privacy_k`` shown)."""
     today = today or today_utc()
-    counts = steps.tenant_counts(("day", "unit", "unit_day"), tenant.privacy_k)
+    counts = steps.tenant_counts(("day", "unit", "unit_day", "acted", "acted_unit"), tenant.privacy_k)
     days = counts.dimension("day")
     unit_ids = {t.unit_id for t in targets if t.unit_id is not None}
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
     released_units = release(counts.dimension("unit"), tenant.privacy_k,
                              unit_parents(db.session.scalars(select(Unit)))) if unit_ids else None
+    acted = _Acted(tenant, counts)
     result = []
     for target in targets:
         unit = units.get(target.unit_id)
         key = _metric_key(target.metric)
-        if unit is None:
+        if target.metric is TargetMetric.ACTED:
+            current, daily = acted.of(unit), {}
+        elif unit is None:
             current = counts.men if key == "men" else counts.total
             daily = {day: value[key] for day, value in days.items()}
         else:
@@ -222,8 +228,28 @@ def trackers(tenant: Tenant, targets: list[Target], today: date | None = None) -
                     if goal and current is not None else None)
         points = released_curve(daily, _start(target, daily, today), today, tenant.privacy_k, current) \
             if current is not None else []
-        result.append(Tracker(target, unit, eligible, goal, current, progress, points))
+        result.append(Tracker(target, unit, eligible, goal, current, progress, points,
+                              acted.of(unit) if target.metric is not TargetMetric.ACTED else None))
     return result
+
+
+class _Acted:
+    """The people who did an action they planned, as released: in all, or a unit's own (None: held back). The
+    tallies keep no day of acting, so an actions target's curve is the count as it stands."""
+
+    def __init__(self, tenant: Tenant, counts):
+        self.tenant, self.counts, self._units = tenant, counts, None
+
+    def of(self, unit: Unit | None) -> int | None:
+        k = self.tenant.privacy_k
+        if unit is None:
+            acted = release(self.counts.dimension("acted"), k).cells.get(ACTED_KEY)
+            return acted.total if acted is not None else None
+        if self._units is None:
+            self._units = release(self.counts.dimension("acted_unit"), k,
+                                  unit_parents(db.session.scalars(select(Unit))))
+        own = self._units.own(str(unit.id))
+        return own.total if own is not None else None
 
 
 def target_page(page: int = 1, today: date | None = None) -> tuple[list[Target], bool]:
@@ -259,7 +285,7 @@ def _check(tenant: Tenant, data: TargetData, previous: Target | None, today: dat
         raise InvalidTarget("deadline", _l("The deadline must come after the start date."))
     if data.deadline <= today and (previous is None or previous.deadline != data.deadline):
         raise InvalidTarget("deadline", _l("The deadline must be in the future."))
-    if data.public and (unit is not None or data.metric is TargetMetric.PARTICIPATION_RATE):
+    if data.public and (unit is not None or data.metric in (TargetMetric.PARTICIPATION_RATE, TargetMetric.ACTED)):
         raise InvalidTarget("public", _l(
             "Only a target for the whole organisation, counting men or commitments, can be shown on the "
             "sign-up page."))
@@ -287,6 +313,7 @@ def create_target(tenant: Tenant, data: TargetData, today: date | None = None) -
     _apply(target, data)
     db.session.add(target)
     db.session.flush()
+    hosts.pages_changed()  # a published target shows on the sign-up, thank-you and map pages
     record("target.create", str(target.id), **_details(target))
     return target
 
@@ -299,6 +326,7 @@ def update_target(tenant: Tenant, target: Target, data: TargetData, today: date 
         target.reached_at = None  # another goal: reached when its own count gets there
     _apply(target, data)
     db.session.flush()
+    hosts.pages_changed()
     record("target.update", str(target.id), **_details(target), before=before)
 
 
@@ -307,6 +335,7 @@ def delete_target(target: Target) -> None:
     details = _details(target)
     db.session.delete(target)
     db.session.flush()
+    hosts.pages_changed()
     record("target.delete", str(target.id), **details)
 
 

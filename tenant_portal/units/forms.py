@@ -12,8 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.forms import Form
-from core.i18n import country_choices
+from core.i18n import country_choices, language_name
 from tenant_portal.units.services import MAX_HEADCOUNT, UnitFields
+from tenants.forms import plain_text
 from tenants.models import Unit, UnitKind
 
 #: Every kind of unit, named for people.
@@ -98,3 +99,23 @@ class ApplyImportForm(Form):
 
     content = HiddenField(validators=[DataRequired()])
     filename = HiddenField(validators=[Optional(), Length(max=200)])
+
+
+class PosterForm(Form):
+    """An event poster: what the event is, when and where, the unit it signs people up in, and its language."""
+
+    event = StringField(_l("Event (optional)"), filters=[_strip], validators=[Optional(), Length(max=120), plain_text])
+    details = StringField(_l("When and where (optional)"), filters=[_strip],
+                          validators=[Optional(), Length(max=200), plain_text])
+    unit = SelectField(_l("People who scan it commit in"), validators=[Optional()])
+    language = SelectField(_l("Language of the poster"))
+
+    def __init__(self, units: list[tuple[Unit, int]], languages: list[str], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit.choices = [SelectChoice("", _l("The whole organisation"))] + [
+            SelectChoice(str(unit.id), "\u00a0\u00a0" * depth + unit.name) for unit, depth in units]
+        self.language.choices = [SelectChoice(code, language_name(code)) for code in languages]
+
+    @property
+    def unit_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.unit.data) if self.unit.data else None

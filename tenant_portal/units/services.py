@@ -25,6 +25,7 @@ from core.rollup import steps
 from core.rollup.release import release, unit_parents
 from tenant_portal.services import record
 from tenants.models import Commitment, Member, Target, Tenant, Unit, UnitKind
+from tenants.services import hosts
 from tenants.sso.models import SsoConnection
 
 PER_PAGE = 100
@@ -221,6 +222,7 @@ def add_unit(fields: UnitFields) -> Unit:
     _apply(unit, fields)
     db.session.add(unit)
     db.session.flush()
+    hosts.pages_changed()  # the sign-up form's lists and the map's filter
     record("unit.create", fields.name, unit_id=str(unit.id), key=fields.external_key, kind=fields.kind.value,
            parent_id=_plain(fields.parent_id), parent=_unit_name(fields.parent_id))
     return unit
@@ -232,6 +234,7 @@ def update_unit(unit: Unit, fields: UnitFields) -> bool:
     changes = _apply(unit, fields)
     db.session.flush()
     if changes:
+        hosts.pages_changed()
         record("unit.update", unit.name, unit_id=str(unit.id), changes=changes)
     return bool(changes)
 
@@ -266,6 +269,7 @@ def delete_unit(unit: Unit) -> None:
     record("unit.delete", unit.name, unit_id=str(unit.id), key=unit.external_key)
     db.session.delete(unit)
     db.session.flush()
+    hosts.pages_changed()
 
 
 def set_headcount(tenant: Tenant, men: int | None, total: int | None) -> bool:
@@ -510,5 +514,6 @@ def apply_import(plan: ImportPlan, source: str | None = None,
         parent = (units.get(row.parent_key) or existing.get(row.parent_key)) if row.parent_key else None
         units[row.key].parent_id = parent.id if parent is not None else None
     db.session.flush()
+    hosts.pages_changed()
     record("units.import", source, units=len(plan.rows), created=plan.new, updated=plan.updated)
     return plan

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.i18n import available_languages
 from core.params import page_number
 from tenant_portal.access import admin_required, is_admin, viewer_required
 from tenant_portal.provisioning import services as provisioning
 from tenant_portal.units import services
 from tenant_portal.units.cli import import_command
 from tenant_portal.confirmation import confirm_page
-from tenant_portal.units.forms import KIND_NAMES, ApplyImportForm, HeadcountForm, ImportForm, UnitForm
+from tenant_portal.units.forms import KIND_NAMES, ApplyImportForm, HeadcountForm, ImportForm, PosterForm, UnitForm
+from tenants.kits import posters
 
 bp = Blueprint("portal_units", __name__, url_prefix="/portal/units", cli_group="units")
 bp.cli.add_command(import_command)
@@ -156,3 +159,48 @@ def import_apply():
             added=ngettext("%(num)s unit added", "%(num)s units added", plan.new),
             updated=ngettext("%(num)s unit updated", "%(num)s units updated", plan.updated)))
     return redirect(url_for("portal_units.index"), code=303)
+
+
+# --- Posters ------------------------------------------------------------------------------------------------------
+
+def _poster_response(document: bytes, etag: str, filename: str):
+    response = current_app.response_class(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(etag)
+    return response
+
+
+@bp.get("/<uuid:unit_id>/poster.pdf")
+@viewer_required
+def unit_poster(unit_id: uuid.UUID):
+    """A unit's poster in the page's language: its code opens the sign-up page with the unit chosen."""
+    unit = services.find_unit(unit_id) or abort(404)
+    document, etag = posters.poster_pdf(g.tenant, posters.Poster(str(get_locale()), unit=unit))
+    return _poster_response(document, etag, "heforshe-poster.pdf")
+
+
+@bp.get("/<uuid:unit_id>/qr.svg")
+@viewer_required
+def unit_qr(unit_id: uuid.UUID):
+    """The code alone, to put on a slide or a flyer of one's own."""
+    unit = services.find_unit(unit_id) or abort(404)
+    response = current_app.response_class(posters.qr_svg(posters.signup_address(unit, str(get_locale()))),
+                                          mimetype="image/svg+xml")
+    response.headers["Content-Disposition"] = 'attachment; filename="heforshe-code.svg"'
+    return response
+
+
+@bp.route("/poster", methods=["GET", "POST"])
+@admin_required
+def event_poster():
+    """A poster for an event: its name, when and where, the unit people commit in, and the poster's language."""
+    form = PosterForm(services.parent_choices(), available_languages(),
+                      data={"language": str(get_locale())} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        unit = services.find_unit(form.unit_id) if form.unit_id else None
+        document, etag = posters.poster_pdf(g.tenant, posters.Poster(
+            form.language.data, form.event.data or None, form.details.data or None, unit))
+        return _poster_response(document, etag, "heforshe-poster.pdf")
+    return render_template("tenant_portal/units/poster.html", form=form,
+                           code=posters.qr_code(posters.signup_address(None, str(get_locale()))).svg_data_uri(
+                               scale=4, border=4)), 400 if form.is_submitted() else 200

@@ -8,13 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from tenant_portal.forms import ConfirmForm
-from tenant_portal.access import admin_required
+from tenant_portal.access import admin_required, gate
 from tenant_portal.confirmation import confirm_page, require_confirmation
 from tenant_portal.webhooks import services
 from tenant_portal.webhooks.forms import EVENT_NAMES, EndpointForm
 from tenants.webhooks import services as webhooks
 
 bp = Blueprint("portal_webhooks", __name__, url_prefix="/portal/webhooks")
+gate(bp, "api")
 
 
 @bp.get("")

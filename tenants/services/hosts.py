@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core import signals
 from core.extensions import db
-from core.tenancy import tenant_context
+from core.tenancy import current_tenant_id, tenant_context
 from tenants.models import Tenant, TenantHostname, TenantStatus, utcnow
 from tenants.services import movement
 from tenants.services.registry import RESERVED_SLUGS, SLUG_PATTERN, InvalidTenantSetting
@@ -160,8 +160,18 @@ def _values(tenant: Tenant) -> dict:
 
 def settings_fingerprint(tenant: Tenant) -> str:
     """What the tenant's row says now, as text: it changes with any setting kept on the row (branding,
-    languages, attack mode...), so a page kept under it is never shown after such a change."""
+    languages, attack mode...) and with ``pages_version`` (what ``pages_changed`` notes), so a page kept under it
+    is never shown after such a change."""
     return repr([getattr(tenant, key) for key in _REMEMBERED_COLUMNS])
+
+
+def pages_changed() -> None:
+    """What the current tenant's public pages show has changed beyond its row (its texts, units, targets, sign-in):
+    its ``pages_version`` moves, in the change's own transaction. Once committed, this process forgets the
+    tenant's hosts (as for any change to the row) and its pages kept rendered are left at once; other workers see
+    the new row, and leave them, within ``HOST_CACHE_SECONDS``. The services that make such changes call it."""
+    tenant = db.session.get(Tenant, current_tenant_id())
+    tenant.pages_version = Tenant.pages_version + 1  # in the database: two changes at once move it twice
 
 
 def _bare(host: str) -> str:

@@ -18,7 +18,7 @@ from tenants.models import EmailConfirmation, Tenant, TenantKind
 SLUG = "heforshe"  # reserved (registry.RESERVED_SLUGS): no partner can take it, and no host names it
 NAME = "HeForShe"
 #: The movement's pages on the global host: each path and everything under it.
-PATHS = ("/commit", "/thanks", "/confirm", "/me", "/sso/logout", "/share-card.png")
+PATHS = ("/commit", "/thanks", "/confirm", "/me", "/sso/logout", "/share-card.png", "/actions", "/stories")
 
 
 def serves(path: str) -> bool:

@@ -8,20 +8,23 @@ counted -> not counted, -1; not counted -> counted, +1; counted, unverified -> v
 
 from __future__ import annotations
 
+import enum
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import String, and_, insert, select, update
+from sqlalchemy.dialects import postgresql
 from uuid6 import uuid7
 
 from core.database import insert_new
 from core.extensions import db
 from core.rollup import services as rollup
 from core.rollup.models import Gender, Source
-from core.tenancy import current_tenant_id
-from tenants.models import Commitment, EmailConfirmation, Member, Tenant, Unit, utcnow
+from core.tenancy import current_tenant_id, reviewed_sql
+from tenants.models import Commitment, EmailConfirmation, Member, Role, Tenant, Unit, utcnow
 from tenants.services.members import canonical_email, find_or_create_member_id
 from tenants.webhooks import services as webhooks
 
@@ -57,6 +60,10 @@ class SignUp:
     client_network: str | None = None
     email_domain: str | None = None
     suspect: str | None = None
+    # The pillar they commit to (``tenants.actions.vocabulary.PILLARS``), where the form asked and they chose.
+    pillar: str | None = None
+    # Set by ``commit`` when it made the commitment (new, or made again): its id, so nobody needs to ask for it.
+    commitment_id: uuid.UUID | None = None
 
 
 def unit_fields(unit: Unit | None) -> dict:
@@ -91,17 +98,84 @@ def commit(signup: SignUp) -> bool:
     """
     if signup.email is None:
         return _commit_without_person(signup)
-    member_id = find_or_create_member_id(signup.email, signup.name)
-    values = _values(signup, member_id=member_id, awaiting_confirmation=_awaits_confirmation(signup.source,
-                                                                                             signup.verified),
-                     person_key=rollup.person_key(canonical_email(signup.email)),
-                     client_network=signup.client_network, email_domain=signup.email_domain, suspect=signup.suspect)
+    canonical = canonical_email(signup.email)
+    values = _values(signup, member_id=None, awaiting_confirmation=_awaits_confirmation(signup.source,
+                                                                                        signup.verified),
+                     person_key=rollup.person_key(canonical), client_network=signup.client_network,
+                     email_domain=signup.email_domain, suspect=signup.suspect)
+    if db.session.get_bind().dialect.name == "postgresql" and _newcomer_postgresql(signup, canonical, values):
+        signup.commitment_id = values["id"]
+        return True
+    values["member_id"] = member_id = find_or_create_member_id(signup.email, signup.name)
     counted = insert_new(Commitment.__table__, ("tenant_id", "member_id"), values, returning="counted")
     if counted is None:
         return _recommit(member_id, values["person_key"], signup)
     _move(_CountedFacts.from_values(values), None, _State(counted, values["verified"]))
     webhooks.commitment_created(values, signup.email, signup.name)
+    signup.commitment_id = values["id"]
     return True
+
+
+def _newcomer_postgresql(signup: SignUp, canonical: str, values: dict) -> bool:
+    """A newcomer's commitment in one statement, one round trip: their member, the commitment, its counts and its
+    webhook messages, as ``commit`` makes them in several. False, with nothing written, when the address is a
+    member's already (a repeat, or a return after a withdrawal): ``commit`` then goes its general way."""
+    values["member_id"] = uuid7()
+    counts = not values["awaiting_confirmation"]
+    ctes = [webhooks.commitment_created_with(values, signup.email, signup.name, made="made")]
+    if counts:
+        ctes.append(rollup.counting_made(_CountedFacts.from_values(values), values["verified"], made="made"))
+    made = db.session.execute(_newcomer_statement(tuple(cte for cte, _ in ctes), counts), {
+        **{key: value for _, more in ctes for key, value in more.items()},
+        "tenant_id": values["tenant_id"], "email": signup.email.strip(), "email_canonical": canonical,
+        "display_name": signup.name, "role": Role.MEMBER.value,
+        **{f"c_{column}": _plain(values[column]) for column in _NEWCOMER_COLUMNS}}).first()
+    if made is None:
+        values["member_id"] = None
+        return False
+    webhooks.unless_sending(made.webhook_ids)
+    if counts:
+        rollup.announce()
+    return True
+
+
+# Reviewed: binds the current tenant itself (row-level security applies too). The commitment's columns as _values
+# gives them; each cast, as a value in a SELECT list takes no type from the column it goes to.
+_NEWCOMER_COLUMNS = ("id", "member_id", "gender", "gender_description", "country_code", "city", "place_id", "unit_id",
+                     "department_id", "source", "language", "consent_version", "name_public", "verified",
+                     "created_at", "consented_at", "external_id", "awaiting_confirmation", "person_key",
+                     "client_network", "email_domain", "suspect", "pillar")
+
+
+@functools.lru_cache(maxsize=4)
+def _newcomer_statement(ctes: tuple[str, ...], counts: bool):
+    selected = {column: f"CAST(:c_{column} AS {_cast(Commitment.__table__.c[column].type)})"
+                for column in _NEWCOMER_COLUMNS}
+    selected["member_id"] = "member.id"
+    more = ",\n    ".join(ctes)
+    counted_person = ", (SELECT count(*) FROM counted_person)" if counts else ""
+    return reviewed_sql(f"""
+    WITH member AS (
+        INSERT INTO members (tenant_id, id, email, email_canonical, display_name, role, created_at)
+        VALUES (:tenant_id, :c_member_id, :email, :email_canonical, :display_name, :role, :c_created_at)
+        ON CONFLICT (tenant_id, email_canonical) DO NOTHING
+        RETURNING id),
+    made AS (
+        INSERT INTO commitments (tenant_id, {", ".join(_NEWCOMER_COLUMNS)})
+        SELECT :tenant_id, {", ".join(selected[column] for column in _NEWCOMER_COLUMNS)}
+        FROM member
+        RETURNING counted),
+    {more}
+    SELECT made.counted, (SELECT array_agg(id) FROM webhook_rows) AS webhook_ids{counted_person} FROM made""")
+
+
+def _cast(column_type) -> str:
+    # Text as text, so that the column's own length is checked as in any insert (a cast would cut it short).
+    return "TEXT" if isinstance(column_type, String) else column_type.compile(dialect=postgresql.dialect())
+
+
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _values(signup: SignUp, **more) -> dict:
@@ -113,7 +187,7 @@ def _values(signup: SignUp, **more) -> dict:
         department_id=signup.department_id,
         source=signup.source, language=signup.language, consent_version=signup.consent_version,
         name_public=signup.name_public, verified=signup.verified, created_at=signup.created_at or utcnow(),
-        consented_at=signup.consented_at, external_id=signup.external_id, **more)
+        consented_at=signup.consented_at, external_id=signup.external_id, pillar=signup.pillar, **more)
 
 
 def _commit_without_person(signup: SignUp) -> bool:
@@ -139,6 +213,7 @@ def _recommit(member_id: uuid.UUID, person_key: bytes, signup: SignUp) -> bool:
     webhooks.commitment_created({column: getattr(commitment, column) for column in (
         "id", "gender", "country_code", "unit_id", "department_id", "source", "language", "verified", "created_at",
         "city", "gender_description")}, signup.email, signup.name)
+    signup.commitment_id = commitment.id
     return True
 
 
@@ -192,15 +267,24 @@ class _CountedFacts:
     created_at: datetime
     source: Source
     person_key: bytes | None
+    pillar: str | None
+    acted: bool
 
     @classmethod
     def from_values(cls, values: dict) -> _CountedFacts:
         return cls(values["gender"], values["country_code"], values["unit_id"], values["department_id"],
-                   values["place_id"], values["created_at"], values["source"], values["person_key"])
+                   values["place_id"], values["created_at"], values["source"], values["person_key"],
+                   values["pillar"], False)
+
+    @classmethod
+    def from_row(cls, row) -> _CountedFacts:
+        """From the columns ``_FACTS`` names, in that order (the last: when the person first acted)."""
+        return cls(*row[:-1], row[-1] is not None)
 
 
 _FACTS = (Commitment.gender, Commitment.country_code, Commitment.unit_id, Commitment.department_id,
-          Commitment.place_id, Commitment.created_at, Commitment.source, Commitment.person_key)
+          Commitment.place_id, Commitment.created_at, Commitment.source, Commitment.person_key, Commitment.pillar,
+          Commitment.acted_at)
 
 
 def _transition(where, change: Callable[..., dict]) -> int:
@@ -217,7 +301,8 @@ def _transition(where, change: Callable[..., dict]) -> int:
             update(Commitment).where(Commitment.id == row.id).values(**change(row))
             .returning(Commitment.counted, Commitment.verified, *_FACTS)
             .execution_options(synchronize_session=False)).one()
-        _move(_CountedFacts(*after[2:]), _State(row.counted, row.verified), _State(after.counted, after.verified))
+        _move(_CountedFacts.from_row(after[2:]), _State(row.counted, row.verified),
+              _State(after.counted, after.verified))
     return len(rows)
 
 
@@ -231,6 +316,20 @@ def _move(facts: _CountedFacts, before: _State | None, after: _State) -> None:
         rollup.record(facts, +1, verified=after.verified)
     elif was_counted:
         rollup.record(facts, -1, verified=before.verified)
+
+
+def mark_acted(commitment_id: uuid.UUID) -> bool:
+    """The person of one of the current tenant's commitments did an action they planned, for the first time: it
+    counts among those who acted from now on (at once, if it counts). False when they had acted before."""
+    after = db.session.execute(
+        update(Commitment).where(Commitment.id == commitment_id, Commitment.acted_at.is_(None))
+        .values(acted_at=utcnow()).returning(Commitment.counted, Commitment.verified, *_FACTS)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if after is None:
+        return False
+    if after.counted:
+        rollup.record_acted(_CountedFacts.from_row(after[2:]), after.verified)
+    return True
 
 
 def rekey_people() -> int:

@@ -25,6 +25,7 @@ from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
 from tenants import ownership
 from tenants.models import Member, Role, Tenant, TenantStatus, Unit, utcnow
+from tenants.services import hosts
 from tenants.services.members import canonical_email, email_domain, find_or_create_member, fold_domain
 from tenants.services.registry import InvalidTenantSetting
 from tenants.sso.models import Protocol, SsoConnection, SsoEmailDomain, SsoRequest, UnmappedUnit, UsedAssertion
@@ -354,6 +355,7 @@ def configure(tenant: Tenant, protocol: Protocol, mapping: Mapping, oidc: OidcSe
     if conn not in db.session:
         db.session.add(conn)
     db.session.flush()
+    hosts.pages_changed()  # the sign-up page leads with the organisation's sign-in while it is on
     return conn
 
 

@@ -9,7 +9,8 @@ dedupes exactly once; one that does not may see a repeat only after such a crash
 
 A failed try is repeated after ``WEBHOOK_RETRY_SECONDS``, doubled at each try (at most an hour apart), until
 ``WEBHOOK_RETRY_HOURS`` after the event; then it is given up. An answer 410 Gone, or ``WEBHOOK_MAX_FAILURES``
-failures in a row, turn the endpoint off and mail the tenant's admins.
+failures in a row, turn the endpoint off and mail the tenant's admins. While the tenant's plan lacks webhooks
+(a downgrade, a lapsed payment), nothing of it is sent: its queued messages wait for the plan to have them again.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from standardwebhooks.webhooks import Webhook
 
 from core import crypto, mail, outbound
 from core.extensions import db
-from core.tenancy import tenant_context
+from core.tenancy import current_tenant_id, tenant_context
 from tenants.models import Member, Role, Tenant, utcnow
 from tenants.services import hosts
+from tenants.webhooks import services
 from tenants.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 #: Messages one pass claims at most for one tenant.
@@ -73,6 +75,8 @@ def _claim(now: datetime) -> list[tuple[uuid.UUID, datetime]]:
         .where(WebhookEndpoint.enabled.is_(True), _claimable(now))
         .order_by(WebhookMessage.created_at).limit(BATCH)
         .with_for_update(skip_locked=True, of=WebhookMessage)).all()
+    if due and not services.sending(current_tenant_id()):
+        due = []  # queued before the plan lost its webhooks: they wait for it to have them again, as the endpoints do
     lease = now + timedelta(seconds=current_app.config["WEBHOOK_LEASE_SECONDS"])
     claimed = []
     for message_id in due:  # the condition again: SQLite has no row locks, only its one write lock

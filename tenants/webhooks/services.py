@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from uuid6 import uuid7
 
 from core import crypto, outbound
 from core.extensions import db
 from core.tenancy import current_tenant_id, reviewed_sql
-from tenants.models import Commitment, utcnow
+from tenants import plans
+from tenants.models import Commitment, Tenant, utcnow
 from tenants.webhooks.models import EVENTS, DeliveryStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 #: Recent messages shown in an endpoint's delivery log.
@@ -138,6 +139,8 @@ def emit(event_type: str, data: dict, personal: dict | None = None) -> int:
     subscribed = [(uuid.UUID(str(endpoint_id)), bool(personal_data)) for endpoint_id, events, personal_data
                   in db.session.execute(_SUBSCRIBERS, {"tenant_id": tenant_id})
                   if event_type in (json.loads(events) if isinstance(events, str) else events)]
+    if subscribed and not sending(tenant_id):
+        return 0
     now = utcnow()
     retry_until = now + _retry_window()
     rows = [dict(tenant_id=tenant_id, id=uuid7(), endpoint_id=endpoint_id, event_id=f"msg_{uuid7().hex}",
@@ -158,6 +161,12 @@ _SUBSCRIBERS = reviewed_sql("SELECT id, events, personal_data FROM webhook_endpo
                             "WHERE tenant_id = :tenant_id AND enabled")
 
 
+def sending(tenant_id: int) -> bool:
+    """Whether the tenant's plan has webhooks now: while it has not, no message is kept, none already queued is
+    sent (``delivery``), and its endpoints wait, as they are."""
+    return plans.entitled(db.session.get(Tenant, tenant_id), "api")
+
+
 def _retry_window() -> timedelta:
     return timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"])
 
@@ -169,6 +178,10 @@ def _when(moment: datetime | None) -> str | None:
 def commitment_created(values: dict, email: str | None, name: str | None) -> None:
     """A commitment was made (``values``: its row as inserted): its facts, and who made it only to endpoints
     allowed personal data."""
+    emit("commitment.created", *_created(values, email, name))
+
+
+def _created(values: dict, email: str | None, name: str | None) -> tuple[dict, dict | None]:
     data = {"id": str(values["id"]), "gender": values["gender"].value, "country": values["country_code"],
             "unit_id": str(values["unit_id"]) if values.get("unit_id") else None,
             "department_id": str(values["department_id"]) if values.get("department_id") else None,
@@ -176,7 +189,44 @@ def commitment_created(values: dict, email: str | None, name: str | None) -> Non
             "verified": values["verified"], "created_at": _when(values.get("created_at"))}
     personal = {"email": email, "name": name, "city": values.get("city"),
                 "gender_description": values.get("gender_description")}
-    emit("commitment.created", data, personal if email is not None else None)
+    return data, personal if email is not None else None
+
+
+def commitment_created_with(values: dict, email: str | None, name: str | None, made: str) -> tuple[str, dict]:
+    """What ``commitment_created`` does, as part of the one PostgreSQL statement that makes the commitment
+    (``tenants/services/signups.py``): a CTE for its WITH that writes the messages only if its CTE ``made`` gives
+    a row, asking which endpoints want the event in the same round trip, and its values; the statement then gives
+    the ids written (``webhook_rows``) to ``unless_sending``. Message ids are the database's (random, not
+    time-ordered: each endpoint's log orders by time first)."""
+    data, personal = _created(values, email, name)
+    now = utcnow()
+    payload = {"type": "commitment.created", "timestamp": now.isoformat(), "data": data}
+    return _MESSAGES_WITH.format(made=made), {
+        "webhook_event": "commitment.created", "webhook_now": now, "webhook_retry_until": now + _retry_window(),
+        "webhook_payload": json.dumps(payload), "webhook_personal": json.dumps(
+            {**payload, "data": data | (personal or {})})}
+
+
+# Reviewed: binds the current tenant itself (row-level security applies too); writes only what emit() writes.
+_MESSAGES_WITH = """webhook_rows AS (
+        INSERT INTO webhook_messages (tenant_id, id, endpoint_id, event_id, event_type, payload, status, attempts,
+                                      next_attempt_at, retry_until, created_at)
+        SELECT e.tenant_id, gen_random_uuid(), e.id, 'msg_' || replace(CAST(gen_random_uuid() AS text), '-', ''),
+               CAST(:webhook_event AS text),
+               CAST(CASE WHEN e.personal_data THEN :webhook_personal ELSE :webhook_payload END AS json), 'pending', 0,
+               CAST(:webhook_now AS timestamptz), CAST(:webhook_retry_until AS timestamptz),
+               CAST(:webhook_now AS timestamptz)
+        FROM {made} CROSS JOIN webhook_endpoints e
+        WHERE e.tenant_id = :tenant_id AND e.enabled
+          AND CAST(e.events AS jsonb) @> jsonb_build_array(CAST(:webhook_event AS text))
+        RETURNING id)"""
+
+
+def unless_sending(message_ids: list[uuid.UUID] | None) -> None:
+    """Take back the messages ``commitment_created_with`` wrote when the plan has no webhooks now (as ``emit``
+    writes none). Asked only when some were written: a tenant without endpoints, most of them, reads no plan."""
+    if message_ids and not sending(current_tenant_id()):
+        db.session.execute(delete(WebhookMessage).where(WebhookMessage.id.in_(message_ids)))
 
 
 def commitment_withdrawn(commitment: Commitment) -> None:

@@ -42,9 +42,12 @@ QUERY_PARAMETERS = {
     "lti.login": ["iss", "client_id", "login_hint", "lti_message_hint"],  # a learning platform's login
     "lti.commit_page": ["launch"],
     "tenants.thanks": ["anonymous"],
+    "actions.answered": ["answer"],
     # read by scim2-server, once the SCIM token is good (tests/tenant_portal/test_provisioning.py sends them with one)
     "scim.endpoint": ["filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"],
     "tenants.card": ["lang"],  # the card's language, not the visitor's choice
+    "giving.give": ["currency"],
+    "kits.index": ["audience", "pillar"],
 }
 #: Read on every page: the language choice; and one nobody reads.
 EVERY_PAGE = ["lang", "unexpected"]

@@ -98,6 +98,7 @@ def _sign_up_over_http(port: int, email: str) -> int:
     return response.status
 
 
+@pytest.mark.long
 def test_a_sign_up_on_one_worker_reaches_streams_on_the_other(two_workers):
     streaming_port, signing_port = two_workers
     streams = [urllib.request.urlopen(urllib.request.Request(

@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import BASE_DOMAIN
@@ -20,6 +21,7 @@ def commit_in_another_browser(browser, port, slug, email, country):
     context.close()
 
 
+@pytest.mark.both_databases
 def test_the_tenant_map_counter_rises_live(browser, page, axe, make_tenant, make_commitment):
     acme = make_tenant("acme", "Acme Corporation", privacy_k=5)
     for n in range(5):

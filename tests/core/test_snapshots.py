@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,8 +33,22 @@ from tests.helpers import BASE_DOMAIN, host
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "verify_snapshots.py"
-TODAY = datetime.now(timezone.utc).date()
-DAYS = [TODAY - timedelta(days=n) for n in (3, 2, 1)]
+# Today (UTC) as the app sees it, and the three days before: set as each test starts (``_today``).
+TODAY: date
+DAYS: list[date]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    """Name today as each test starts, not when the file was collected (a run that crossed midnight failed so),
+    and never in a day's last 30 seconds, which one test could straddle."""
+    global TODAY, DAYS
+    now = datetime.now(timezone.utc)
+    left = (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) - now).total_seconds()
+    if left < 30:
+        time.sleep(left + 0.1)
+    TODAY = datetime.now(timezone.utc).date()
+    DAYS = [TODAY - timedelta(days=n) for n in (3, 2, 1)]
 
 
 def commit_many(make_commitment, tenant, n, **fields):
@@ -50,10 +65,10 @@ def take(app, day: date) -> None:
     assert result.exit_code == 0, result.output
 
 
-def take_days(app, make_tenant, make_commitment, days=DAYS):
-    """A listed partner with a few commitments before each day's snapshot."""
+def take_days(app, make_tenant, make_commitment, days=None):
+    """A listed partner with a few commitments before each day's snapshot (by default, of ``DAYS``)."""
     acme = make_tenant("acme", "Acme Corporation")
-    for day in days:
+    for day in days or DAYS:
         commit_many(make_commitment, acme, 4, country="FR")
         take(app, day)
 

@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
@@ -403,3 +404,37 @@ def test_the_movement_brings_a_held_figure_within_a_cell_verified_people_left(cl
     japan = steps.global_counts(("country",), k).by_key[("country", "JP")]
     assert (japan.total, japan.verified, japan.verified_men) == (2, 2, 2), "two people there, both verified"
     assert later["verified"]["people"] == 3, "the verified total as released"
+
+
+def test_a_new_copy_writes_only_the_cells_that_moved_and_equals_the_tallies(db, make_tenant, make_commitment):
+    acme = make_tenant("acme", privacy_k=K, email_confirmation=EmailConfirmation.OFF)
+    for n in range(3 * K):
+        make_commitment(acme, country=("FR", "KE", "BR")[n % 3])
+    with tenant_context(acme):
+        steps.tenant_counts(DIMENSIONS, K)  # the first copy
+        db.session.commit()
+        before = _as_released(db)
+    for _ in range(K):
+        make_commitment(acme, country="JP")  # k people moved: gender, country JP, day... not FR, KE or BR
+    written = []
+    listening = lambda *args: written.append(args[3]) if "tenant_released_tallies" in args[2] else None  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listening)
+    with tenant_context(acme):
+        steps.tenant_counts(DIMENSIONS, K)
+        db.session.commit()
+        sa.event.remove(db.engine, "before_cursor_execute", listening)
+        live = {key: figures for key, figures in rollup.tenant_counts(DIMENSIONS).by_key.items() if figures.total}
+        assert _as_released(db) == live != before, "the copy is the tallies, as a copy written whole would be"
+    values = " ".join(str(parameters) for parameters in written)
+    assert "'JP'" in values and "'FR'" not in values and "'KE'" not in values, "the cells that did not move stay"
+
+
+def test_a_first_copy_of_many_cells_is_written_whole(db, make_tenant):
+    """A large partner's first copy (places, units and days times genders) can hold thousands of cells: more than
+    one statement's parameters allow on SQLite (32,766) or PostgreSQL (65,535)."""
+    acme = make_tenant("acme")
+    cells = {("place", str(n)): rollup.Figures(1, 1, 0, 0) for n in range(8_000)}
+    with tenant_context(acme):
+        assert steps._take(steps._TENANT, None, steps.Step(cells, cells, True), ({}, {}))
+        db.session.commit()
+        assert _as_released(db) == cells

@@ -23,7 +23,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
-START_TIMEOUT = 20
+# A provider comes up in about a second; on a loaded CI box (two test workers, a browser, PostgreSQL) node's
+# provider once took over 20 s, so the wait is long: it costs nothing when the provider is quick.
+START_TIMEOUT = 60
 _LOGIN_FORM = re.compile(r'<form[^>]*\baction="([^"]*)"[^>]*>(?:(?!</form>).)*name="password"', re.S)
 
 

@@ -206,10 +206,10 @@ def test_an_unknown_application_is_not_found(signed_in_operator):
 def test_the_tenants_list_searches_filters_and_pages(signed_in_operator, db, make_tenant, movement):
     for n in range(27):
         make_tenant(f"corp{n:02}", f"Corporation {n:02}")
-    make_tenant("kenya-gov", "Government of Kenya", kind=TenantKind.GOVERNMENT)
-    unicef = make_tenant("ngo", "Helping Hands", kind=TenantKind.NGO)
+    make_tenant("kenya-gov", "Government of Kenya", kind=TenantKind.GOVERNMENT, plan="community")
+    unicef = make_tenant("ngo", "Helping Hands", kind=TenantKind.NGO, plan="partner")
     with tenant_context(unicef):
-        db.session.add(PartnerRecord(tenant_id=unicef.id, country_code="KE", sponsored=False))
+        db.session.add(PartnerRecord(tenant_id=unicef.id, country_code="KE"))
         db.session.commit()
 
     def listed(**query):
@@ -224,7 +224,8 @@ def test_the_tenants_list_searches_filters_and_pages(signed_in_operator, db, mak
     assert listed(kind="ngo")[0] == ["ngo"]
     assert listed(country="KE")[0] == ["ngo"]
     assert listed(status="suspended")[0] == []
-    assert len(listed(kind="no-such-kind", country="??", q="x" * 500)[0]) == 25  # what is not a choice narrows nothing
+    assert listed(plan="community")[0] == ["kenya-gov"] and listed(plan="partner")[0] == ["ngo"]
+    assert len(listed(kind="no-such-kind", country="??", plan="gold", q="x" * 500)[0]) == 25  # what is not a choice narrows nothing
 
 
 def test_suspending_shows_a_neutral_page_and_reactivating_restores_it(signed_in_operator, client, db, make_tenant,

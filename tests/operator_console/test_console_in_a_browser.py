@@ -35,6 +35,7 @@ def operators_idp(app, db, page, tmp_path):
     provider.stop()
 
 
+@pytest.mark.both_databases
 def test_apply_approve_invite_and_the_new_admin_reaches_the_portal(page, browser, axe, make_tenant, operators_idp,
                                                                     smtp_server):
     make_tenant("acme", "Acme Corporation")

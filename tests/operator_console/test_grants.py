@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from operator_console import services
 from operator_console.models import ApplicationKind
+from tenants.kits import services as kits
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -52,14 +53,25 @@ def test_a_tenants_standing_is_read_by_all_and_written_only_as_that_tenant(app_e
     acme, globex = make_tenant("acme"), make_tenant("globex")
     with app_engine.begin() as connection:
         connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(acme.id)})
-        connection.execute(text("INSERT INTO partner_records (tenant_id, sponsored, updated_at) "
-                                "VALUES (:a, false, now())"), {"a": acme.id})
+        connection.execute(text("INSERT INTO partner_records (tenant_id, country_code, updated_at) "
+                                "VALUES (:a, 'KE', now())"), {"a": acme.id})
     with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
         with app_engine.begin() as connection:
             connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(acme.id)})
-            connection.execute(text("INSERT INTO partner_records (tenant_id, sponsored, updated_at) "
-                                    "VALUES (:g, true, now())"), {"g": globex.id})
+            connection.execute(text("INSERT INTO partner_records (tenant_id, country_code, updated_at) "
+                                    "VALUES (:g, 'KE', now())"), {"g": globex.id})
     with app_engine.begin() as connection:
         connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(globex.id)})
-        assert connection.execute(text("UPDATE partner_records SET sponsored = true")).rowcount == 0
+        assert connection.execute(text("UPDATE partner_records SET country_code = 'UG'")).rowcount == 0
         assert connection.scalar(text("SELECT count(*) FROM partner_records")) == 1  # read by all
+
+
+def test_kits_keep_their_address_and_are_unpublished_never_deleted(app_engine, db):
+    kits.save_kit(None, "allies", "ngo", "peace", True, {"en": kits.KitText("Allies", "In one line.", "Steps.")})
+    db.session.commit()
+    for statement in ("UPDATE kits SET slug = 'elsewhere'", "DELETE FROM kits"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with app_engine.begin() as connection:
+                connection.execute(text(statement))
+    with app_engine.begin() as connection:
+        assert connection.execute(text("UPDATE kits SET published = false")).rowcount == 1

@@ -39,6 +39,7 @@ def served(app_config, tmp_path, make_tenant, make_key):
         yield acme, token, ports
 
 
+@pytest.mark.long
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(served):
     _, token, ports = served
     base_url = f"http://127.0.0.1:{ports[0]}"

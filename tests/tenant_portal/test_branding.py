@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.i18n import LANGUAGES
 from core.tenancy import tenant_context
 from tenant_portal.models import AuditEntry
+from tenants.kits import pdf
 from tenants.models import Role, Tenant, TenantHostname
 from tests.helpers import BASE_DOMAIN, csrf_token, host
 
@@ -175,6 +176,13 @@ def test_a_photo_logo_loses_its_exif_and_is_scaled_down(client, acme_admin):
     assert logo.mimetype == "image/jpeg"
     assert b"secret lab" not in logo.data and not Image.open(io.BytesIO(logo.data)).getexif()
     assert Image.open(io.BytesIO(logo.data)).size == (800, 150)
+
+
+def test_a_cut_image_is_refused_in_a_worker_that_drew_a_pdf(client, db, acme_admin):
+    pdf.render("<p>A kit</p>")  # WeasyPrint's import makes Pillow accept cut images process-wide
+    refused = upload(client, branding_page(client), "logo", image_bytes("PNG")[:60], "cut.png")
+    assert refused.status_code == 400 and "This image is damaged" in refused.get_data(as_text=True)
+    assert stored(db, "acme").logo is None
 
 
 @pytest.mark.parametrize("data, filename, message, status", [

@@ -203,6 +203,7 @@ def test_a_course_without_a_unit_and_a_refused_score_are_named_on_the_lti_page(c
     assert f"The platform did not take a completion score ({registered.issuer})" in page
 
 
+@pytest.mark.both_databases
 def test_a_student_commits_inside_the_platforms_frame_and_the_grade_reaches_it(page, client, db, northfield,
                                                                               platform, sign_in_as):
     """The platform's course page (another site) frames the tool: login, launch and the click run in Chromium

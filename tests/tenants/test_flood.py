@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from tests.helpers import BASE_DOMAIN, hidden_fields
 NETWORK_LIMIT = 25  # per 10 minutes: the flood (under a minute) stays inside one window
 FLOOD = {"127.0.1.1": "127.0.1.0/24", "127.0.1.2": "127.0.1.0/24",  # two scripts on each of two networks
          "127.0.2.1": "127.0.2.0/24", "127.0.2.2": "127.0.2.0/24"}
-POSTS_PER_SCRIPT = 500
+POSTS_PER_SCRIPT = 300  # 1,200 posts: 50 let in, so at least 95% held back or noted
 HONEST = "127.0.3.1"
 PEOPLE = 6
 HOST = {"Host": f"acme.{BASE_DOMAIN}"}
@@ -76,6 +77,7 @@ def _person(n: int, ports: list[int], pace: float) -> int:
     return _post(session, port, fields, f"person{n}@example.org")
 
 
+@pytest.mark.long
 def test_a_flood_is_held_to_its_networks_limits_across_processes_and_people_still_get_in(
         postgres, app_config, redis_url, tmp_path, make_tenant, db):  # noqa: F811
     acme = make_tenant("acme", "Acme Corporation")

@@ -1,6 +1,7 @@
 """The roll-up stays equal to a recount, whatever mix of sign-ups, repeats, confirmations, withdrawals and
 invalidations."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -35,7 +36,8 @@ def _own(db, email):
         select(Commitment).where(Commitment.member_id == member.id)).one()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.long
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
 def test_rollup_equals_a_recount(db, app_config, database, make_tenant, make_unit, ops):
     """Whatever mix of sign-ups (one person at several tenants), confirmations, withdrawals, returns,

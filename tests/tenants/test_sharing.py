@@ -28,7 +28,7 @@ def share_links(page: str) -> dict[str, str]:
     return {network: html.unescape(href) for network, href in LINK.findall(page)}
 
 
-def test_the_person_is_thanked_by_first_name_once_and_the_page_is_not_kept(client, acme):
+def test_the_person_is_thanked_by_first_name_once_and_the_page_is_not_kept(app, client, acme):
     answer = sign_up(client, "acme", name="Sam Rivera")
     first = client.get(answer.location, base_url=ACME)
     assert "Thank you, Sam</h1>" in first.get_data(as_text=True)
@@ -36,7 +36,9 @@ def test_the_person_is_thanked_by_first_name_once_and_the_page_is_not_kept(clien
     assert first.headers["Cache-Control"] == "no-store"
     again = client.get(answer.location, base_url=ACME)
     assert "Thank you</h1>" in again.get_data(as_text=True), "a reload greets no one"
-    assert "no-store" not in again.headers.get("Cache-Control", "")
+    assert again.headers["Cache-Control"] == "no-store", "it still holds the person's plan (tenants/actions)"
+    shared = app.test_client().get(answer.location, base_url=ACME)
+    assert "no-store" not in shared.headers.get("Cache-Control", ""), "the address shared is everyone's page"
 
 
 def test_no_name_no_greeting(client, acme):

@@ -1,14 +1,22 @@
 """The branded sign-up page: what a person sees and what gets stored."""
 
 import re
+from datetime import date, timedelta
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from core import page_cache
 from core.rollup import services as rollup
 from core.tenancy import tenant_context
-from tenants.models import Commitment, Member, UnitKind
-from tests.helpers import host, sign_up
+from tenants.giving import services as giving
+from tenants.giving.models import MatchKind
+from tenants.models import Commitment, Member, Target, TargetMetric, UnitKind
+from tenants.services import hosts
+from tenants.webhooks import services as webhooks
+from tenants.webhooks.models import WebhookMessage
+from tests.helpers import hidden_fields, host, sign_up
 
 
 def select_html(page: str, field_id: str) -> str:
@@ -215,3 +223,68 @@ def test_the_name_is_not_shown_on_any_page(client, make_tenant):
     for path in ("/", "/thanks", "/stats.json"):
         assert "Unique-Name" not in client.get(path, base_url=host("acme")).get_data(as_text=True)
     assert "Unique-Name" not in client.get("/", base_url=host()).get_data(as_text=True)
+
+
+def test_a_visit_of_the_sign_up_page_reads_its_counts_in_one_statement(app, client, db, make_tenant, monkeypatch):
+    acme = make_tenant("acme", "Acme")
+    monkeypatch.setattr(hosts, "HOST_CACHE_SECONDS", 600.0)  # the tenant is remembered from the first visit on
+    with tenant_context(acme):
+        db.session.add(Target(metric=TargetMetric.ALL, value=40, deadline=date.today() + timedelta(days=30),
+                              public=True))
+        giving.set_pledge(MatchKind.PER_COMMITMENT, 500, 100_000, "usd", "admin@example.org")
+        db.session.commit()
+    for email in ("sam@example.org", "alex@example.org"):
+        sign_up(client, "acme", email=email)
+    app.config["PAGE_CACHE_SECONDS"] = 1
+    page_cache.init_app(app)  # pages kept, as in production
+    client.get("/", base_url=host("acme"))
+    time.sleep(page_cache.MAX_PAGE_CACHE_SECONDS)  # the counts' block as kept is let go: the next visit reads them
+    statements = []
+    listening = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listening)
+    page = app.test_client().get("/", base_url=host("acme")).get_data(as_text=True)  # a newcomer's visit
+    event.remove(db.engine, "before_cursor_execute", listening)
+    assert "2 commitments in all" in page and "2 of 40 commitments" in page
+    assert "Acme gives $5.00 to UN Women for each commitment, up to $1,000.00." in page and "$10.00 so far" in page
+    # Its counts in one statement; its target, match pledge and gifts move only with its settings: read once
+    # (as is attack mode's switch everywhere, by each process once a second).
+    read = [statement for statement in statements if "attack_mode_changes" not in statement]
+    assert len(read) == 1 and all(t in read[0] for t in ("tenant_releases", "tenant_released_tallies",
+                                                          "tenant_tallies")), read
+    with tenant_context(acme):
+        giving.set_pledge(MatchKind.PER_COMMITMENT, 200, 100_000, "usd", "admin@example.org")
+        db.session.commit()
+    page = app.test_client().get("/", base_url=host("acme")).get_data(as_text=True)
+    assert "Acme gives $2.00 to UN Women for each commitment" in page, "a changed pledge shows at once"
+
+
+def test_a_newcomers_sign_up_is_one_statement_on_postgresql_and_a_repeat_goes_the_general_way(
+        app, client, db, postgres, make_tenant, monkeypatch):
+    acme = make_tenant("acme")
+    with tenant_context(acme):
+        webhooks.add_endpoint("https://hooks.example.org/a", ["commitment.created"], True, "admin@example.org")
+        webhooks.add_endpoint("https://hooks.example.org/b", ["commitment.withdrawn"], False, "admin@example.org")
+        db.session.commit()
+    monkeypatch.setattr(hosts, "HOST_CACHE_SECONDS", 600.0)  # the tenant is remembered from the page on
+    posted = {}
+    for email in ("sam@example.org", "Sam@Example.org"):  # a newcomer, then the same person again
+        form = {**hidden_fields(client.get("/", base_url=host("acme")).get_data(as_text=True)), "email": email,
+                "name": "Sam", "gender": "man", "country": "FR", "consent": "y"}
+        statements = posted[email] = []
+        listening = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listening)
+        assert client.post("/", base_url=host("acme"), data=form).status_code == 303
+        event.remove(db.engine, "before_cursor_execute", listening)
+    newcomer, repeat = posted.values()
+    # One statement makes it (the thank-you page's plan takes the commitment's id from it); as it wrote webhook
+    # messages, the tenant's plan is read (webhooks are a paid feature); then the confirmation mail.
+    assert len(newcomer) == 3 and "tenant_plans" in newcomer[1] and "mail_outbox" in newcomer[2], newcomer[1:]
+    assert all(part in newcomer[0] for part in ("INSERT INTO members", "INSERT INTO commitments", "tenant_tallies",
+                                                "add_to_global_tallies", "webhook_messages"))
+    assert len(repeat) > 3, "the repeat found the member there, then went the general way"
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count()).select_from(Commitment)) == 1
+        messages = db.session.scalars(select(WebhookMessage)).all()
+        assert [m.payload["data"]["name"] for m in messages] == ["Sam"], "to the endpoint that asked, personal data too"
+    counted = client.get("/count.json", base_url=host("acme")).get_json()
+    assert (counted["total"], counted["men"]) == (1, 0), "counted once (men show in steps of k)"

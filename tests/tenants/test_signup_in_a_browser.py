@@ -1,9 +1,17 @@
 """A person commits on their phone, in a real browser (Debian's chromium)."""
 
 import re
+import time
 
+import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
+from flask import request
+
+from core import page_cache
+from core.tenancy import tenant_context
+from tenants.models import Commitment
 from tests.helpers import BASE_DOMAIN
 
 
@@ -11,6 +19,7 @@ def url(page, slug=None, path="/"):
     return f"http://{slug + '.' if slug else ''}{BASE_DOMAIN}:{page.port}{path}"
 
 
+@pytest.mark.both_databases
 def test_a_person_commits_and_sees_the_count(page, make_tenant, make_unit):
     acme = make_tenant("acme", "Acme Corporation", primary_color="#1f4e8c")
     make_unit(acme, "Nairobi office", country="KE")
@@ -179,3 +188,31 @@ def test_the_keyboard_never_reaches_the_trap_field(page, make_tenant):
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.id"))
     assert "consent" in reached and "website" not in reached
+
+
+def test_without_javascript_people_commit_from_the_kept_page_and_its_copy(browser, live_server, app, db, make_tenant):
+    app.config["PAGE_CACHE_SECONDS"] = 1
+    page_cache.init_app(app)  # pages kept, as in production
+    acme = make_tenant("acme", "Acme Corporation")
+    statuses = []  # the server's answers to the sign-up page
+    app.after_request(lambda answer: statuses.append(answer.status_code) or answer if request.path == "/" and
+                      request.method == "GET" else answer)
+    for second, email in enumerate(("sam@example.org", "alex@example.org")):  # two people, one page kept for both
+        if second:  # a new count is a new page (its ETag names the counts): let the first one's count settle
+            time.sleep(2 * page_cache.MAX_PAGE_CACHE_SECONDS + 0.1)  # counts kept a second, their block another
+        context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844},
+                                      locale="en-GB")
+        tab = context.new_page()
+        statuses.clear()
+        tab.goto(f"http://acme.{BASE_DOMAIN}:{live_server}/")
+        tab.reload()  # the browser asks again with its copy's ETag, and uses its copy
+        tab.get_by_label("Email").fill(email)
+        tab.get_by_label("Man", exact=True).check()
+        tab.get_by_label("Country").select_option("FR")
+        tab.get_by_label("I agree").check()
+        tab.get_by_role("button", name="I commit").click()
+        expect(tab.get_by_role("heading", level=1)).to_have_text("Thank you")
+        assert statuses[:2] == [200, 304], "the copy was revalidated, not sent again"
+        context.close()
+    with tenant_context(acme):
+        assert db.session.scalar(select(func.count()).select_from(Commitment)) == 2

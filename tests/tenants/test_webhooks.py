@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from core import crypto
 from core.rollup.models import Gender
 from core.tenancy import reviewed_sql, tenant_context
+from tenants import plans
 from tenants.models import Commitment, Role
 from tenants.services import signups
 from tenants.services.members import find_or_create_member
@@ -113,6 +114,25 @@ def test_personal_data_goes_only_to_an_endpoint_allowed_to_receive_it(app, db, m
     deliver_until(app, lambda: receiver.processed)
     [payload] = receiver.processed.values()
     assert payload["data"]["email"] == "jo@acme.example" and payload["data"]["name"] == "Jo"
+
+
+def test_what_was_queued_before_the_plan_lost_the_api_waits_until_it_has_it_again(app, db, make_tenant,
+                                                                                  make_commitment, receiver):
+    acme = make_tenant("acme")
+    add_endpoint(db, acme, receiver, personal=True)
+    make_commitment(acme, email="jo@acme.example")
+    plans.grant(acme, "community")  # a downgrade, or a payment lapsed past its grace
+    db.session.commit()
+    for _ in range(3):
+        with app.app_context():
+            delivery.deliver_due()
+    assert receiver.processed == {} and attempts(db, acme) == []
+    assert [message.status for message in messages(db, acme)] == [DeliveryStatus.PENDING]
+    plans.grant(acme, "enterprise")
+    db.session.commit()
+    deliver_until(app, lambda: receiver.processed)
+    [payload] = receiver.processed.values()
+    assert payload["data"]["email"] == "jo@acme.example"
 
 
 def test_a_withdrawal_is_sent_and_an_endpoint_gets_only_the_events_it_asked_for(app, db, make_tenant,
@@ -256,6 +276,7 @@ def _worker(app_config: dict, tmp_path: Path, name: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
+@pytest.mark.long
 def test_a_worker_killed_in_the_middle_still_ends_in_one_delivery_per_event(app, app_config, db, make_tenant,
                                                                            make_commitment, receiver, tmp_path):
     acme = make_tenant("acme")

@@ -66,6 +66,7 @@ def sign_in_at_simplesamlphp(page, user: dict) -> None:
     page.locator("input[name=password]").press("Enter")  # the answer then posts itself to our ACS
 
 
+@pytest.mark.both_databases
 def test_sign_in_with_acme_then_one_click_commitment(page, axe, acme, make_unit):
     make_unit(acme, "Paris office", country="FR")
     page.goto(site(page, "acme") + "/")
