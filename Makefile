@@ -10,9 +10,13 @@ export FLASK_APP = wsgi
 
 .PHONY: run test bench screenshots install translations messages lock clean
 
+# The lock names every package, so pip installs it without resolving dependencies (--no-deps): resolving them, pip
+# (23.2) refuses a dependency asked for with extras, such as weasyprint's fonttools[woff], as "not pinned" whenever the
+# index holds a release newer than the locked one. `pip check` then proves the set complete and consistent.
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip check
 	touch $@
 
 install: $(BIN)/.installed translations node_modules/.installed
