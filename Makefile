@@ -10,12 +10,14 @@ export FLASK_APP = wsgi
 
 .PHONY: run test bench screenshots install translations messages lock clean
 
-# The lock names every package, so pip installs it without resolving dependencies (--no-deps): resolving them, pip
-# (23.2) refuses a dependency asked for with extras, such as weasyprint's fonttools[woff], as "not pinned" whenever the
-# index holds a release newer than the locked one. `pip check` then proves the set complete and consistent.
-$(BIN)/.installed: requirements.lock
+# uv (pinned in tools.lock) installs the lock: in seconds, where pip took over a minute. The lock names every
+# package, so nothing is resolved (--no-deps; pip 23.2, resolving, refused a dependency asked for with extras, such as
+# weasyprint's fonttools[woff], as "not pinned" once the index held a newer release); `pip check` then proves the
+# set complete and consistent. uv takes packages from PyPI (UV_DEFAULT_INDEX to change it), not from pip's settings.
+$(BIN)/.installed: requirements.lock tools.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r tools.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements.lock
 	$(BIN)/pip check
 	touch $@
 
@@ -91,6 +93,8 @@ lock: $(BIN)/.installed
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras --no-emit-index-url \
 		--no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o tools.lock tools.in
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
