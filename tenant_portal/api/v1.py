@@ -8,14 +8,18 @@ details document (``problems.py``). flask-smorest validates requests with the ma
 from __future__ import annotations
 
 import http
+import threading
+from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from apispec import APISpec
 from flask_smorest import Api, Blueprint
 from flask_smorest import abort as refuse
+from flask_smorest.spec import openapi_cli
 from flask_smorest.utils import prepare_response
 from werkzeug.routing import Rule
 
@@ -38,7 +42,40 @@ KEY_PARAMETERS = frozenset({"access_token", "api_key", "apikey", "key", "token"}
 
 class _Api(Api):
     """flask-smorest, with errors left to this package (problem details, under ``/api/`` only) rather than
-    answered as its JSON for the whole site."""
+    answered as its JSON for the whole site, and its OpenAPI document built when first asked for: building it was
+    half of what making the app cost, paid by every worker, command and test that never shows it."""
+
+    def __init__(self, app, *, spec_kwargs: dict, document: Callable[[APISpec], None]):
+        self._built: APISpec | None = None
+        self._building = threading.RLock()  # building reads `spec` itself
+        self._documented: list[tuple[Blueprint, str]] = []  # blueprints whose views the document is to describe
+        self._document = document  # what init_app adds to the document beside the views
+        super().__init__(app, spec_kwargs=spec_kwargs)
+
+    @property
+    def spec(self) -> APISpec:
+        with self._building:
+            if self._built is None:
+                super()._init_spec(**self._spec_arguments)  # assigns the document to ``spec`` (the setter below)
+                for blueprint, name in self._documented:
+                    blueprint.register_views_in_doc(self, self._app, self._built, name=name, parameters=None)
+                    self._built.tag({"name": name, "description": blueprint.description})
+                self._document(self._built)
+        return self._built
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:  # flask-smorest's own assignments
+        self._built = value
+
+    def _init_spec(self, **arguments):
+        self._spec_arguments = arguments
+        self._app.cli.add_command(openapi_cli)  # `flask openapi` (builds the document when it runs)
+
+    def register_blueprint(self, blp, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._documented.append((blp, name))
 
     def _register_error_handlers(self):
         errors.answer_under("/api/", problems.from_exception)
@@ -265,6 +302,15 @@ def reference():
                            phrase=lambda status: http.HTTPStatus(int(status)).phrase if status.isdigit() else status)
 
 
+def _document_beside_the_views(spec: APISpec) -> None:
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    # core's page, documented here with the API's schema of the same counts (the plugin needs its rule).
+    spec.path(rule=Rule("/stats.json", endpoint="core.stats_json"), operations={"get": {
+        "summary": "A site's public counts (no key needed)", "security": [],
+        "responses": {"200": {"description": "The released counts",
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}}}}})
+
+
 def _spec() -> dict:
     return current_app.extensions[_EXTENSION].spec.to_dict()
 
@@ -274,13 +320,9 @@ _EXTENSION = "tenant_portal.api"
 
 def init_app(app) -> None:
     app.config.update(API_TITLE="HeForShe Commitments API", API_VERSION="1", OPENAPI_VERSION="3.1.0")
-    api = app.extensions[_EXTENSION] = _Api(app, spec_kwargs={"info": {"description": "Write commitments and read counts from a partner's "
-                                                           "own systems. Keys are made in the portal (/portal/api)."}})
-    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    description = "Write commitments and read counts from a partner's own systems. Keys are made in the portal " \
+                  "(/portal/api)."
+    api = app.extensions[_EXTENSION] = _Api(app, spec_kwargs={"info": {"description": description}},
+                                            document=_document_beside_the_views)
     api.register_blueprint(blp)
-    # core's page, documented here with the API's schema of the same counts (the plugin needs its rule).
-    api.spec.path(rule=Rule("/stats.json", endpoint="core.stats_json"), operations={"get": {
-        "summary": "A site's public counts (no key needed)", "security": [],
-        "responses": {"200": {"description": "The released counts",
-                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}}}}})
     app.register_blueprint(docs)

@@ -1,175 +1,24 @@
 """``/scim/v2`` on a partner's host: the SCIM 2.0 endpoints an identity provider (Entra ID, Okta) pushes the roster
-to, with the tenant's SCIM token in ``Authorization: Bearer``. scim2-server answers; errors are SCIM error bodies."""
+to, with the tenant's SCIM token in ``Authorization: Bearer`` (``protocol`` answers them).
+
+``protocol`` is imported by the first SCIM request, not with the app: scim2-models takes about a second to import
+(pydantic reads its models' docstrings from their source), which every worker, command and test would pay at start.
+"""
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from http import HTTPStatus
-
-from flask import Blueprint, Response, abort, g, request
-from flask_babel import gettext as _
-from scim2_models import (AuthenticationScheme, Context, EnterpriseUser, External, ForbiddenException, Group,
-                          InvalidValueException, NotFoundException, PayloadTooLargeException, Reference, ResourceType,
-                          SCIMException, ScimProvider, ServiceProviderConfig, UnauthorizedException, User)
-from scim2_server.applications.base import BaseApplication
-from scim2_server.handler import ScimHandler
-from scim2_server.requests import ScimRequest
-from scim2_server.responses import ScimResponse
-from scim2_server.service import ScimService
-from werkzeug.exceptions import RequestEntityTooLarge
-
-from tenant_portal.provisioning import services
-from tenants import plans
-from tenants.forms import has_control_characters
+from flask import Blueprint, abort, g
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-#: The largest request body: a group of some thousands of members fits.
-MAX_BODY_BYTES = 1024 * 1024
-
-
-class _RosterService(ScimService):
-    """Takes every attribute a provider sends, but publishes (``/Schemas``) only those it keeps: the rest is
-    dropped on arrival (``services.KEPT_USER``), so a provider's default attribute mappings still work."""
-
-    def published(self) -> list:
-        kept = {str(User.__schema__): services.KEPT_USER, str(Group.__schema__): (*services.KEPT_GROUP, "members"),
-                services.ENTERPRISE: services.KEPT_ENTERPRISE}
-        return [schema.model_copy(update={"attributes": [self._trimmed(attribute) for attribute in schema.attributes
-                                                         if attribute.name in kept[schema.id]]})
-                for schema in self.provider.schemas]
-
-    @staticmethod
-    def _trimmed(attribute):
-        if attribute.name != "members":
-            return attribute
-        return attribute.model_copy(update={"sub_attributes": [sub for sub in attribute.sub_attributes
-                                                               if sub.name in services.KEPT_MEMBER]})
-
-    def patch_response(self, base_url, resource, response_parameters) -> ScimResponse:
-        """The patched resource, always (200): Okta reads it, where RFC 7644 would allow a bare 204."""
-        return self.resource_response(self.publish(base_url, resource), Context.RESOURCE_REPLACEMENT_RESPONSE,
-                                      response_parameters)
-
-    def schemas(self, location, query) -> ScimResponse:
-        answer = super().schemas(location, query)
-        published = {schema.id: schema for schema in self.published()}
-        answer.body["Resources"] = [self.locate(published[item["id"]], f"{location}/{item['id']}").model_dump()
-                                    for item in answer.body["Resources"]]
-        return answer
-
-    def schema(self, location, schema_id, query) -> ScimResponse:
-        self.forbid_filter(query)
-        for schema in self.published():
-            if schema.id == schema_id:
-                return self.discovery_response(self.locate(schema, location))
-        raise NotFoundException(detail=f"Schema {schema_id!r} not found")
-
-
-@cache
-def _application() -> BaseApplication:
-    """The service's description, built once: users with the enterprise extension, groups, PATCH, ETags, filters."""
-    config = ServiceProviderConfig.model_validate({
-        "patch": {"supported": True}, "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": 200}, "changePassword": {"supported": False},
-        "sort": {"supported": True}, "etag": {"supported": True},
-        "authenticationSchemes": [AuthenticationScheme(
-            type=AuthenticationScheme.Type.oauthbearertoken, name="OAuth Bearer Token", primary=True,
-            description="The SCIM token made on the portal's provisioning page",
-            spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750")).model_dump()]})
-    provider = ScimProvider(models=[User, EnterpriseUser, Group], config=config, resource_types=[
-        ResourceType.from_resource(User[EnterpriseUser]), ResourceType.from_resource(Group)])
-    return BaseApplication(provider, _RosterService(provider))
-
-
-def _answer(response: ScimResponse) -> Response:
-    body = b"" if response.body is None else json.dumps(response.body).encode()
-    return Response(body, status=response.status.value, headers=response.headers)
-
-
-def _entra_removals(body: bytes) -> bytes:
-    """Entra ID removes group members as ``{"op": "Remove", "path": "members", "value": [{"value": id}]}``, a value
-    RFC 7644 does not allow on a removal: the same removals, one filter each, as the RFC words them."""
-    try:
-        patch = json.loads(body)
-        operations = patch["Operations"]
-    except (ValueError, TypeError, KeyError):
-        return body
-    if not isinstance(operations, list):
-        return body
-    rewritten = []
-    for operation in operations:
-        if (isinstance(operation, dict) and str(operation.get("op", "")).lower() == "remove"
-                and operation.get("path") == "members" and isinstance(operation.get("value"), list)
-                and all(isinstance(member, dict) and isinstance(member.get("value"), str)
-                        for member in operation["value"])):
-            rewritten += [{"op": "remove", "path": f"members[value eq {json.dumps(member['value'])}]"}
-                          for member in operation["value"]]
-        else:
-            rewritten.append(operation)
-    return json.dumps({**patch, "Operations": rewritten}).encode()
-
-
-def _json(body: bytes):
-    try:
-        return json.loads(body or b"null")
-    except ValueError:
-        return None  # scim2-server answers what is not JSON
-
-
-def _unstorable(value) -> bool:
-    """Whether a body holds text no roster should keep: control characters (PostgreSQL refuses NUL) or half a
-    surrogate pair, which JSON can spell (\\ud800) but no database stores."""
-    if isinstance(value, str):
-        return has_control_characters(value)
-    if isinstance(value, dict):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
-    return False
-
-
-def _needs_auth(application: BaseApplication, scim_request: ScimRequest) -> bool:
-    """Every request but the service provider's configuration: a request that is wrong besides is refused for its
-    token first, so that another tenant's host tells nothing of its routes."""
-    try:
-        return application.needs_auth(scim_request)
-    except SCIMException:
-        return True
 
 
 @bp.route("", methods=METHODS, defaults={"path": ""})
 @bp.route("/<path:path>", methods=METHODS)
 def endpoint(path: str):
-    """Every SCIM request: the tenant's token in force, or a 401 with a SCIM error body."""
+    """Every SCIM request of a partner's host."""
     if g.get("tenant") is None or g.tenant.is_movement:
         abort(404)
-    application = _application()
-    request.max_content_length = MAX_BODY_BYTES
-    try:
-        body = request.get_data()
-    except RequestEntityTooLarge:
-        return _answer(application.service.error_response(PayloadTooLargeException()))
-    scim_request = ScimRequest(method=request.method, base_url=request.url_root.rstrip("/") + bp.url_prefix,
-                               path=application.split_path("/" + path), query=request.args.to_dict(),
-                               headers=list(request.headers.items()),
-                               body=_entra_removals(body) if request.method == "PATCH" else body)
-    try:
-        if _needs_auth(application, scim_request):
-            scheme, _space, secret = (request.headers.get("Authorization") or "").partition(" ")
-            if scheme.lower() != "bearer" or services.authenticate(secret.strip()) is None:
-                raise UnauthorizedException(detail=_("Send a SCIM token of this site in force as “Authorization: "
-                                                     "Bearer <token>”."))
-            if not plans.entitled(g.tenant, "course_registration"):  # the roster waits, as it is, for a plan
-                raise ForbiddenException(detail=_("SCIM provisioning is not part of this organisation's plan now."))
-        if request.method != "GET":
-            if _unstorable(_json(body)):
-                raise InvalidValueException(detail=_("Please use letters, digits and ordinary punctuation only."))
-            services.lock_roster()
-        answer = ScimHandler(application.service, services.RosterStorage()).handle(scim_request)
-    except Exception as exception:  # noqa: BLE001 - every failure is answered as SCIM says, and logged
-        answer = application.handle_exception(scim_request, exception)
-    if answer.status == HTTPStatus.UNAUTHORIZED:
-        answer.headers.setdefault("WWW-Authenticate", 'Bearer realm="scim"')
-    return _answer(application.finalize_response(scim_request, answer))
+    from tenant_portal.provisioning import protocol  # noqa: PLC0415 - see above
+
+    return protocol.respond(bp.url_prefix, path)

@@ -1,8 +1,6 @@
-"""The SCIM token (made, revoked, recognised) and the roster the identity provider writes through it.
-
-scim2-server speaks the protocol (filters, PATCH, ETags); ``RosterStorage`` is where it reads and writes: the
-tenant's rows, loaded for the request, and written back as each operation ends. A user keeps only what links it
-to a member and a unit and counts it (``KEPT_USER``). Plain functions; they flush and never commit.
+"""The SCIM token (made, revoked, recognised) and what the roster the identity provider writes through it does to
+members and units (``protocol.RosterStorage`` reads and writes the roster itself). A user keeps only what links it to
+a member and a unit and counts it (``KEPT_USER``). Plain functions; they flush and never commit.
 """
 
 from __future__ import annotations
@@ -10,22 +8,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
 
 from flask_login import current_user
-from scim2_models import EnterpriseUser, Group, Resource, ResourceType, User
-from scim2_server.memory import InMemoryStorage
-from sqlalchemy import delete, func, select
-from uuid6 import uuid7
+from sqlalchemy import func, select
 
 from core.extensions import db
 from core.rollup.services import as_utc
 from core.tenancy import current_tenant_id
 from tenant_portal.api.services import LAST_USED_PRECISION
-from tenant_portal.provisioning.models import ScimGroup, ScimGroupMember, ScimToken, ScimUser
+from tenant_portal.provisioning.models import ScimToken, ScimUser
 from tenant_portal.services import record
 from tenants.models import Member, Role, Tenant, Unit, utcnow
-from tenants.services.members import canonical_email
 
 #: Every token starts so: secret scanners and people can tell what leaked.
 TOKEN_PREFIX = "hfs_scim_"
@@ -102,14 +95,7 @@ def roster_size() -> tuple[int, int]:
     return total, counted
 
 
-def _kept(data: dict, names: tuple[str, ...]) -> dict:
-    kept = {name: value for name, value in data.items() if name in names}
-    if isinstance(kept.get(ENTERPRISE), dict):
-        kept[ENTERPRISE] = {name: value for name, value in kept[ENTERPRISE].items() if name in KEPT_ENTERPRISE}
-    return kept
-
-
-def _unit_named(department: str | None) -> Unit | None:
+def unit_named(department: str | None) -> Unit | None:
     """The unit a provider's ``department`` names: by the unit's key first, then by its name."""
     if not department:
         return None
@@ -117,7 +103,7 @@ def _unit_named(department: str | None) -> Unit | None:
             or db.session.scalars(select(Unit).where(Unit.name == department)).first())
 
 
-def _recount(unit_ids: set) -> None:
+def recount_units(unit_ids: set) -> None:
     """The eligible headcount of each unit, from the roster: its active, eligible people."""
     for unit_id in unit_ids - {None}:
         unit = db.session.scalars(select(Unit).where(Unit.id == unit_id)).one_or_none()
@@ -140,100 +126,3 @@ def deprovision(user: ScimUser) -> None:
         member.role = Role.MEMBER
         member.end_sessions()
     record("provisioning.user_deprovision", user.user_name, user_id=user.id, previous_role=previous)
-
-
-class RosterStorage(InMemoryStorage):
-    """The tenant's roster for one request: read from its rows, each write written back to them."""
-
-    def __init__(self) -> None:
-        super().__init__(clock=utcnow)
-        users = {user.id: user for user in db.session.scalars(select(ScimUser))}
-        members: dict[str, list[dict]] = {}
-        for link in db.session.scalars(select(ScimGroupMember)):
-            members.setdefault(link.group_id, []).append(
-                {"value": link.user_id, "$ref": f"Users/{link.user_id}", "type": "User"})
-        resources: list[Resource[Any]] = [User[EnterpriseUser].model_validate(user.resource)
-                                          for user in users.values()]
-        for group in db.session.scalars(select(ScimGroup)):
-            resources.append(Group.model_validate({**group.resource, "members": members.get(group.id) or None}))
-        self.resources = resources
-
-    def generate_id(self, resource_type: ResourceType, resource: Resource[Any]) -> str:
-        return uuid7().hex
-
-    def next_version(self) -> str:
-        return f'W/"{secrets.token_hex(8)}"'
-
-    def create(self, resource_type, resource):
-        stored = super().create(resource_type, self._trimmed(resource))
-        self._write(stored)
-        return stored
-
-    def update(self, resource_type, resource, *, expected_version=None):
-        stored = super().update(resource_type, self._trimmed(resource), expected_version=expected_version)
-        self._write(stored)
-        return stored
-
-    def delete(self, resource_type, resource_id, *, expected_version=None):
-        super().delete(resource_type, resource_id, expected_version=expected_version)
-        if resource_type.name == "User":
-            user = db.session.scalars(select(ScimUser).where(ScimUser.id == resource_id)).one()
-            if user.active:
-                deprovision(user)
-            unit_id = user.unit_id
-            db.session.delete(user)
-            db.session.flush()
-            _recount({unit_id})
-        else:
-            db.session.execute(delete(ScimGroup).where(ScimGroup.id == resource_id))
-
-    @staticmethod
-    def _trimmed(resource: Resource[Any]) -> Resource[Any]:
-        """The resource with only the kept attributes (and a group's members)."""
-        data = resource.model_dump(mode="json")
-        if isinstance(resource, Group):
-            members = [{name: value for name, value in member.items() if name in KEPT_MEMBER}
-                       for member in data.get("members") or [] if member.get("value")]
-            return Group.model_validate({**_kept(data, KEPT_GROUP), "members": members or None})
-        return type(resource).model_validate(_kept(data, KEPT_USER))
-
-    def _write(self, resource: Resource[Any]) -> None:
-        data = resource.model_dump(mode="json")
-        data.get("meta", {}).pop("location", None)
-        if isinstance(resource, Group):
-            self._write_group(resource, data)
-        else:
-            self._write_user(resource, data)
-        db.session.flush()
-
-    def _write_user(self, resource: Resource[Any], data: dict) -> None:
-        user = db.session.scalars(select(ScimUser).where(ScimUser.id == resource.id)).one_or_none()
-        was_active = user is not None and user.active
-        before_unit = user.unit_id if user is not None else None
-        unit = _unit_named((data.get(ENTERPRISE) or {}).get("department"))
-        member = db.session.scalars(select(Member).where(
-            Member.email_canonical == canonical_email(resource.user_name))).one_or_none()
-        if user is None:
-            user = ScimUser(id=resource.id)
-            db.session.add(user)
-        user.user_name, user.external_id = resource.user_name, resource.external_id
-        user.active = resource.active is not False
-        user.eligible = (resource.user_type or "").strip().lower() not in NOT_ELIGIBLE_TYPES
-        user.unit_id, user.member_id = unit.id if unit else None, member.id if member else None
-        user.version, user.resource = resource.meta.version, data
-        db.session.flush()
-        if was_active and not user.active:
-            deprovision(user)
-        _recount({before_unit, user.unit_id})
-
-    def _write_group(self, resource: Group, data: dict) -> None:
-        group = db.session.scalars(select(ScimGroup).where(ScimGroup.id == resource.id)).one_or_none()
-        group = group or ScimGroup(id=resource.id)
-        group.display_name, group.external_id = resource.display_name, resource.external_id
-        group.version, group.resource = resource.meta.version, {k: v for k, v in data.items() if k != "members"}
-        db.session.add(group)
-        db.session.flush()
-        db.session.execute(delete(ScimGroupMember).where(ScimGroupMember.group_id == group.id))
-        wanted = {member["value"] for member in data.get("members") or []}
-        known = set(db.session.scalars(select(ScimUser.id).where(ScimUser.id.in_(wanted)))) if wanted else set()
-        db.session.add_all(ScimGroupMember(group_id=group.id, user_id=user_id) for user_id in sorted(known))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import func, select
@@ -248,6 +249,13 @@ def test_the_openapi_document_is_valid_and_the_reference_page_shows_it(client, m
     assert "/stats.json" in document["paths"]
     page = client.get("/api/docs", base_url=host("acme")).get_data(as_text=True)
     assert "POST /api/v1/commitments" in page and "Idempotency-Key" in page and "by_country" in page
+
+
+def test_the_command_line_prints_the_same_document(app, client, make_tenant):
+    make_tenant("acme")
+    printed = app.test_cli_runner().invoke(args=["openapi", "print"])  # the document is built on first use
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == client.get("/api/v1/openapi.json", base_url=host("acme")).json
 
 
 def test_with_the_database_away_the_api_answers_503_as_a_problem(client, make_tenant, make_key, monkeypatch):
