@@ -88,7 +88,7 @@ messages: $(BIN)/.installed
 		--ignore-dirs ".venv node_modules tests build" .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
-## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies)
+## lock: re-resolve requirements.lock from pyproject.toml (after changing dependencies), and tools.lock from tools.in
 lock: $(BIN)/.installed
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras --no-emit-index-url \

@@ -8,6 +8,7 @@ import threading
 from functools import partial
 from uuid import UUID
 
+import click
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
@@ -71,8 +72,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config["PRODUCTION"]:
         _check_database_role(app)
-    if not app.testing:
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    if not app.testing and click.get_current_context(silent=True) is None:  # a process that serves, not a command
+        threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
     if app.config["PROXY_COUNT"]:  # the client's address and scheme as the proxies in front saw them
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
@@ -80,11 +81,15 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _warm_up() -> None:
-    """Build the place table at start, not during someone's first city search (about 1.5 s of CPU); then
-    leave everything built so far out of the garbage collector's full passes. Those objects live as long as
-    the process, and walking them (the modules, the place table) paused a request for about 100 ms each time."""
+def _warm_up(app: Flask) -> None:
+    """Build the place table at start, not during someone's first city search (about 1.5 s of CPU), and load what
+    the portal loads on first use (SCIM, the API's document: about another second); then leave everything built so
+    far out of the garbage collector's full passes. Those objects live as long as the process, and walking them (the
+    modules, the place table) paused a request for about 100 ms each time. Commands, which seldom need any of it,
+    start without it."""
     places.get(0)
+    with app.app_context():
+        tenant_portal.load_before_serving(app)
     gc.freeze()
 
 

@@ -62,3 +62,13 @@ def init_app(app):
         if request.blueprint in private:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def load_before_serving(app) -> None:
+    """Load now what a request would load on first use: the SCIM protocol (scim2, about a second) and the API's
+    OpenAPI document (core.app's warm-up, in a process that serves: a first use in a request would hold up every
+    connection of a gevent worker meanwhile). Commands and tests, which seldom need them, start without."""
+    from tenant_portal.api import v1
+    from tenant_portal.provisioning import protocol  # noqa: F401 - its import is the point
+
+    v1.build_document(app)

@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable
 from functools import wraps
 
+from apispec import APISpec
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from apispec import APISpec
 from flask_smorest import Api, Blueprint
 from flask_smorest import abort as refuse
 from flask_smorest.spec import openapi_cli
@@ -46,22 +46,30 @@ class _Api(Api):
     half of what making the app cost, paid by every worker, command and test that never shows it."""
 
     def __init__(self, app, *, spec_kwargs: dict, document: Callable[[APISpec], None]):
-        self._built: APISpec | None = None
+        self._ready: APISpec | None = None  # the whole document, once built
+        self._built: APISpec | None = None  # the document being built (flask-smorest assigns ``spec`` itself)
         self._building = threading.RLock()  # building reads `spec` itself
-        self._documented: list[tuple[Blueprint, str]] = []  # blueprints whose views the document is to describe
+        self._documented: list[tuple[Blueprint, str, list | None]] = []  # blueprints to describe, when it is built
         self._document = document  # what init_app adds to the document beside the views
         super().__init__(app, spec_kwargs=spec_kwargs)
 
     @property
     def spec(self) -> APISpec:
         with self._building:
-            if self._built is None:
+            if self._ready is not None:
+                return self._ready
+            if self._built is not None:  # being built, and read by flask-smorest's own steps of that
+                return self._built
+            try:
                 super()._init_spec(**self._spec_arguments)  # assigns the document to ``spec`` (the setter below)
-                for blueprint, name in self._documented:
-                    blueprint.register_views_in_doc(self, self._app, self._built, name=name, parameters=None)
-                    self._built.tag({"name": name, "description": blueprint.description})
+                for blueprint, name, parameters in self._documented:
+                    self._describe(blueprint, name, parameters)
                 self._document(self._built)
-        return self._built
+            except BaseException:
+                self._built = None  # built again, whole, when next asked for: never served half made
+                raise
+            self._ready = self._built
+            return self._ready
 
     @spec.setter
     def spec(self, value: APISpec | None) -> None:  # flask-smorest's own assignments
@@ -71,11 +79,19 @@ class _Api(Api):
         self._spec_arguments = arguments
         self._app.cli.add_command(openapi_cli)  # `flask openapi` (builds the document when it runs)
 
-    def register_blueprint(self, blp, **options):
+    def register_blueprint(self, blp, *, parameters=None, **options):
         name = options.get("name", blp.name)
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
-        self._documented.append((blp, name))
+        with self._building:
+            if self._ready is None:
+                self._documented.append((blp, name, parameters))
+            else:  # registered after the document was built: described at once
+                self._describe(blp, name, parameters)
+
+    def _describe(self, blueprint: Blueprint, name: str, parameters: list | None) -> None:
+        blueprint.register_views_in_doc(self, self._app, self._built, name=name, parameters=parameters)
+        self._built.tag({"name": name, "description": blueprint.description})
 
     def _register_error_handlers(self):
         errors.answer_under("/api/", problems.from_exception)
@@ -309,6 +325,11 @@ def _document_beside_the_views(spec: APISpec) -> None:
         "summary": "A site's public counts (no key needed)", "security": [],
         "responses": {"200": {"description": "The released counts",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}}}}})
+
+
+def build_document(app) -> None:
+    """Build the OpenAPI document now, rather than for its first reader."""
+    _ = app.extensions[_EXTENSION].spec
 
 
 def _spec() -> dict:
