@@ -9,6 +9,7 @@ import secrets
 from functools import cache
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, g, request
 from flask_babel import gettext as _
@@ -94,7 +95,14 @@ def _application() -> BaseApplication:
 
 def _answer(response: ScimResponse) -> Response:
     body = b"" if response.body is None else json.dumps(response.body).encode()
-    return Response(body, status=response.status.value, headers=response.headers)
+    headers = dict(response.headers)
+    if "Location" in headers:  # scim2-server repeats the request's address, which may hold a CR or LF (%0D, %0A)
+        headers["Location"] = quote(headers["Location"], safe=_URL_CHARACTERS)
+    return Response(body, status=response.status.value, headers=headers)
+
+
+#: What RFC 3986 lets an address hold as it is (``%`` too: what is escaped already stays so).
+_URL_CHARACTERS = ":/?#[]@!$&'()*+,;=%~-._"
 
 
 def _entra_removals(body: bytes) -> bytes:

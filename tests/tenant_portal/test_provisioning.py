@@ -214,6 +214,21 @@ def test_hostile_query_parameters_get_a_scim_error_never_a_server_error(app, cli
             assert response.status_code < 500, f"{name}={value!r}"
 
 
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_line_break_in_the_address_gets_a_scim_error_never_a_server_error(app, client, make_tenant, make_token,
+                                                                            signed_in):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    acme = make_tenant("acme", "Acme Corporation")
+    secret = make_token(acme) if signed_in else "wrong"
+    for path in ("/%0D", "/Users/%0D", "/Users/x%0DSet-Cookie:%20x=1"):  # a CR reaches SCIM (an LF matches no route)
+        response = scim(client, acme, secret, "GET", path)
+        assert response.status_code == (404 if signed_in else 401), path
+        assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], path
+        assert response.headers["Location"] == f"{host('acme')}/scim/v2{path}", "the address, escaped"
+        assert "Set-Cookie" not in response.headers, path
+    assert scim(client, acme, secret, "GET", "/Users/%0A").status_code == 404
+
+
 def test_a_viewer_sees_the_page_but_cannot_make_a_token(client, make_tenant, make_token, sign_in_as):
     acme = make_tenant("acme", "Acme Corporation")
     make_token(acme)
